@@ -1,0 +1,1 @@
+//! Downloading the GroupLens MovieLens zips, checked against published MD5s.

@@ -1,0 +1,162 @@
+//! Reading rating data: MovieLens 100K / 1M / 10M / 25M / latest, generic delimited
+//! files, folders; side variables; splits; synthetic data; downloads.
+//!
+//! Everything produces a [`Dataset`]: [`Ratings`] over dense indices, the two [`IdMap`]s,
+//! optional [`Features`], the rating scale and the warnings met while reading.
+
+pub mod delimited;
+pub mod features;
+pub mod fetch;
+pub mod movielens;
+mod ratings;
+pub mod split;
+pub mod synthetic;
+
+pub use features::{Features, SideTable, Variable};
+pub use ratings::{IdMap, Ratings};
+pub use split::TrainTest;
+
+use crate::error::Result;
+use std::path::{Path, PathBuf};
+
+/// The range of valid rating values.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RatingScale {
+    /// Lowest valid rating.
+    pub min: f32,
+    /// Highest valid rating.
+    pub max: f32,
+}
+
+impl RatingScale {
+    /// Whole stars 1..5 (MovieLens 100K and 1M).
+    pub const STARS_1_5: RatingScale = RatingScale { min: 1.0, max: 5.0 };
+    /// Half stars 0.5..5 (MovieLens 10M, 25M, latest).
+    pub const HALF_STARS: RatingScale = RatingScale { min: 0.5, max: 5.0 };
+
+    /// `x` clipped into the scale.
+    pub fn clip(&self, x: f32) -> f32 {
+        x.clamp(self.min, self.max)
+    }
+
+    /// True when `x` lies in the scale (inclusive).
+    pub fn contains(&self, x: f32) -> bool {
+        x >= self.min && x <= self.max
+    }
+}
+
+/// What to do with a repeated (user, item) pair.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DuplicatePolicy {
+    /// Fail, naming the file and both lines.
+    Error,
+    /// Keep the later rating (the default), with a warning giving the count.
+    #[default]
+    KeepLast,
+    /// Replace the pair's ratings by their mean, with a warning giving the count.
+    Mean,
+}
+
+/// Column layout of a generic delimited ratings file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DelimitedSpec {
+    /// Field separator (one or more bytes, e.g. `","`, `"\t"`, `"::"`).
+    pub delimiter: String,
+    /// True when the first line is a header to skip.
+    pub header: bool,
+    /// 0-based column of the user id.
+    pub user_col: usize,
+    /// 0-based column of the item id.
+    pub item_col: usize,
+    /// 0-based column of the rating; `None` means every line is an interaction of value 1.
+    pub rating_col: Option<usize>,
+    /// 0-based column of the Unix timestamp, if any.
+    pub time_col: Option<usize>,
+}
+
+impl Default for DelimitedSpec {
+    fn default() -> Self {
+        DelimitedSpec {
+            delimiter: ",".into(),
+            header: true,
+            user_col: 0,
+            item_col: 1,
+            rating_col: Some(2),
+            time_col: Some(3),
+        }
+    }
+}
+
+/// How to read rating files. The defaults detect MovieLens formats by file name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadOptions {
+    /// Layout for files that are not recognised as MovieLens (by name); `None` = detect
+    /// MovieLens or fail with a message asking for `--delimiter` and column flags.
+    pub delimited: Option<DelimitedSpec>,
+    /// Declared rating scale; a rating outside it is an error. `None` = the format's own
+    /// scale (MovieLens) or the observed range (generic files).
+    pub scale: Option<RatingScale>,
+    /// Policy for repeated (user, item) pairs.
+    pub duplicates: DuplicatePolicy,
+    /// User metadata file overriding the one found beside the ratings.
+    pub users_file: Option<PathBuf>,
+    /// Item metadata file overriding the one found beside the ratings.
+    pub items_file: Option<PathBuf>,
+}
+
+/// Ratings with their id maps, side information and provenance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// The ratings, over the indices of `users` and `items`.
+    pub ratings: Ratings,
+    /// Raw user id <-> index.
+    pub users: IdMap,
+    /// Raw item id <-> index.
+    pub items: IdMap,
+    /// Side variables and titles (empty tables when the source had none).
+    pub features: Features,
+    /// Valid rating range.
+    pub scale: RatingScale,
+    /// Where the data came from (file or folder), for messages.
+    pub source: PathBuf,
+    /// Non-fatal problems met while reading (e.g. duplicates kept), one line each.
+    pub warnings: Vec<String>,
+}
+
+impl Dataset {
+    /// The display title of the item with index `item`, when metadata has one.
+    pub fn item_title(&self, item: u32) -> Option<&str> {
+        self.features.items.title(self.items.raw(item))
+    }
+}
+
+/// Loads a ratings file or a MovieLens folder.
+///
+/// A folder is recognised as MovieLens 100K (`u.data`), 1M / 10M (`ratings.dat`) or
+/// 25M / latest (`ratings.csv`), and its user and item metadata load with it. A file is
+/// recognised by name (`u.data`, `*.base`, `*.test`, `ratings.dat`, `ratings.csv`); when it
+/// lies in a MovieLens folder the metadata beside it loads too (overridden by
+/// `opts.users_file` / `opts.items_file`). Other files need `opts.delimited`.
+pub fn load(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
+    movielens::load(path, opts)
+}
+
+/// Loads predefined train and test files (e.g. `u1.base` / `u1.test`) into one
+/// [`TrainTest`], with the training file's [`Dataset`] (metadata, scale, warnings).
+/// Ids that appear only in the test file are counted as unknown, never dropped.
+pub fn load_train_test(
+    train: &Path,
+    test: &Path,
+    opts: &ReadOptions,
+) -> Result<(Dataset, TrainTest)> {
+    let mut data = load(train, opts)?;
+    let mut users = data.users.clone();
+    let mut items = data.items.clone();
+    let mut test_opts = opts.clone();
+    test_opts.scale = Some(data.scale);
+    let (test_ratings, warnings) =
+        movielens::read_ratings_into(test, &test_opts, &mut users, &mut items)?;
+    data.warnings.extend(warnings);
+    let split = TrainTest::new(data.ratings.clone(), test_ratings, users, items);
+    Ok((data, split))
+}

@@ -1,0 +1,1 @@
+//! Synthetic MovieLens-shaped data from a seed (the embedded default dataset).

@@ -1,0 +1,1 @@
+//! Models. Each file holds one model: its params, weights, `fit` and predictions.
