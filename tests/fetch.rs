@@ -398,3 +398,30 @@ fn default_cache_dir_ends_in_embedrec() {
         d.display()
     );
 }
+
+#[test]
+fn truncated_body_is_network_error_and_leaves_nothing() {
+    // Promises 1000 bytes, sends 10, closes.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/ml-test.zip", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let mut stream = stream;
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n0123456789",
+            );
+        }
+    });
+    let tmp = TempDir::new("truncated");
+    let err = fetch::fetch(&spec(url.clone(), None), &tmp.0, false).unwrap_err();
+    match &err {
+        Error::Network(msg) => assert!(msg.contains(&url), "{msg}"),
+        other => panic!("expected a network error, got {other:?}"),
+    }
+    assert_eq!(listing(&tmp.0), Vec::<String>::new());
+}
