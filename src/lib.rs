@@ -7,7 +7,10 @@
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod models;
+pub mod nn;
+pub mod recommend;
 pub mod rng;
 
 pub use error::{Error, Result};

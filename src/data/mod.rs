@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod movielens;
 mod ratings;
 pub mod split;
+pub mod stats;
 pub mod synthetic;
 
 pub use features::{Features, SideTable, Variable};

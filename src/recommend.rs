@@ -1,0 +1,82 @@
+//! Top-N recommendation with a bounded heap.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// A scored item, ordered so that a `BinaryHeap` of them is a min-heap on score
+/// (ties: the larger index is "smaller", so lower indices win ties).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Worst(f32, u32);
+
+impl Eq for Worst {}
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// The `n` highest `scores` as `(item, score)`, best first, skipping the items in
+/// `exclude` (sorted ascending) and NaN scores. Uses a heap of at most `n` entries, not
+/// a full sort; ties go to the lower item index.
+///
+/// ```
+/// use embedrec::recommend::top_n;
+/// let scores = [0.5, 3.0, 2.0, 4.0, 1.0];
+/// assert_eq!(top_n(&scores, 2, &[3]), vec![(1, 3.0), (2, 2.0)]);
+/// ```
+pub fn top_n(scores: &[f32], n: usize, exclude: &[u32]) -> Vec<(u32, f32)> {
+    debug_assert!(
+        exclude.windows(2).all(|w| w[0] <= w[1]),
+        "exclude must be sorted"
+    );
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(n + 1);
+    let mut skip = exclude.iter().peekable();
+    for (item, &score) in scores.iter().enumerate() {
+        let item = item as u32;
+        while skip.next_if(|&&e| e < item).is_some() {}
+        if skip.peek() == Some(&&item) || score.is_nan() {
+            continue;
+        }
+        let entry = Worst(score, item);
+        if heap.len() < n {
+            heap.push(entry);
+        } else if heap.peek().is_some_and(|worst| entry < *worst) {
+            heap.pop();
+            heap.push(entry);
+        }
+    }
+    let mut best: Vec<(u32, f32)> = heap.into_iter().map(|Worst(s, i)| (i, s)).collect();
+    best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_n;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The heap agrees with a full sort, and never returns an excluded item.
+        #[test]
+        fn matches_full_sort(scores in prop::collection::vec(-10i32..10, 0..200), n in 0usize..20,
+                             exclude in prop::collection::btree_set(0u32..200, 0..50)) {
+            let scores: Vec<f32> = scores.into_iter().map(|s| s as f32).collect();
+            let exclude: Vec<u32> = exclude.into_iter().collect();
+            let got = top_n(&scores, n, &exclude);
+            let mut all: Vec<(u32, f32)> = scores.iter().enumerate()
+                .filter(|(i, _)| exclude.binary_search(&(*i as u32)).is_err())
+                .map(|(i, &s)| (i as u32, s)).collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(n);
+            prop_assert_eq!(got, all);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The training loop shared by the neural models: epochs, seeded shuffling, minibatches,
+//! a learning-rate schedule, per-epoch history, early stopping on validation data carved
+//! from the training set, and a progress bar on a terminal.
+
+use crate::data::{RatingScale, Ratings};
+use crate::error::Result;
+use crate::eval::rating_metrics;
+use crate::models::Recommender;
+use crate::rng::Rng;
+use std::time::Instant;
+
+/// A model the loop can train.
+pub trait Network: Recommender + Clone {
+    /// Trains on the ratings at positions `batch` of `data`, as global step `step`
+    /// (1-based) with learning rate `lr`; returns the batch loss.
+    fn train_batch(&mut self, data: &Ratings, batch: &[u32], step: u64, lr: f32) -> f64;
+    /// Brings every weight up to date (lazy updates) before evaluation or saving.
+    fn flush(&mut self);
+}
+
+/// How long and how fast to train.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// Maximum number of epochs.
+    pub epochs: usize,
+    /// Examples per minibatch.
+    pub batch: usize,
+    /// Learning rate of the first epoch.
+    pub lr: f32,
+    /// The learning rate is multiplied by this after every epoch (1 = constant).
+    pub lr_decay: f32,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Stop after this many epochs without a better validation RMSE and restore the best
+    /// weights (0 = never stop early; needs validation data).
+    pub patience: usize,
+}
+
+/// One epoch of the history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// RMSE on all training ratings after the epoch.
+    pub train_rmse: f64,
+    /// RMSE on the validation ratings (carved from training data), when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_rmse: Option<f64>,
+    /// RMSE on the test ratings, when given (reported only; never used for decisions).
+    pub test_rmse: Option<f64>,
+    /// Seconds the epoch's training took (evaluation excluded).
+    pub seconds: f64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct History {
+    /// Per-epoch records.
+    pub epochs: Vec<EpochRecord>,
+    /// The epoch whose weights were kept (the last one unless early stopping restored).
+    pub best_epoch: usize,
+    /// Total training seconds (evaluation excluded).
+    pub train_seconds: f64,
+}
+
+/// The sets evaluated after every epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalSets<'a> {
+    /// Training ratings (also the ones trained on).
+    pub train: &'a Ratings,
+    /// Validation ratings, for early stopping.
+    pub val: Option<&'a Ratings>,
+    /// Test ratings, reported only.
+    pub test: Option<&'a Ratings>,
+    /// Clip predictions to this scale when evaluating.
+    pub clip: Option<RatingScale>,
+}
+
+/// Trains `net` on `sets.train` under `schedule`, calling `on_epoch` after each epoch.
+/// With `schedule.patience > 0` and validation data, stops early and leaves the best
+/// weights in `net`. One thread, so a seeded run is bit-reproducible.
+pub fn fit<N: Network>(
+    net: &mut N,
+    sets: EvalSets<'_>,
+    schedule: &Schedule,
+    progress: bool,
+    mut on_epoch: impl FnMut(&EpochRecord),
+) -> Result<History> {
+    let train = sets.train;
+    let mut order: Vec<u32> = (0..train.len() as u32).collect();
+    let mut rng = Rng::seeded(schedule.seed ^ 0x5851_f42d_4c95_7f2d);
+    let batch = schedule.batch.max(1);
+    let bar = progress_bar(progress, schedule.epochs);
+    let mut history = History::default();
+    let mut best: Option<(f64, N)> = None;
+    let mut since_best = 0;
+    let mut step = 0u64;
+    let mut lr = schedule.lr;
+    for epoch in 1..=schedule.epochs {
+        let started = Instant::now();
+        rng.shuffle(&mut order);
+        for chunk in order.chunks(batch) {
+            step += 1;
+            net.train_batch(train, chunk, step, lr);
+        }
+        net.flush();
+        let seconds = started.elapsed().as_secs_f64();
+        history.train_seconds += seconds;
+        lr *= schedule.lr_decay;
+        let rmse = |r: &Ratings| rating_metrics(net, r, sets.clip).rmse;
+        let record = EpochRecord {
+            epoch,
+            train_rmse: rmse(train),
+            val_rmse: sets.val.map(rmse),
+            test_rmse: sets.test.map(rmse),
+            seconds,
+        };
+        on_epoch(&record);
+        if let Some(bar) = &bar {
+            bar.set_message(format!("train RMSE {:.4}", record.train_rmse));
+            bar.inc(1);
+        }
+        history.best_epoch = epoch;
+        let val = record.val_rmse;
+        history.epochs.push(record);
+        if let (Some(val), true) = (val, schedule.patience > 0) {
+            if best.as_ref().is_none_or(|(b, _)| val < *b) {
+                best = Some((val, net.clone()));
+                since_best = 0;
+            } else {
+                since_best += 1;
+                if since_best >= schedule.patience {
+                    break;
+                }
+            }
+        }
+    }
+    if let Some((_, best_net)) = best {
+        *net = best_net;
+        history.best_epoch = history.epochs.len() - since_best;
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(history)
+}
+
+fn progress_bar(progress: bool, epochs: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(epochs as u64);
+    let style = indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}]")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}

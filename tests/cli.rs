@@ -1,0 +1,264 @@
+//! The command-line contract, end to end through the binary.
+
+mod common;
+use common::*;
+
+#[test]
+fn demo_prints_an_rmse_table_and_a_top_10_list() {
+    let o = embedrec(&["demo"]);
+    assert!(o.status.success(), "demo failed: {}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("test RMSE"), "{out}");
+    assert!(
+        out.contains("global mean") && out.contains("noise floor"),
+        "{out}"
+    );
+    let ranked = out
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .split('.')
+                .next()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .count();
+    assert_eq!(ranked, 10, "expected a top-10 list:\n{out}");
+    // The trained baseline must beat the global mean on the synthetic data.
+    let rmse = |name: &str| -> f64 {
+        let line = out.lines().find(|l| l.starts_with(name)).unwrap();
+        line[28..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(rmse("baseline") < rmse("global mean"), "{out}");
+}
+
+#[test]
+fn usage_errors_exit_2_without_json() {
+    for args in [
+        &["train", "--model", "nope"][..],
+        &["train", "--model", "baseline"],
+        &["data", "stats"],
+        &["no-such-command"],
+        &["data", "stats", "/definitely/not/here", "--json"],
+    ] {
+        let o = embedrec(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).trim().is_empty(), "{args:?} printed to stdout");
+    }
+}
+
+#[test]
+fn malformed_line_names_file_and_line_and_exits_2() {
+    let dir = TempDir::new("cli-malformed");
+    let f = dir.write("bad.data", "1\t2\t5\t881250949\n1\t3\tfive\t881250949\n");
+    let o = embedrec(&["data", "stats", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.data") && err.contains(":2:") && err.contains("rating"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_command_panics_on_garbage_input() {
+    let dir = TempDir::new("cli-garbage");
+    let mut state = 0x9e3779b97f4a7c15u64;
+    for case in 0..8 {
+        let bytes: Vec<u8> = (0..1000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        let f = dir.write(&format!("u{case}.data"), &bytes);
+        for args in [&["data", "stats"][..], &["bench", "read", "--runs", "1"]] {
+            let mut full = args.to_vec();
+            full.push(f.to_str().unwrap());
+            let o = embedrec(&full);
+            assert_eq!(o.status.code(), Some(2), "{full:?}: {}", stderr(&o));
+            assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        }
+    }
+}
+
+#[test]
+fn synth_then_stats_and_train_on_a_split() {
+    let dir = TempDir::new("cli-synth");
+    let out = dir.path("syn");
+    let o = embedrec(&[
+        "data",
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--users",
+        "200",
+        "--items",
+        "300",
+        "--ratings",
+        "8000",
+        "--seed",
+        "3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = embedrec(&["data", "stats", out.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = last_json(&o);
+    assert_eq!(
+        (
+            s["ratings"].as_u64(),
+            s["users"].as_u64(),
+            s["items"].as_u64()
+        ),
+        (Some(8000), Some(200), Some(300))
+    );
+    for split in ["random:0.2", "kfold:5:2", "user-out:2", "temporal:0.1"] {
+        let o = embedrec(&[
+            "train",
+            "--model",
+            "baseline",
+            "--data",
+            out.to_str().unwrap(),
+            "--split",
+            split,
+            "--json",
+        ]);
+        assert!(o.status.success(), "{split}: {}", stderr(&o));
+        let j = last_json(&o);
+        let (test, unknown) = (
+            j["test_count"].as_u64().unwrap(),
+            j["test_unknown"].as_u64().unwrap(),
+        );
+        assert!(test > 0 && unknown <= test, "{split}: {j}");
+        assert_eq!(
+            j["train_rmse"].as_f64().unwrap() < 1.2,
+            true,
+            "{split}: {j}"
+        );
+    }
+    let csv = dir.path("syn.csv");
+    let o = embedrec(&[
+        "data",
+        "synth",
+        "--format",
+        "csv",
+        "--out",
+        csv.to_str().unwrap(),
+        "--ratings",
+        "5000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = embedrec(&[
+        "data",
+        "stats",
+        csv.to_str().unwrap(),
+        "--delimiter",
+        ",",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(last_json(&o)["ratings"].as_u64(), Some(5000));
+}
+
+#[test]
+fn bad_split_specs_are_usage_errors() {
+    let dir = TempDir::new("cli-split");
+    let f = dir.write("r.csv", "user,item,rating\na,x,4\nb,y,3\n");
+    for spec in ["random:1.5", "kfold:5:9", "nonsense", "temporal:0.2"] {
+        let o = embedrec(&[
+            "train",
+            "--model",
+            "baseline",
+            "--data",
+            f.to_str().unwrap(),
+            "--delimiter",
+            ",",
+            "--time-col",
+            "none",
+            "--split",
+            spec,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{spec}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn ml100k_stats_counts_and_titles() {
+    let Some(dir) = ml100k() else { return };
+    let o = embedrec(&["data", "stats", dir.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = last_json(&o);
+    assert_eq!(
+        (
+            s["ratings"].as_u64(),
+            s["users"].as_u64(),
+            s["items"].as_u64()
+        ),
+        (Some(100000), Some(943), Some(1682))
+    );
+    let titles: Vec<&str> = s["top_items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["title"].as_str())
+        .collect();
+    assert!(titles.contains(&"Star Wars (1977)"), "{titles:?}");
+    let o = embedrec(&["data", "stats", dir.to_str().unwrap()]);
+    assert!(stdout(&o).contains("Star Wars (1977)"));
+}
+
+#[test]
+fn ml100k_baseline_on_u1_matches_surprise() {
+    let Some(dir) = ml100k() else { return };
+    let (train, test) = (dir.join("u1.base"), dir.join("u1.test"));
+    let o = embedrec(&[
+        "train",
+        "--model",
+        "baseline",
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    for key in [
+        "model",
+        "params",
+        "users",
+        "items",
+        "param_count",
+        "epochs_run",
+        "train_seconds",
+        "train_rmse",
+        "test_rmse",
+        "test_mae",
+        "test_count",
+        "test_unknown",
+        "history",
+    ] {
+        assert!(j.get(key).is_some(), "missing key {key}: {j}");
+    }
+    assert_eq!(j["model"], "baseline");
+    assert_eq!(
+        (j["users"].as_u64(), j["items"].as_u64()),
+        (Some(943), Some(1650))
+    );
+    assert_eq!(j["test_count"].as_u64(), Some(20000));
+    // Surprise 1.1.5 BaselineOnly (ALS, reg_i 10, reg_u 15, 10 epochs) on u1: 0.960.
+    let rmse = j["test_rmse"].as_f64().unwrap();
+    assert!((rmse - 0.960).abs() < 0.005, "test RMSE {rmse}");
+    let history = j["history"].as_array().unwrap();
+    assert_eq!(history.len(), 10);
+    assert!(history.iter().all(|h| h["epoch"].is_u64()
+        && h["train_rmse"].is_f64()
+        && h["test_rmse"].is_f64()
+        && h["seconds"].is_f64()));
+}

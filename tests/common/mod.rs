@@ -1,0 +1,83 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `$EMBEDREC_DATA/ml-100k` (default `../shared/data/ml-100k`), or `None` with a printed
+/// notice when it is absent.
+pub fn ml100k() -> Option<PathBuf> {
+    let root = std::env::var_os("EMBEDREC_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+    let dir = root.join("ml-100k");
+    if dir.join("u.data").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: MovieLens 100K not found at {} (set EMBEDREC_DATA)",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Runs the `embedrec` binary with `args`.
+pub fn embedrec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_embedrec"))
+        .args(args)
+        .output()
+        .expect("run embedrec")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The last stdout line parsed as JSON (the `--json` rule).
+pub fn last_json(o: &Output) -> serde_json::Value {
+    let out = stdout(o);
+    let line = out
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no stdout; stderr: {}", stderr(o)));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
+}
+
+/// A fresh empty folder under the system temp folder, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "embedrec-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
