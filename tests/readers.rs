@@ -325,6 +325,38 @@ fn generic_sniffs_tab_comma_and_double_colon() {
 }
 
 #[test]
+fn byte_order_marks_are_skipped() {
+    let dir = TempDir::new("bom");
+    let p = dir.write("plain.tsv", "\u{feff}u1\ti1\t4\n");
+    assert_eq!(load(&p).unwrap().users.raw_ids(), ["u1"]);
+    dir.write(
+        "ratings.csv",
+        "\u{feff}userId,movieId,rating,timestamp\n1,2,3,4\n",
+    );
+    dir.write(
+        "movies.csv",
+        "\u{feff}movieId,title,genres\n2,Two (2000),Drama\n",
+    );
+    let d = load(&dir.0).unwrap();
+    assert_eq!(d.features.items.ids.raw_ids(), ["2"]);
+}
+
+#[test]
+fn read_ratings_into_extends_existing_maps() {
+    let dir = TempDir::new("into");
+    let p = dir.write("u.data", "7\t8\t4\t1\n5\t8\t2\t2\n");
+    let mut users = embedrec::data::IdMap::from_raw(["5"]);
+    let mut items = embedrec::data::IdMap::default();
+    let (r, warnings) =
+        data::movielens::read_ratings_into(&p, &ReadOptions::default(), &mut users, &mut items)
+            .unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(users.raw_ids(), ["5", "7"]);
+    assert_eq!(r.users, [1, 0]);
+    assert_eq!(r.items, [0, 0]);
+}
+
+#[test]
 fn not_a_movielens_folder() {
     let dir = TempDir::new("nofolder");
     let err = load(&dir.0).unwrap_err();

@@ -162,7 +162,8 @@ pub(crate) fn read_lines(
 }
 
 /// Calls `f(line_number, line)` for every non-blank line of `path` (1-based numbers,
-/// line ending stripped) until `f` returns `Ok(false)` or an error.
+/// line ending and a leading UTF-8 byte-order mark stripped) until `f` returns
+/// `Ok(false)` or an error.
 pub(crate) fn for_each_line(
     path: &Path,
     mut f: impl FnMut(usize, &[u8]) -> Result<bool>,
@@ -182,6 +183,7 @@ pub(crate) fn for_each_line(
         line_no += 1;
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let line = if line_no == 1 { strip_bom(line) } else { line };
         if line.trim_ascii().is_empty() {
             continue;
         }
@@ -189,6 +191,11 @@ pub(crate) fn for_each_line(
             return Ok(());
         }
     }
+}
+
+/// `bytes` without a leading UTF-8 byte-order mark.
+pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
 }
 
 /// Fills `out` with the byte ranges of the fields of `line` separated by `delim`

@@ -16,7 +16,7 @@
 //! `movies.dat` for 1M and 10M, `movies.csv` for 25M / latest. See [`read_users`] and
 //! [`read_items`] for the variables they give.
 
-use super::delimited::{self, RatingSink, for_each_line, parse_num};
+use super::delimited::{self, RatingSink, for_each_line, parse_num, strip_bom};
 use super::features::{AGE_BINS, age_group};
 use super::{
     Dataset, DelimitedSpec, Features, IdMap, RatingScale, Ratings, ReadOptions, SideTable, Variable,
@@ -470,7 +470,7 @@ fn read_movies_csv(
         .map_err(|e| csv_error(path, e))?
     {
         let line_no = record.position().map_or(0, |p| p.line() as usize);
-        if std::mem::take(&mut first) && record.get(0) == Some(b"movieId") {
+        if std::mem::take(&mut first) && record.get(0).map(strip_bom) == Some(b"movieId") {
             continue;
         }
         if record.len() == 1 && record[0].trim_ascii().is_empty() {
