@@ -670,3 +670,31 @@ fn time_u_data() {
         start.elapsed()
     );
 }
+
+/// Prints read throughput on a generated 1M-rating file in each line format (run with
+/// `--ignored --nocapture`; never asserted).
+#[test]
+#[ignore]
+fn time_generated_million() {
+    let dir = TempDir::new("million");
+    for (name, sep) in [
+        ("ratings.dat", "::"),
+        ("ratings.csv", ","),
+        ("u.data", "\t"),
+    ] {
+        let mut body = String::with_capacity(30_000_000);
+        for k in 0..1_000_000u64 {
+            let (u, i) = (k % 6040, (k * 7919) % 3706);
+            body.push_str(&format!("{u}{sep}{i}{sep}{}{sep}97830{k}\n", 1 + k % 5));
+        }
+        let p = dir.write(name, body);
+        let start = std::time::Instant::now();
+        let d = data::load(&p, &with_policy(DuplicatePolicy::KeepLast)).unwrap();
+        eprintln!(
+            "{name}: {} lines -> {} ratings in {:?}",
+            1_000_000,
+            d.ratings.len(),
+            start.elapsed()
+        );
+    }
+}

@@ -262,7 +262,7 @@ fn read_csv_ratings(
             return Err(Error::parse(
                 path,
                 line,
-                ["userId", "movieId", "rating", "timestamp"][record.len()],
+                sink.field_name(record.len()),
                 format!("too few fields: expected 4, found {}", record.len()),
             ));
         }
