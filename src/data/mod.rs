@@ -91,8 +91,9 @@ impl Default for DelimitedSpec {
 /// How to read rating files. The defaults detect MovieLens formats by file name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadOptions {
-    /// Layout for files that are not recognised as MovieLens (by name); `None` = detect
-    /// MovieLens or fail with a message asking for `--delimiter` and column flags.
+    /// Layout for files that are not recognised as MovieLens (by name); `None` = guess the
+    /// layout ([`delimited::sniff`]: tab, comma, then `::`, header detected) or fail with a
+    /// message asking for `--delimiter` and column flags.
     pub delimited: Option<DelimitedSpec>,
     /// Declared rating scale; a rating outside it is an error. `None` = the format's own
     /// scale (MovieLens) or the observed range (generic files).
@@ -137,7 +138,9 @@ impl Dataset {
 /// 25M / latest (`ratings.csv`), and its user and item metadata load with it. A file is
 /// recognised by name (`u.data`, `*.base`, `*.test`, `ratings.dat`, `ratings.csv`); when it
 /// lies in a MovieLens folder the metadata beside it loads too (overridden by
-/// `opts.users_file` / `opts.items_file`). Other files need `opts.delimited`.
+/// `opts.users_file` / `opts.items_file`). Other files are read as generic delimited files
+/// with `opts.delimited`, or a layout guessed by [`delimited::sniff`]. Missing metadata
+/// gives empty [`SideTable`]s. See [`movielens`] for the formats and scales.
 pub fn load(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
     movielens::load(path, opts)
 }
