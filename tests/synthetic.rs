@@ -356,7 +356,7 @@ fn write_csv_file_and_folder_round_trip() {
 #[test]
 #[ignore = "timing and shape report; run with --ignored --nocapture"]
 fn report_generation_time() {
-    for p in [
+    let mut sizes = vec![
         SynthParams::default(),
         SynthParams {
             users: 6040,
@@ -364,7 +364,17 @@ fn report_generation_time() {
             ratings: 1_000_209,
             ..SynthParams::default()
         },
-    ] {
+    ];
+    // The MovieLens 25M shape (about 0.5 GB); opt in with EMBEDREC_SYNTH_BIG=1.
+    if std::env::var_os("EMBEDREC_SYNTH_BIG").is_some() {
+        sizes.push(SynthParams {
+            users: 162_541,
+            items: 59_047,
+            ratings: 25_000_095,
+            ..SynthParams::default()
+        });
+    }
+    for p in sizes {
         let t = std::time::Instant::now();
         let syn = generate(&p).unwrap();
         let secs = t.elapsed().as_secs_f64();
