@@ -165,8 +165,36 @@ fn side_variables_are_complete_and_carry_signal() {
         .collect();
     let spread = means.iter().cloned().fold(f64::MIN, f64::max)
         - means.iter().cloned().fold(f64::MAX, f64::min);
+    // Genre signal likewise: per-genre mean residual against the user's mean.
+    let mut user_sum = vec![(0.0f64, 0usize); 943];
+    for k in 0..r.len() {
+        let e = &mut user_sum[r.users[k] as usize];
+        e.0 += r.values[k] as f64;
+        e.1 += 1;
+    }
+    let genres = items.variable("genres").unwrap();
+    let mut genre_res = vec![(0.0f64, 0usize); 19];
+    for k in 0..r.len() {
+        let (s, n) = user_sum[r.users[k] as usize];
+        for &g in &genres.values[r.items[k] as usize] {
+            genre_res[g as usize].0 += r.values[k] as f64 - s / n as f64;
+            genre_res[g as usize].1 += 1;
+        }
+    }
+    let gmeans: Vec<f64> = genre_res
+        .iter()
+        .filter(|e| e.1 >= 3000)
+        .map(|e| e.0 / e.1 as f64)
+        .collect();
+    let gspread = gmeans.iter().cloned().fold(f64::MIN, f64::max)
+        - gmeans.iter().cloned().fold(f64::MAX, f64::min);
+    eprintln!("residual spread: genre {gspread:.3}, occupation {spread:.3}");
     assert!(
-        means.len() >= 5 && spread > 0.1,
+        gmeans.len() >= 5 && gspread > 0.2,
+        "genre residual means {gmeans:?}"
+    );
+    assert!(
+        means.len() >= 5 && spread > 0.2,
         "occupation residual means {means:?}"
     );
 }

@@ -706,7 +706,7 @@ fn erfc(x: f64) -> f64 {
     if x >= 0.0 { r } else { 2.0 - r }
 }
 
-/// File formats [`write`] can produce.
+/// File formats [`write()`] can produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SynthFormat {
     /// A MovieLens 100K folder: `u.data`, `u.user`, `u.item`, `u.genre`, `u.occupation`.
