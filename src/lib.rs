@@ -12,5 +12,7 @@ pub mod models;
 pub mod nn;
 pub mod recommend;
 pub mod rng;
+pub mod store;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -151,8 +151,9 @@ fn progress_bar(progress: bool, epochs: usize) -> Option<indicatif::ProgressBar>
         return None;
     }
     let bar = indicatif::ProgressBar::new(epochs as u64);
-    let style = indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}]")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let style =
+        indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar)
 }

@@ -136,11 +136,7 @@ fn synth_then_stats_and_train_on_a_split() {
             j["test_unknown"].as_u64().unwrap(),
         );
         assert!(test > 0 && unknown <= test, "{split}: {j}");
-        assert_eq!(
-            j["train_rmse"].as_f64().unwrap() < 1.2,
-            true,
-            "{split}: {j}"
-        );
+        assert!(j["train_rmse"].as_f64().unwrap() < 1.2, "{split}: {j}");
     }
     let csv = dir.path("syn.csv");
     let o = embedrec(&[

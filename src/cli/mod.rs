@@ -31,7 +31,7 @@ enum Command {
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
     /// Train a model and report its test metrics.
-    Train(train::TrainArgs),
+    Train(Box<train::TrainArgs>),
     /// Time the library's hot paths.
     #[command(subcommand)]
     Bench(bench::BenchCommand),

@@ -2,10 +2,12 @@
 
 use super::{ReaderArgs, print_json, print_warnings};
 use crate::data::split::SplitSpec;
-use crate::data::{self, Dataset, TrainTest};
+use crate::data::split::validation_split;
+use crate::data::{self, Dataset, RatingScale, TrainTest};
 use crate::error::{Error, Result};
 use crate::eval::rating_metrics;
-use crate::models::{BaselineParams, Recommender};
+use crate::models::{BaselineParams, MfParams, Recommender};
+use crate::train::EvalSets;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::path::PathBuf;
@@ -15,6 +17,8 @@ use std::time::Instant;
 pub(crate) enum ModelKind {
     /// mu + user bias + item bias, fitted by ALS (Surprise's BaselineOnly).
     Baseline,
+    /// Matrix factorization as a neural network: mu + b_u + b_i + dot(P_u, Q_i).
+    Mf,
 }
 
 /// Where the training and test data come from.
@@ -66,24 +70,84 @@ pub(crate) struct TrainArgs {
     model: ModelKind,
     #[command(flatten)]
     data: DataArgs,
-    /// Training epochs (ALS sweeps for the baseline).
+    /// Named settings: book-mf (the textbook's Keras MF).
     #[arg(long)]
-    epochs: Option<usize>,
+    preset: Option<String>,
+    /// TOML file of hyper-parameters (keys as in the params table of the docs);
+    /// precedence: defaults < --preset < --config < flags.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    hyper: HyperArgs,
     /// Baseline: L2 shrinkage of user biases.
-    #[arg(long)]
+    #[arg(long, help_heading = "Hyper-parameters")]
     reg_user: Option<f64>,
     /// Baseline: L2 shrinkage of item biases.
-    #[arg(long)]
+    #[arg(long, help_heading = "Hyper-parameters")]
     reg_item: Option<f64>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// Write the per-epoch history as CSV (epoch,train_rmse,test_rmse,seconds).
+    #[arg(long, value_name = "FILE")]
+    curve: Option<PathBuf>,
     /// Print one JSON object as the last line (see the contract in README.md).
     #[arg(long)]
     json: bool,
 }
 
-/// One line of the per-epoch history.
+/// Hyper-parameter flags of the neural models; each overrides preset and config.
+#[derive(Args, Debug, Default)]
+#[command(next_help_heading = "Hyper-parameters")]
+pub(crate) struct HyperArgs {
+    /// Latent factors K.
+    #[arg(long)]
+    dim: Option<usize>,
+    /// Training epochs (ALS sweeps for the baseline).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Ratings per minibatch.
+    #[arg(long)]
+    batch: Option<usize>,
+    /// sgd | adam | adamax | adagrad.
+    #[arg(long)]
+    optimizer: Option<String>,
+    /// Learning rate.
+    #[arg(long)]
+    lr: Option<f32>,
+    /// Learning-rate multiplier applied after every epoch.
+    #[arg(long)]
+    lr_decay: Option<f32>,
+    /// SGD momentum.
+    #[arg(long)]
+    momentum: Option<f32>,
+    /// Nesterov momentum (SGD).
+    #[arg(long)]
+    nesterov: bool,
+    /// L2 on the embedding tables.
+    #[arg(long)]
+    l2: Option<f32>,
+    /// L2 on the bias tables.
+    #[arg(long)]
+    l2_bias: Option<f32>,
+    /// rows (per lookup) | table (Keras: whole table every step).
+    #[arg(long)]
+    l2_mode: Option<String>,
+    /// uniform:A | normal:STD | zeros.
+    #[arg(long)]
+    init: Option<String>,
+    /// mse | rmse (batch RMSE, as the textbook's Keras code).
+    #[arg(long)]
+    loss: Option<String>,
+    /// Early stopping: epochs without a better validation RMSE (needs --val-fraction).
+    #[arg(long)]
+    patience: Option<usize>,
+    /// Share of the training data carved out for validation.
+    #[arg(long)]
+    val_fraction: Option<f64>,
+}
+
+/// One line of the per-epoch history (the contract's keys).
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct EpochRecord {
     pub epoch: usize,
@@ -92,25 +156,132 @@ pub(crate) struct EpochRecord {
     pub seconds: f64,
 }
 
-pub(crate) fn run(a: &TrainArgs) -> Result<()> {
-    let (data, split) = a.data.load(a.seed)?;
-    let defaults = BaselineParams::default();
-    let params = BaselineParams {
-        epochs: a.epochs.unwrap_or(defaults.epochs),
-        reg_user: a.reg_user.unwrap_or(defaults.reg_user),
-        reg_item: a.reg_item.unwrap_or(defaults.reg_item),
-    };
-    let clip = Some(data.scale);
+/// What every model's training reports.
+struct Outcome {
+    model: Box<dyn Recommender>,
+    params: serde_json::Value,
+    history: Vec<EpochRecord>,
+    train_seconds: f64,
+    clip: bool,
+}
+
+/// `base` overlaid with the keys of a TOML file (unknown keys are errors).
+fn overlay_config<T: serde::Serialize + serde::de::DeserializeOwned>(
+    base: T,
+    path: &std::path::Path,
+) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let overlay: toml::Table =
+        toml::from_str(&text).map_err(|e| Error::bad_input(path, e.to_string()))?;
+    let mut merged =
+        toml::Table::try_from(&base).map_err(|e| Error::bad_input(path, e.to_string()))?;
+    merge_tables(&mut merged, overlay);
+    merged
+        .try_into()
+        .map_err(|e: toml::de::Error| Error::bad_input(path, e.to_string()))
+}
+
+fn merge_tables(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge_tables(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+impl TrainArgs {
+    fn mf_params(&self) -> Result<MfParams> {
+        let mut p = match self.preset.as_deref() {
+            None => MfParams::default(),
+            Some("book-mf") => MfParams::book_mf(),
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "unknown --preset '{other}' for mf: expected book-mf"
+                )));
+            }
+        };
+        p.seed = self.seed;
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        let h = &self.hyper;
+        macro_rules! set {
+            ($field:ident) => {
+                if let Some(v) = h.$field.clone() {
+                    p.$field = v;
+                }
+            };
+            ($field:ident, parse) => {
+                if let Some(v) = &h.$field {
+                    p.$field = v.parse()?;
+                }
+            };
+        }
+        set!(dim);
+        set!(epochs);
+        set!(batch);
+        set!(lr);
+        set!(lr_decay);
+        set!(l2);
+        set!(l2_bias);
+        set!(patience);
+        set!(val_fraction);
+        set!(l2_mode, parse);
+        set!(init, parse);
+        set!(loss, parse);
+        if let Some(kind) = &h.optimizer {
+            p.optimizer.kind = kind.parse()?;
+        }
+        if let Some(m) = h.momentum {
+            p.optimizer.momentum = m;
+        }
+        if h.nesterov {
+            p.optimizer.nesterov = true;
+        }
+        p.check()?;
+        Ok(p)
+    }
+
+    fn baseline_params(&self) -> Result<BaselineParams> {
+        if self.preset.is_some() {
+            return Err(Error::Usage("the baseline has no presets".into()));
+        }
+        let mut p = BaselineParams::default();
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        if let Some(e) = self.hyper.epochs {
+            p.epochs = e;
+        }
+        if let Some(r) = self.reg_user {
+            p.reg_user = r;
+        }
+        if let Some(r) = self.reg_item {
+            p.reg_item = r;
+        }
+        p.check()?;
+        Ok(p)
+    }
+}
+
+fn train_baseline(
+    p: BaselineParams,
+    split: &TrainTest,
+    clip: Option<RatingScale>,
+) -> Result<Outcome> {
     let mut history = Vec::new();
-    let mut fit_seconds = 0.0;
+    let mut train_seconds = 0.0;
     let mut last = Instant::now();
-    let model = params.fit(
+    let model = p.fit(
         &split.train,
         split.train_users,
         split.train_items,
         |epoch, m| {
             let seconds = last.elapsed().as_secs_f64();
-            fit_seconds += seconds;
+            train_seconds += seconds;
             history.push(EpochRecord {
                 epoch,
                 train_rmse: rating_metrics(m, &split.train, clip).rmse,
@@ -120,22 +291,97 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             last = Instant::now();
         },
     )?;
-    let train_m = rating_metrics(&model, &split.train, clip);
-    let test_m = rating_metrics(&model, &split.test, clip);
+    Ok(Outcome {
+        model: Box::new(model),
+        params: json!(p),
+        history,
+        train_seconds,
+        clip: true,
+    })
+}
+
+fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) -> Result<Outcome> {
+    let clip = p.clip.then_some(scale);
+    let (fit_idx, val_idx) = if p.val_fraction > 0.0 {
+        validation_split(&split.train, p.val_fraction, p.seed)
+    } else {
+        ((0..split.train.len()).collect(), Vec::new())
+    };
+    let fit_set = if val_idx.is_empty() {
+        split.train.clone()
+    } else {
+        split.train.select(&fit_idx)
+    };
+    let val_set = split.train.select(&val_idx);
+    let sets = EvalSets {
+        train: &fit_set,
+        val: (!val_idx.is_empty()).then_some(&val_set),
+        test: Some(&split.test),
+        clip,
+    };
+    let (model, history) = p.fit(sets, split.train_users, split.train_items, progress, |_| {})?;
+    let records = history
+        .epochs
+        .iter()
+        .map(|e| EpochRecord {
+            epoch: e.epoch,
+            train_rmse: e.train_rmse,
+            test_rmse: e.test_rmse.unwrap_or(f64::NAN),
+            seconds: e.seconds,
+        })
+        .collect();
+    Ok(Outcome {
+        model: Box::new(model),
+        params: json!(p),
+        history: records,
+        train_seconds: history.train_seconds,
+        clip: p.clip,
+    })
+}
+
+fn write_curve(path: &std::path::Path, history: &[EpochRecord]) -> Result<()> {
+    let mut text = String::from("epoch,train_rmse,test_rmse,seconds\n");
+    for h in history {
+        text.push_str(&format!(
+            "{},{:.6},{:.6},{:.6}\n",
+            h.epoch, h.train_rmse, h.test_rmse, h.seconds
+        ));
+    }
+    crate::store::write_atomically(path, text.as_bytes())
+}
+
+pub(crate) fn run(a: &TrainArgs) -> Result<()> {
+    // Validate every flag before the (possibly long) data load.
+    let kind_params = match a.model {
+        ModelKind::Baseline => Either::Baseline(a.baseline_params()?),
+        ModelKind::Mf => Either::Mf(a.mf_params()?),
+    };
+    let (data, split) = a.data.load(a.seed)?;
+    let outcome = match kind_params {
+        Either::Baseline(p) => train_baseline(p, &split, Some(data.scale))?,
+        Either::Mf(p) => train_mf(p, &split, data.scale, !a.json)?,
+    };
+    let model = outcome.model.as_ref();
+    let clip = outcome.clip.then_some(data.scale);
+    let train_m = rating_metrics(model, &split.train, clip);
+    let test_m = rating_metrics(model, &split.test, clip);
+    if let Some(path) = &a.curve {
+        write_curve(path, &outcome.history)?;
+    }
     let report = json!({
         "model": model.kind(),
-        "params": params,
+        "params": outcome.params,
         "users": model.n_users(),
         "items": model.n_items(),
         "param_count": model.param_count(),
-        "epochs_run": history.len(),
-        "train_seconds": fit_seconds,
+        "epochs_run": outcome.history.len(),
+        "train_seconds": outcome.train_seconds,
         "train_rmse": train_m.rmse,
         "test_rmse": test_m.rmse,
         "test_mae": test_m.mae,
         "test_count": test_m.count,
         "test_unknown": test_m.unknown,
-        "history": history,
+        "history": outcome.history,
     });
     if a.json {
         print_json(&report);
@@ -152,7 +398,11 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
             model.n_items(),
             model.param_count()
         );
-        println!("epochs       {} in {:.3} s", history.len(), fit_seconds);
+        println!(
+            "epochs       {} in {:.3} s",
+            outcome.history.len(),
+            outcome.train_seconds
+        );
         println!("train RMSE   {:.4}", train_m.rmse);
         println!("test RMSE    {:.4}   MAE {:.4}", test_m.rmse, test_m.mae);
         println!(
@@ -161,4 +411,9 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+enum Either {
+    Baseline(BaselineParams),
+    Mf(MfParams),
 }

@@ -2,8 +2,10 @@
 //! [`Recommender`] impl.
 
 pub mod baseline;
+pub mod mf;
 
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
+pub use mf::{Mf, MfParams};
 
 /// A prediction for one (user, item) pair.
 #[derive(Debug, Clone, Copy, PartialEq)]

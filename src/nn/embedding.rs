@@ -61,16 +61,19 @@ pub struct Embedding {
     state_v: Vec<f32>,
     l2: f32,
     l2_mode: L2Mode,
-    /// Sum of ln(decay factor) over all steps so far (table mode).
-    decay_log: f64,
-    /// `decay_log` at the time each row was last brought up to date (table mode).
-    row_decay_log: Vec<f64>,
+    /// Product of the decay factors of all steps so far (table mode), renormalised to 1
+    /// (after a flush) before it can underflow.
+    decay_product: f64,
+    /// `decay_product` at the time each row was last brought up to date (table mode).
+    row_decay_product: Vec<f64>,
     /// Batch scratch: slot of each row (NO_SLOT when untouched), touched rows in slot
     /// order, their gradients and occurrence counts.
     slot_of: Vec<u32>,
     touched: Vec<u32>,
     grads: Vec<f32>,
     counts: Vec<u32>,
+    /// Per slot: the pending decay factor of its row (true value = stored x scale).
+    scales: Vec<f32>,
 }
 
 impl Embedding {
@@ -120,9 +123,9 @@ impl Embedding {
             state_v: state(2),
             l2,
             l2_mode,
-            decay_log: 0.0,
-            row_decay_log: if l2_mode == L2Mode::Table {
-                vec![0.0; rows]
+            decay_product: 1.0,
+            row_decay_product: if l2_mode == L2Mode::Table {
+                vec![1.0; rows]
             } else {
                 Vec::new()
             },
@@ -130,6 +133,7 @@ impl Embedding {
             touched: Vec::new(),
             grads: Vec::new(),
             counts: Vec::new(),
+            scales: Vec::new(),
         }
     }
 
@@ -149,6 +153,11 @@ impl Embedding {
         &self.weights
     }
 
+    /// Mutable access to all weights (flush first under table-mode L2).
+    pub fn weights_mut(&mut self) -> &mut [f32] {
+        &mut self.weights
+    }
+
     /// Consumes the table, returning its weights (flushed).
     pub fn into_weights(mut self) -> Vec<f32> {
         self.flush();
@@ -163,7 +172,9 @@ impl Embedding {
     }
 
     /// Marks row `r` as used by one example of the current batch and returns its gradient
-    /// slot. The first touch in a batch brings the row up to date (pending decay).
+    /// slot. Under table-mode L2 the stored row may lag behind its pending decay: during
+    /// the batch its true value is `row(r) * scale(slot)` (the scale is 1 otherwise); the
+    /// decay is folded into the update, so touching costs no pass over the row.
     #[inline]
     pub fn touch(&mut self, r: u32) -> usize {
         let slot = self.slot_of[r as usize];
@@ -171,13 +182,24 @@ impl Embedding {
             self.counts[slot as usize] += 1;
             return slot as usize;
         }
-        self.catch_up(r as usize);
+        let scale = match self.l2_mode {
+            L2Mode::Table => (self.decay_product / self.row_decay_product[r as usize]) as f32,
+            L2Mode::Rows => 1.0,
+        };
         let slot = self.touched.len();
         self.slot_of[r as usize] = slot as u32;
         self.touched.push(r);
         self.counts.push(1);
+        self.scales.push(scale);
         self.grads.resize(self.grads.len() + self.dim, 0.0);
         slot
+    }
+
+    /// The factor that turns the stored row of `slot` into its true value (see
+    /// [`Embedding::touch`]).
+    #[inline]
+    pub fn scale(&self, slot: usize) -> f32 {
+        self.scales[slot]
     }
 
     /// The gradient accumulator of `slot`.
@@ -198,14 +220,14 @@ impl Embedding {
 
     fn catch_up(&mut self, r: usize) {
         if self.l2_mode == L2Mode::Table {
-            let pending = self.decay_log - self.row_decay_log[r];
-            if pending != 0.0 {
-                let factor = pending.exp() as f32;
+            let last = self.row_decay_product[r];
+            if last != self.decay_product {
+                let factor = (self.decay_product / last) as f32;
                 self.weights[r * self.dim..(r + 1) * self.dim]
                     .iter_mut()
                     .for_each(|w| *w *= factor);
+                self.row_decay_product[r] = self.decay_product;
             }
-            self.row_decay_log[r] = self.decay_log;
         }
     }
 
@@ -227,27 +249,31 @@ impl Embedding {
             let range = r * dim..(r + 1) * dim;
             let w = &mut self.weights[range.clone()];
             let g = &mut self.grads[slot * dim..(slot + 1) * dim];
+            let scale = self.scales[slot];
             if rows_l2 > 0.0 {
-                let c = rows_l2 * self.counts[slot] as f32;
+                let c = rows_l2 * self.counts[slot] as f32 * scale;
                 g.iter_mut().zip(w.iter()).for_each(|(g, &w)| *g += c * w);
-            }
-            if table_decay != 1.0 {
-                w.iter_mut().for_each(|w| *w *= table_decay);
             }
             let m = self.state_m.get_mut(range.clone()).unwrap_or(&mut []);
             let v = self.state_v.get_mut(range).unwrap_or(&mut []);
-            step.update(w, g, m, v);
+            step.update_decayed(table_decay * scale, w, g, m, v);
             self.slot_of[r] = NO_SLOT;
         }
         if table_decay != 1.0 {
-            self.decay_log += (table_decay as f64).ln();
+            self.decay_product *= table_decay as f64;
             for &r in &self.touched {
-                self.row_decay_log[r as usize] = self.decay_log;
+                self.row_decay_product[r as usize] = self.decay_product;
+            }
+            if self.decay_product < 1e-200 {
+                self.flush();
+                self.decay_product = 1.0;
+                self.row_decay_product.iter_mut().for_each(|p| *p = 1.0);
             }
         }
         self.touched.clear();
         self.grads.clear();
         self.counts.clear();
+        self.scales.clear();
     }
 
     /// Applies every row's pending table-mode decay, so that [`Embedding::weights`] holds
@@ -298,9 +324,10 @@ mod tests {
             let mut dense_grad = vec![0.0f64; rows * dim];
             for &r in *batch {
                 let slot = lazy.touch(r);
+                let scale = lazy.scale(slot);
                 let (w, g) = lazy.row_and_grad_mut(slot);
                 let w = w.to_vec();
-                g.iter_mut().zip(&w).for_each(|(g, &w)| *g += w);
+                g.iter_mut().zip(&w).for_each(|(g, &w)| *g += scale * w);
                 for d in 0..dim {
                     dense_grad[r as usize * dim + d] += dense[r as usize * dim + d];
                 }

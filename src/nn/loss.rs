@@ -80,7 +80,7 @@ mod tests {
         for loss in [Loss::Mse, Loss::Rmse] {
             let mut grad = [0.0f32; 5];
             loss.value_and_grad(&errors, &mut grad);
-            for k in 0..errors.len() {
+            for (k, &analytic) in grad.iter().enumerate() {
                 let h = 1e-3f64;
                 let f = |d: f64| {
                     let e: Vec<f64> = errors
@@ -93,9 +93,8 @@ mod tests {
                 };
                 let numeric = (f(h) - f(-h)) / (2.0 * h);
                 assert!(
-                    (numeric - grad[k] as f64).abs() < 1e-5,
-                    "{loss:?} k={k}: {numeric} vs {}",
-                    grad[k]
+                    (numeric - analytic as f64).abs() < 1e-5,
+                    "{loss:?} k={k}: {numeric} vs {analytic}"
                 );
             }
         }

@@ -158,12 +158,33 @@ impl Step {
     /// when the optimizer keeps fewer).
     #[inline]
     pub fn update(&self, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+        self.update_decayed(1.0, w, g, m, v)
+    }
+
+    /// Multiplies `w` by `decay` (decoupled weight decay), then updates it as
+    /// [`Step::update`] does; one pass for plain SGD.
+    #[inline]
+    pub fn update_decayed(
+        &self,
+        decay: f32,
+        w: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
         let o = &self.opt;
+        if o.kind == OptimizerKind::Sgd && o.momentum == 0.0 {
+            let lr = self.lr;
+            w.iter_mut()
+                .zip(g)
+                .for_each(|(w, &g)| *w = *w * decay - lr * g);
+            return;
+        }
+        if decay != 1.0 {
+            w.iter_mut().for_each(|w| *w *= decay);
+        }
         match o.kind {
-            OptimizerKind::Sgd if o.momentum == 0.0 => {
-                let lr = self.lr;
-                w.iter_mut().zip(g).for_each(|(w, &g)| *w -= lr * g);
-            }
+            OptimizerKind::Sgd if o.momentum == 0.0 => unreachable!("handled above"),
             OptimizerKind::Sgd => {
                 let (lr, mu) = (self.lr, o.momentum);
                 for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {

@@ -1,0 +1,547 @@
+//! Matrix factorization as a neural network (the textbook's first model): user and item
+//! ids select rows of P (users x K) and Q (items x K) and of two bias tables; the
+//! prediction is `mu + b_u + b_i + dot(P_u, Q_i)`, trained on minibatches of
+//! `rating - mu` with an optimizer from [`crate::nn`].
+
+use super::Recommender;
+use crate::data::Ratings;
+use crate::error::{Error, Result};
+use crate::nn::kernels::{axpy, dot};
+use crate::nn::{Embedding, Init, L2Mode, Loss, Optimizer, OptimizerKind};
+use crate::rng::Rng;
+use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
+
+/// Hyper-parameters of [`Mf`]. The defaults are the tuned settings (see README.md,
+/// "How the defaults were chosen"); `--preset book-mf` gives the textbook's.
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `dim` | 128 | latent factors K | 1..=4096 |
+/// | `epochs` | 40 | training epochs | 1..=100000 |
+/// | `batch` | 128 | ratings per minibatch | 1..=1048576 |
+/// | `optimizer` | adam | update rule and its constants | see [`Optimizer`] |
+/// | `lr` | 0.002 | learning rate | > 0 |
+/// | `lr_decay` | 1 | lr multiplier after each epoch | (0, 1] |
+/// | `l2` | 0.05 | L2 on P and Q | ≥ 0 |
+/// | `l2_bias` | 0.01 | L2 on the bias tables | ≥ 0 |
+/// | `l2_mode` | rows | where L2 applies ([`L2Mode`]) | rows, table |
+/// | `init` | normal:0.05 | initialiser of all four tables | see [`Init`] |
+/// | `loss` | mse | training loss | mse, rmse |
+/// | `seed` | 42 | initialisation and shuffling | any |
+/// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
+/// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
+/// | `clip` | true | clip predictions to the rating scale | |
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MfParams {
+    /// Latent factors K.
+    pub dim: usize,
+    /// Training epochs (the maximum, with early stopping).
+    pub epochs: usize,
+    /// Ratings per minibatch.
+    pub batch: usize,
+    /// Update rule.
+    pub optimizer: Optimizer,
+    /// Learning rate.
+    pub lr: f32,
+    /// Learning-rate multiplier per epoch.
+    pub lr_decay: f32,
+    /// L2 on P and Q.
+    pub l2: f32,
+    /// L2 on the bias tables.
+    pub l2_bias: f32,
+    /// Where L2 applies.
+    pub l2_mode: L2Mode,
+    /// Initialiser of all four tables.
+    pub init: Init,
+    /// Training loss.
+    pub loss: Loss,
+    /// Seed of initialisation and shuffling.
+    pub seed: u64,
+    /// Early-stopping patience (0 = off).
+    pub patience: usize,
+    /// Share of the training data held out for validation (0 = none).
+    pub val_fraction: f64,
+    /// Clip predictions to the rating scale.
+    pub clip: bool,
+}
+
+impl Default for MfParams {
+    fn default() -> Self {
+        MfParams {
+            dim: 128,
+            epochs: 40,
+            batch: 128,
+            optimizer: Optimizer {
+                kind: OptimizerKind::Adam,
+                ..Optimizer::default()
+            },
+            lr: 0.002,
+            lr_decay: 1.0,
+            l2: 0.05,
+            l2_bias: 0.01,
+            l2_mode: L2Mode::Rows,
+            init: Init::Normal(0.05),
+            loss: Loss::Mse,
+            seed: 42,
+            patience: 0,
+            val_fraction: 0.0,
+            clip: true,
+        }
+    }
+}
+
+impl MfParams {
+    /// The textbook's Keras MF: K=200, `l2(0.01)` on the whole of all four tables,
+    /// uniform ±0.05 init, SGD lr 0.01, batch-RMSE loss, batch 256, 60 epochs, no
+    /// clipping. Reference (TF 2.21 / Keras 3.15, ML-100K u1): test RMSE 1.1268.
+    pub fn book_mf() -> Self {
+        MfParams {
+            dim: 200,
+            epochs: 60,
+            batch: 256,
+            optimizer: Optimizer::default(),
+            lr: 0.01,
+            lr_decay: 1.0,
+            l2: 0.01,
+            l2_bias: 0.01,
+            l2_mode: L2Mode::Table,
+            init: Init::Uniform(0.05),
+            loss: Loss::Rmse,
+            seed: 42,
+            patience: 0,
+            val_fraction: 0.0,
+            clip: false,
+        }
+    }
+
+    /// Checks every range in the table above.
+    pub fn check(&self) -> Result<()> {
+        let usage = |m: String| Err(Error::Usage(m));
+        if !(1..=4096).contains(&self.dim) {
+            return usage(format!("dim must be in 1..=4096, got {}", self.dim));
+        }
+        if !(1..=100_000).contains(&self.epochs) {
+            return usage(format!("epochs must be in 1..=100000, got {}", self.epochs));
+        }
+        if !(1..=1 << 20).contains(&self.batch) {
+            return usage(format!("batch must be in 1..=1048576, got {}", self.batch));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return usage(format!("lr must be > 0, got {}", self.lr));
+        }
+        if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
+            return usage(format!("lr decay must be in (0, 1], got {}", self.lr_decay));
+        }
+        for (name, v) in [("l2", self.l2), ("l2 bias", self.l2_bias)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return usage(format!("{name} must be >= 0, got {v}"));
+            }
+            if self.l2_mode == L2Mode::Table && 2.0 * v * self.lr >= 1.0 {
+                return usage(format!(
+                    "table-mode {name} {v} with lr {} would flip signs (2 l2 lr >= 1)",
+                    self.lr
+                ));
+            }
+        }
+        if !(0.0..1.0).contains(&self.val_fraction) {
+            return usage(format!(
+                "val fraction must be in [0, 1), got {}",
+                self.val_fraction
+            ));
+        }
+        if self.patience > 0 && self.val_fraction == 0.0 {
+            return usage("early stopping (patience > 0) needs a validation fraction > 0".into());
+        }
+        self.optimizer.check()
+    }
+
+    /// Trains on `sets.train` (indices below `n_users` / `n_items`), reporting each epoch
+    /// to `on_epoch`. Validation data for early stopping must come in `sets.val`.
+    ///
+    /// ```
+    /// use embedrec::data::{Ratings, synthetic};
+    /// use embedrec::models::{MfParams, Recommender};
+    /// use embedrec::train::EvalSets;
+    /// let mut r = Ratings::default();
+    /// for (u, i, v) in [(0, 0, 5.0), (0, 1, 1.0), (1, 0, 5.0), (1, 1, 1.0)] {
+    ///     r.push(u, i, v, None);
+    /// }
+    /// let params = MfParams { dim: 4, epochs: 200, batch: 2, ..MfParams::default() };
+    /// let sets = EvalSets { train: &r, val: None, test: None, clip: None };
+    /// let (model, _history) = params.fit(sets, 2, 2, false, |_| {}).unwrap();
+    /// assert!(model.score(0, 0) > model.score(0, 1));
+    /// ```
+    pub fn fit(
+        &self,
+        sets: EvalSets<'_>,
+        n_users: u32,
+        n_items: u32,
+        progress: bool,
+        on_epoch: impl FnMut(&EpochRecord),
+    ) -> Result<(Mf, History)> {
+        self.check()?;
+        if sets.train.is_empty() {
+            return Err(Error::Usage("cannot train on no ratings".into()));
+        }
+        let mut net = MfNet::new(
+            self,
+            sets.train.mean() as f32,
+            n_users as usize,
+            n_items as usize,
+        );
+        let schedule = Schedule {
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            lr_decay: self.lr_decay,
+            seed: self.seed,
+            patience: self.patience,
+        };
+        let history = crate::train::fit(&mut net, sets, &schedule, progress, on_epoch)?;
+        Ok((net.into_model(), history))
+    }
+}
+
+/// A trained MF model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mf {
+    /// Global mean of the training ratings.
+    pub mu: f32,
+    /// Latent factors K.
+    pub dim: usize,
+    /// User factors, users x K, row-major.
+    pub p: Vec<f32>,
+    /// Item factors, items x K, row-major.
+    pub q: Vec<f32>,
+    /// User biases.
+    pub user_bias: Vec<f32>,
+    /// Item biases.
+    pub item_bias: Vec<f32>,
+}
+
+impl Recommender for Mf {
+    fn kind(&self) -> &'static str {
+        "mf"
+    }
+    fn n_users(&self) -> u32 {
+        self.user_bias.len() as u32
+    }
+    fn n_items(&self) -> u32 {
+        self.item_bias.len() as u32
+    }
+    fn param_count(&self) -> usize {
+        self.p.len() + self.q.len() + self.user_bias.len() + self.item_bias.len()
+    }
+    fn score(&self, user: u32, item: u32) -> f32 {
+        let (u, i, k) = (user as usize, item as usize, self.dim);
+        self.mu
+            + self.user_bias[u]
+            + self.item_bias[i]
+            + dot(&self.p[u * k..(u + 1) * k], &self.q[i * k..(i + 1) * k])
+    }
+    fn fallback(&self, user: Option<u32>, item: Option<u32>) -> f32 {
+        self.mu
+            + user.map_or(0.0, |u| self.user_bias[u as usize])
+            + item.map_or(0.0, |i| self.item_bias[i as usize])
+    }
+}
+
+/// MF during training: the four tables with their optimizer state and batch scratch.
+#[derive(Debug, Clone)]
+pub struct MfNet {
+    mu: f32,
+    p: Embedding,
+    q: Embedding,
+    bu: Embedding,
+    bi: Embedding,
+    optimizer: Optimizer,
+    loss: Loss,
+    /// Per batch position: the four gradient slots and their decay scales.
+    slots: Vec<([usize; 4], [f32; 4])>,
+    errors: Vec<f32>,
+    grads: Vec<f32>,
+}
+
+impl MfNet {
+    /// Fresh tables for `users` x `items`, initialised from `params.seed`.
+    pub fn new(params: &MfParams, mu: f32, users: usize, items: usize) -> Self {
+        let mut rng = Rng::seeded(params.seed);
+        let (opt, k, mode) = (params.optimizer, params.dim, params.l2_mode);
+        let p = Embedding::new(users, k, params.init, &mut rng, opt, params.l2, mode);
+        let q = Embedding::new(items, k, params.init, &mut rng, opt, params.l2, mode);
+        let bu = Embedding::new(users, 1, params.init, &mut rng, opt, params.l2_bias, mode);
+        let bi = Embedding::new(items, 1, params.init, &mut rng, opt, params.l2_bias, mode);
+        MfNet {
+            mu,
+            p,
+            q,
+            bu,
+            bi,
+            optimizer: opt,
+            loss: params.loss,
+            slots: vec![],
+            errors: vec![],
+            grads: vec![],
+        }
+    }
+
+    /// Flushes and returns the trained model.
+    pub fn into_model(self) -> Mf {
+        Mf {
+            mu: self.mu,
+            dim: self.p.dim(),
+            p: self.p.into_weights(),
+            q: self.q.into_weights(),
+            user_bias: self.bu.into_weights(),
+            item_bias: self.bi.into_weights(),
+        }
+    }
+
+    /// Accumulates the gradients of `batch` into the tables' slots (no update).
+    fn accumulate(&mut self, data: &Ratings, batch: &[u32]) -> f64 {
+        self.slots.clear();
+        self.errors.clear();
+        for &k in batch {
+            let k = k as usize;
+            let (u, i) = (data.users[k], data.items[k]);
+            let slots = [
+                self.p.touch(u),
+                self.q.touch(i),
+                self.bu.touch(u),
+                self.bi.touch(i),
+            ];
+            let [sp, sq, sbu, sbi] = slots;
+            let scales = [
+                self.p.scale(sp),
+                self.q.scale(sq),
+                self.bu.scale(sbu),
+                self.bi.scale(sbi),
+            ];
+            let pred = self.bu.row(u)[0] * scales[2]
+                + self.bi.row(i)[0] * scales[3]
+                + dot(self.p.row(u), self.q.row(i)) * (scales[0] * scales[1]);
+            self.errors.push(pred - (data.values[k] - self.mu));
+            self.slots.push((slots, scales));
+        }
+        self.grads.resize(batch.len(), 0.0);
+        let loss = self.loss.value_and_grad(&self.errors, &mut self.grads);
+        for (j, &k) in batch.iter().enumerate() {
+            let (g, ([sp, sq, sbu, sbi], [s_p, s_q, ..])) = (self.grads[j], self.slots[j]);
+            let (u, i) = (data.users[k as usize], data.items[k as usize]);
+            axpy(g * s_q, self.q.row(i), self.p.grad_mut(sp));
+            axpy(g * s_p, self.p.row(u), self.q.grad_mut(sq));
+            self.bu.grad_mut(sbu)[0] += g;
+            self.bi.grad_mut(sbi)[0] += g;
+        }
+        loss
+    }
+}
+
+impl Network for MfNet {
+    fn train_batch(&mut self, data: &Ratings, batch: &[u32], step: u64, lr: f32) -> f64 {
+        let loss = self.accumulate(data, batch);
+        let step = self.optimizer.step(step, lr);
+        for t in [&mut self.p, &mut self.q, &mut self.bu, &mut self.bi] {
+            t.apply(&step, batch.len());
+        }
+        loss
+    }
+
+    fn flush(&mut self) {
+        for t in [&mut self.p, &mut self.q, &mut self.bu, &mut self.bi] {
+            t.flush();
+        }
+    }
+}
+
+impl Recommender for MfNet {
+    fn kind(&self) -> &'static str {
+        "mf"
+    }
+    fn n_users(&self) -> u32 {
+        self.p.rows() as u32
+    }
+    fn n_items(&self) -> u32 {
+        self.q.rows() as u32
+    }
+    fn param_count(&self) -> usize {
+        (self.p.rows() + self.q.rows()) * (self.p.dim() + 1)
+    }
+    fn score(&self, user: u32, item: u32) -> f32 {
+        self.mu
+            + self.bu.row(user)[0]
+            + self.bi.row(item)[0]
+            + dot(self.p.row(user), self.q.row(item))
+    }
+    fn fallback(&self, user: Option<u32>, item: Option<u32>) -> f32 {
+        self.mu + user.map_or(0.0, |u| self.bu.row(u)[0]) + item.map_or(0.0, |i| self.bi.row(i)[0])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Ratings;
+
+    fn tiny_data() -> Ratings {
+        let mut r = Ratings::default();
+        for (u, i, v) in [
+            (0, 0, 5.0),
+            (0, 2, 3.0),
+            (1, 1, 4.0),
+            (2, 0, 1.0),
+            (2, 3, 2.0),
+            (0, 3, 4.0),
+            (1, 2, 5.0),
+        ] {
+            r.push(u, i, v, None);
+        }
+        r
+    }
+
+    /// The loss of `batch` computed independently in f64 from the flushed weights.
+    fn reference_loss(net: &MfNet, params: &MfParams, data: &Ratings, batch: &[u32]) -> f64 {
+        let w =
+            |t: &Embedding, r: u32| -> Vec<f64> { t.row(r).iter().map(|&x| x as f64).collect() };
+        let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
+        let b = batch.len() as f64;
+        let mut se = 0.0;
+        let mut rows_penalty = 0.0;
+        for &k in batch {
+            let (u, i) = (data.users[k as usize], data.items[k as usize]);
+            let (pu, qi) = (w(&net.p, u), w(&net.q, i));
+            let pred = w(&net.bu, u)[0]
+                + w(&net.bi, i)[0]
+                + pu.iter().zip(&qi).map(|(a, b)| a * b).sum::<f64>();
+            let e = pred - (data.values[k as usize] as f64 - net.mu as f64);
+            se += e * e;
+            rows_penalty += params.l2 as f64 * (sq(&pu) + sq(&qi))
+                + params.l2_bias as f64 * (sq(&w(&net.bu, u)) + sq(&w(&net.bi, i)));
+        }
+        let data_loss = if params.loss == Loss::Mse {
+            se / b
+        } else {
+            (se / b).sqrt()
+        };
+        let penalty = match params.l2_mode {
+            L2Mode::Rows => rows_penalty / b,
+            L2Mode::Table => {
+                let all = |t: &Embedding| {
+                    t.weights()
+                        .iter()
+                        .map(|&x| x as f64 * x as f64)
+                        .sum::<f64>()
+                };
+                params.l2 as f64 * (all(&net.p) + all(&net.q))
+                    + params.l2_bias as f64 * (all(&net.bu) + all(&net.bi))
+            }
+        };
+        data_loss + penalty
+    }
+
+    /// Finite differences of the f64 reference loss against the gradient the training
+    /// step applies (read off one plain-SGD step with lr 1), for every weight of every
+    /// table, both losses and both L2 modes, with repeated rows in the batch.
+    #[test]
+    fn gradient_check_every_weight() {
+        let data = tiny_data();
+        let batch: Vec<u32> = vec![0, 1, 2, 3, 4, 5, 6, 0];
+        for loss in [Loss::Mse, Loss::Rmse] {
+            for l2_mode in [L2Mode::Rows, L2Mode::Table] {
+                let params = MfParams {
+                    dim: 3,
+                    loss,
+                    l2_mode,
+                    l2: 0.03,
+                    l2_bias: 0.02,
+                    init: Init::Uniform(0.5),
+                    optimizer: Optimizer::default(),
+                    lr: 1.0,
+                    ..MfParams::default()
+                };
+                let net = MfNet::new(&params, 3.0, 3, 4);
+                let mut stepped = net.clone();
+                stepped.train_batch(&data, &batch, 1, 1.0);
+                stepped.flush();
+                let tables = |n: &MfNet| {
+                    [
+                        n.p.weights().to_vec(),
+                        n.q.weights().to_vec(),
+                        n.bu.weights().to_vec(),
+                        n.bi.weights().to_vec(),
+                    ]
+                };
+                let (before, after) = (tables(&net), tables(&stepped));
+                for t in 0..4 {
+                    for j in 0..before[t].len() {
+                        let analytic = (before[t][j] - after[t][j]) as f64;
+                        let h = 1e-3f32;
+                        let shifted = |d: f32| {
+                            let mut n = net.clone();
+                            let table = [&mut n.p, &mut n.q, &mut n.bu, &mut n.bi][t].weights_mut();
+                            table[j] += d;
+                            reference_loss(&n, &params, &data, &batch)
+                        };
+                        let numeric = (shifted(h) - shifted(-h)) / (2.0 * h as f64);
+                        assert!(
+                            (numeric - analytic).abs() < 2e-4 * (1.0 + numeric.abs()),
+                            "{loss:?} {l2_mode:?} table {t} weight {j}: numeric {numeric} analytic {analytic}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Same seed, same everything: bit-identical weights.
+    #[test]
+    fn seeded_training_is_bit_reproducible() {
+        let data = tiny_data();
+        let params = MfParams {
+            dim: 5,
+            epochs: 5,
+            batch: 3,
+            ..MfParams::default()
+        };
+        let sets = EvalSets {
+            train: &data,
+            val: None,
+            test: None,
+            clip: None,
+        };
+        let (a, _) = params.fit(sets, 3, 4, false, |_| {}).unwrap();
+        let (b, _) = params.fit(sets, 3, 4, false, |_| {}).unwrap();
+        assert_eq!(a, b);
+        let (c, _) = MfParams { seed: 7, ..params }
+            .fit(sets, 3, 4, false, |_| {})
+            .unwrap();
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn invalid_params_are_usage_errors() {
+        for p in [
+            MfParams {
+                dim: 0,
+                ..MfParams::default()
+            },
+            MfParams {
+                lr: -1.0,
+                ..MfParams::default()
+            },
+            MfParams {
+                patience: 3,
+                ..MfParams::default()
+            },
+            MfParams {
+                l2_mode: L2Mode::Table,
+                l2: 60.0,
+                lr: 0.01,
+                ..MfParams::default()
+            },
+        ] {
+            assert!(matches!(p.check(), Err(Error::Usage(_))), "{p:?}");
+        }
+    }
+}
