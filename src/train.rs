@@ -14,6 +14,27 @@ pub trait Network: Recommender + Clone {
     /// Trains on the ratings at positions `batch` of `data`, as global step `step`
     /// (1-based) with learning rate `lr`; returns the batch loss.
     fn train_batch(&mut self, data: &Ratings, batch: &[u32], step: u64, lr: f32) -> f64;
+
+    /// Trains one epoch over the ratings of `data` in the shuffled `order`, in minibatches
+    /// of `batch`, with learning rate `lr`; `step` is the global step count, advanced by
+    /// the number of steps taken. The default calls [`Network::train_batch`] per
+    /// minibatch; a network may override it with a faster or parallel schedule
+    /// (`epoch` is 1-based, for seeding such schedules).
+    fn train_epoch(
+        &mut self,
+        data: &Ratings,
+        order: &[u32],
+        batch: usize,
+        step: &mut u64,
+        lr: f32,
+        epoch: usize,
+    ) {
+        let _ = epoch;
+        for chunk in order.chunks(batch) {
+            *step += 1;
+            self.train_batch(data, chunk, *step, lr);
+        }
+    }
     /// Brings every weight up to date (lazy updates) before evaluation or saving.
     fn flush(&mut self);
 }
@@ -99,10 +120,7 @@ pub fn fit<N: Network>(
     for epoch in 1..=schedule.epochs {
         let started = Instant::now();
         rng.shuffle(&mut order);
-        for chunk in order.chunks(batch) {
-            step += 1;
-            net.train_batch(train, chunk, step, lr);
-        }
+        net.train_epoch(train, &order, batch, &mut step, lr, epoch);
         net.flush();
         let seconds = started.elapsed().as_secs_f64();
         history.train_seconds += seconds;

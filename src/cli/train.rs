@@ -145,6 +145,9 @@ pub(crate) struct HyperArgs {
     /// Share of the training data carved out for validation.
     #[arg(long)]
     val_fraction: Option<f64>,
+    /// Training threads (> 1: per-example plain SGD only; see the docs of MfParams).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 /// One line of the per-epoch history (the contract's keys).
@@ -229,6 +232,7 @@ impl TrainArgs {
         set!(l2_bias);
         set!(patience);
         set!(val_fraction);
+        set!(threads);
         set!(l2_mode, parse);
         set!(init, parse);
         set!(loss, parse);

@@ -31,6 +31,16 @@ use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
 /// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
 /// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
 /// | `clip` | true | clip predictions to the rating scale | |
+/// | `threads` | 1 | training threads; > 1 needs per-example plain SGD (see below) | 1..=256 |
+///
+/// **Threads.** With `batch = 1`, plain SGD (no momentum), `loss = mse` and `l2_mode =
+/// rows` (the classic SGD matrix factorization), training runs a fused per-example
+/// kernel, and on `threads > 1` it is parallel in the manner of LIBMF: users and items are
+/// cut into `threads` ranges of about equal rating counts, giving a grid of blocks; in
+/// each of `threads` sub-epochs every thread takes one block, and no two threads share a
+/// user range or an item range, so no row is ever written by two threads (no locks, no
+/// atomics, no data races). The result depends on the thread count but not on timing:
+/// seeded runs are reproducible for any fixed `threads`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MfParams {
@@ -64,6 +74,8 @@ pub struct MfParams {
     pub val_fraction: f64,
     /// Clip predictions to the rating scale.
     pub clip: bool,
+    /// Training threads (> 1 only for per-example plain SGD).
+    pub threads: usize,
 }
 
 impl Default for MfParams {
@@ -87,6 +99,7 @@ impl Default for MfParams {
             patience: 0,
             val_fraction: 0.0,
             clip: true,
+            threads: 1,
         }
     }
 }
@@ -112,6 +125,7 @@ impl MfParams {
             patience: 0,
             val_fraction: 0.0,
             clip: false,
+            threads: 1,
         }
     }
 
@@ -153,7 +167,26 @@ impl MfParams {
         if self.patience > 0 && self.val_fraction == 0.0 {
             return usage("early stopping (patience > 0) needs a validation fraction > 0".into());
         }
+        if !(1..=256).contains(&self.threads) {
+            return usage(format!("threads must be in 1..=256, got {}", self.threads));
+        }
+        if self.threads > 1 && !self.per_example_sgd() {
+            return usage(format!(
+                "{} threads need per-example plain SGD (--batch 1 --optimizer sgd, no momentum, \
+                 --loss mse, --l2-mode rows); use --threads 1 for this configuration",
+                self.threads
+            ));
+        }
         self.optimizer.check()
+    }
+
+    /// True for the classic SGD matrix factorization that has a fused (and parallel) kernel.
+    pub fn per_example_sgd(&self) -> bool {
+        self.batch == 1
+            && self.optimizer.kind == OptimizerKind::Sgd
+            && self.optimizer.momentum == 0.0
+            && self.loss == Loss::Mse
+            && self.l2_mode == L2Mode::Rows
     }
 
     /// Trains on `sets.train` (indices below `n_users` / `n_items`), reporting each epoch
@@ -257,6 +290,8 @@ pub struct MfNet {
     bi: Embedding,
     optimizer: Optimizer,
     loss: Loss,
+    /// Set for per-example plain SGD: the fused kernel's constants and thread plan.
+    fused: Option<FusedSgd>,
     /// Per batch position: the four gradient slots and their decay scales.
     slots: Vec<([usize; 4], [f32; 4])>,
     errors: Vec<f32>,
@@ -272,6 +307,13 @@ impl MfNet {
         let q = Embedding::new(items, k, params.init, &mut rng, opt, params.l2, mode);
         let bu = Embedding::new(users, 1, params.init, &mut rng, opt, params.l2_bias, mode);
         let bi = Embedding::new(items, 1, params.init, &mut rng, opt, params.l2_bias, mode);
+        let fused = params.per_example_sgd().then(|| FusedSgd {
+            l2: params.l2,
+            l2_bias: params.l2_bias,
+            threads: params.threads,
+            seed: params.seed,
+            plan: None,
+        });
         MfNet {
             mu,
             p,
@@ -280,6 +322,7 @@ impl MfNet {
             bi,
             optimizer: opt,
             loss: params.loss,
+            fused,
             slots: vec![],
             errors: vec![],
             grads: vec![],
@@ -348,11 +391,214 @@ impl Network for MfNet {
         loss
     }
 
+    fn train_epoch(
+        &mut self,
+        data: &Ratings,
+        order: &[u32],
+        batch: usize,
+        step: &mut u64,
+        lr: f32,
+        epoch: usize,
+    ) {
+        let Some(fused) = self.fused.as_mut() else {
+            for chunk in order.chunks(batch) {
+                *step += 1;
+                self.train_batch(data, chunk, *step, lr);
+            }
+            return;
+        };
+        *step += order.len() as u64;
+        let (k, users, items) = (self.p.dim(), self.bu.rows(), self.bi.rows());
+        let tables = Tables {
+            p: self.p.weights_mut(),
+            q: self.q.weights_mut(),
+            bu: self.bu.weights_mut(),
+            bi: self.bi.weights_mut(),
+            first_user: 0,
+            first_item: 0,
+        };
+        let c = SgdConstants {
+            mu: self.mu,
+            lr,
+            l2: fused.l2,
+            l2_bias: fused.l2_bias,
+            k,
+        };
+        if fused.threads == 1 {
+            sgd_block(tables, data, order, &c);
+            return;
+        }
+        let plan = fused
+            .plan
+            .get_or_insert_with(|| BlockPlan::new(data, users, items, fused.threads));
+        plan.shuffle(fused.seed, epoch);
+        plan.run(tables, data, &c);
+    }
+
     fn flush(&mut self) {
         for t in [&mut self.p, &mut self.q, &mut self.bu, &mut self.bi] {
             t.flush();
         }
     }
+}
+
+/// Constants of the fused per-example SGD kernel.
+#[derive(Debug, Clone)]
+struct FusedSgd {
+    l2: f32,
+    l2_bias: f32,
+    threads: usize,
+    seed: u64,
+    plan: Option<BlockPlan>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SgdConstants {
+    mu: f32,
+    lr: f32,
+    l2: f32,
+    l2_bias: f32,
+    k: usize,
+}
+
+/// Mutable views of the four tables, covering users from `first_user` and items from
+/// `first_item` on (a block of the thread plan, or everything).
+struct Tables<'a> {
+    p: &'a mut [f32],
+    q: &'a mut [f32],
+    bu: &'a mut [f32],
+    bi: &'a mut [f32],
+    first_user: u32,
+    first_item: u32,
+}
+
+/// Per-example SGD over the ratings at `positions`, all of whose users and items lie in
+/// `t`. The same arithmetic as a batch of one through [`MfNet::train_batch`] with MSE and
+/// rows-mode L2: gradient `2 e q + 2 l2 p`, taken at the old values, then `w -= lr g`.
+fn sgd_block(t: Tables<'_>, data: &Ratings, positions: &[u32], c: &SgdConstants) {
+    let k = c.k;
+    let (two_l2, two_l2b) = (2.0 * c.l2, 2.0 * c.l2_bias);
+    for &pos in positions {
+        let pos = pos as usize;
+        let u = (data.users[pos] - t.first_user) as usize;
+        let i = (data.items[pos] - t.first_item) as usize;
+        let pu = &mut t.p[u * k..(u + 1) * k];
+        let qi = &mut t.q[i * k..(i + 1) * k];
+        let (bu, bi) = (&mut t.bu[u], &mut t.bi[i]);
+        let pred = *bu + *bi + dot(pu, qi);
+        let g = 2.0 * (pred - (data.values[pos] - c.mu));
+        *bu -= c.lr * (g + two_l2b * *bu);
+        *bi -= c.lr * (g + two_l2b * *bi);
+        for (p, q) in pu.iter_mut().zip(qi.iter_mut()) {
+            let (p0, q0) = (*p, *q);
+            *p = p0 - c.lr * (g * q0 + two_l2 * p0);
+            *q = q0 - c.lr * (g * p0 + two_l2 * q0);
+        }
+    }
+}
+
+/// LIBMF-style partition for parallel SGD: `threads` user ranges x `threads` item
+/// ranges, each range holding about the same number of ratings.
+#[derive(Debug, Clone)]
+struct BlockPlan {
+    threads: usize,
+    user_bounds: Vec<u32>,
+    item_bounds: Vec<u32>,
+    /// Rating positions of block (user range a, item range b) at `a * threads + b`.
+    blocks: Vec<Vec<u32>>,
+}
+
+impl BlockPlan {
+    fn new(data: &Ratings, users: usize, items: usize, threads: usize) -> Self {
+        let bounds = |ids: &[u32], n: usize| -> Vec<u32> {
+            let mut counts = vec![0usize; n];
+            ids.iter().for_each(|&x| counts[x as usize] += 1);
+            let mut bounds = vec![0u32];
+            let mut seen = 0usize;
+            for (x, &cnt) in counts.iter().enumerate() {
+                seen += cnt;
+                let next = bounds.len();
+                if next < threads && seen * threads >= next * ids.len() {
+                    bounds.push(x as u32 + 1);
+                }
+            }
+            while bounds.len() <= threads {
+                bounds.push(n as u32);
+            }
+            *bounds.last_mut().unwrap() = n as u32;
+            bounds
+        };
+        let user_bounds = bounds(&data.users, users);
+        let item_bounds = bounds(&data.items, items);
+        let range_of = |bounds: &[u32], x: u32| bounds.partition_point(|&b| b <= x) - 1;
+        let mut blocks = vec![Vec::new(); threads * threads];
+        for pos in 0..data.len() {
+            let a = range_of(&user_bounds, data.users[pos]);
+            let b = range_of(&item_bounds, data.items[pos]);
+            blocks[a * threads + b].push(pos as u32);
+        }
+        BlockPlan {
+            threads,
+            user_bounds,
+            item_bounds,
+            blocks,
+        }
+    }
+
+    /// A fresh seeded order inside every block for `epoch`.
+    fn shuffle(&mut self, seed: u64, epoch: usize) {
+        for (b, block) in self.blocks.iter_mut().enumerate() {
+            let mut rng = Rng::seeded(
+                seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ((b as u64) << 32),
+            );
+            rng.shuffle(block);
+        }
+    }
+
+    /// One epoch: in sub-epoch `s`, thread `t` trains block (t, (t + s) mod T).
+    fn run(&self, t: Tables<'_>, data: &Ratings, c: &SgdConstants) {
+        let n = self.threads;
+        let mut p_parts = split_rows(t.p, &self.user_bounds, c.k);
+        let mut bu_parts = split_rows(t.bu, &self.user_bounds, 1);
+        let mut q_parts = split_rows(t.q, &self.item_bounds, c.k);
+        let mut bi_parts = split_rows(t.bi, &self.item_bounds, 1);
+        for s in 0..n {
+            std::thread::scope(|scope| {
+                // Item range (a + s) mod n goes to the thread of user range a.
+                let mut item_parts: Vec<(&mut [f32], &mut [f32])> = q_parts
+                    .iter_mut()
+                    .zip(bi_parts.iter_mut())
+                    .map(|(q, bi)| (&mut **q, &mut **bi))
+                    .collect();
+                item_parts.rotate_left(s);
+                let user_parts = p_parts.iter_mut().zip(bu_parts.iter_mut());
+                for (a, ((p, bu), (q, bi))) in user_parts.zip(item_parts).enumerate() {
+                    let b = (a + s) % n;
+                    let tables = Tables {
+                        p: &mut **p,
+                        q,
+                        bu: &mut **bu,
+                        bi,
+                        first_user: self.user_bounds[a],
+                        first_item: self.item_bounds[b],
+                    };
+                    let block = &self.blocks[a * n + b];
+                    scope.spawn(move || sgd_block(tables, data, block, c));
+                }
+            });
+        }
+    }
+}
+
+/// `w` cut into consecutive row ranges `bounds[j]..bounds[j + 1]` of `width` floats each.
+fn split_rows<'a>(mut w: &'a mut [f32], bounds: &[u32], width: usize) -> Vec<&'a mut [f32]> {
+    let mut parts = Vec::with_capacity(bounds.len() - 1);
+    for pair in bounds.windows(2) {
+        let (head, tail) = w.split_at_mut((pair[1] - pair[0]) as usize * width);
+        parts.push(head);
+        w = tail;
+    }
+    parts
 }
 
 impl Recommender for MfNet {
@@ -517,6 +763,86 @@ mod tests {
             .fit(sets, 3, 4, false, |_| {})
             .unwrap();
         assert_ne!(a, c);
+    }
+
+    /// The fused per-example SGD kernel does the same arithmetic as the generic
+    /// minibatch path with batch 1 (the fused path is off when `fused` is None).
+    #[test]
+    fn fused_sgd_matches_generic_path() {
+        let data = tiny_data();
+        let params = MfParams {
+            dim: 5,
+            epochs: 4,
+            batch: 1,
+            optimizer: Optimizer::default(),
+            lr: 0.05,
+            l2: 0.05,
+            ..MfParams::default()
+        };
+        assert!(params.per_example_sgd());
+        let order: Vec<u32> = vec![3, 1, 0, 6, 2, 5, 4, 1];
+        let mut fused = MfNet::new(&params, 3.0, 3, 4);
+        let mut generic = fused.clone();
+        generic.fused = None;
+        let (mut s1, mut s2) = (0, 0);
+        for epoch in 1..=3 {
+            fused.train_epoch(&data, &order, 1, &mut s1, 0.05, epoch);
+            generic.train_epoch(&data, &order, 1, &mut s2, 0.05, epoch);
+        }
+        assert_eq!(s1, s2);
+        let (a, b) = (fused.into_model(), generic.into_model());
+        for (x, y) in
+            a.p.iter()
+                .chain(&a.q)
+                .chain(&a.user_bias)
+                .zip(b.p.iter().chain(&b.q).chain(&b.user_bias))
+        {
+            assert!((x - y).abs() < 1e-6, "{x} vs {y}");
+        }
+    }
+
+    /// Parallel block SGD: reproducible for a fixed thread count, and it learns.
+    #[test]
+    fn parallel_sgd_is_reproducible_and_learns() {
+        let syn = crate::data::synthetic::generate(&crate::data::synthetic::SynthParams {
+            users: 300,
+            items: 200,
+            ratings: 12_000,
+            ..Default::default()
+        })
+        .unwrap();
+        let r = &syn.dataset.ratings;
+        let (users, items) = (
+            syn.dataset.users.len() as u32,
+            syn.dataset.items.len() as u32,
+        );
+        let sets = EvalSets {
+            train: r,
+            val: None,
+            test: None,
+            clip: None,
+        };
+        let params = MfParams {
+            dim: 8,
+            epochs: 5,
+            batch: 1,
+            optimizer: Optimizer::default(),
+            lr: 0.01,
+            l2: 0.02,
+            threads: 3,
+            ..MfParams::default()
+        };
+        let (a, ha) = params.fit(sets, users, items, false, |_| {}).unwrap();
+        let (b, _) = params.fit(sets, users, items, false, |_| {}).unwrap();
+        assert_eq!(a, b, "same seed and threads must give identical weights");
+        let first = ha.epochs.first().unwrap().train_rmse;
+        let last = ha.epochs.last().unwrap().train_rmse;
+        assert!(last < first, "train RMSE {first} -> {last}");
+        // Every rating lies in exactly one block.
+        let plan = BlockPlan::new(r, users as usize, items as usize, 3);
+        let mut all: Vec<u32> = plan.blocks.concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..r.len() as u32).collect::<Vec<_>>());
     }
 
     #[test]
