@@ -15,26 +15,20 @@ pub trait Network: Recommender + Clone {
     /// (1-based) with learning rate `lr`; returns the batch loss.
     fn train_batch(&mut self, data: &Ratings, batch: &[u32], step: u64, lr: f32) -> f64;
 
-    /// Trains one epoch over the ratings of `data` in the shuffled `order`, in minibatches
-    /// of `batch`, with learning rate `lr`; `step` is the global step count, advanced by
-    /// the number of steps taken. The default calls [`Network::train_batch`] per
-    /// minibatch; a network may override it with a faster or parallel schedule
-    /// (`epoch` is 1-based, for seeding such schedules).
-    fn train_epoch(
-        &mut self,
-        data: &Ratings,
-        order: &[u32],
-        batch: usize,
-        step: &mut u64,
-        lr: f32,
-        epoch: usize,
-    ) {
-        let _ = epoch;
-        for chunk in order.chunks(batch) {
+    /// Trains one epoch over all ratings of `data`, which the loop has already shuffled
+    /// (and laid out contiguously, so that the hot loop reads memory in order), in
+    /// minibatches of `batch` with learning rate `lr`; `step` is the global step count,
+    /// advanced by the number of steps taken. The default calls
+    /// [`Network::train_batch`] per minibatch; a network may override it with a faster or
+    /// parallel schedule.
+    fn train_epoch(&mut self, data: &Ratings, batch: usize, step: &mut u64, lr: f32) {
+        let positions: Vec<u32> = (0..data.len() as u32).collect();
+        for chunk in positions.chunks(batch) {
             *step += 1;
             self.train_batch(data, chunk, *step, lr);
         }
     }
+
     /// Brings every weight up to date (lazy updates) before evaluation or saving.
     fn flush(&mut self);
 }
@@ -82,6 +76,28 @@ pub struct History {
     pub best_epoch: usize,
     /// Total training seconds (evaluation excluded).
     pub train_seconds: f64,
+    /// Total CPU seconds of all threads during training (evaluation excluded), where the
+    /// platform reports it (0 elsewhere).
+    pub train_cpu_seconds: f64,
+}
+
+/// CPU seconds used so far by all threads of this process (user + system), or 0 where
+/// the platform does not say.
+pub fn process_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes a complete `rusage` into the pointer we own; on failure
+        // it returns -1 and we do not read the value.
+        let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0;
+        if ok {
+            // SAFETY: initialised by the successful call above.
+            let u = unsafe { usage.assume_init() };
+            let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+            return secs(u.ru_utime) + secs(u.ru_stime);
+        }
+    }
+    0.0
 }
 
 /// The sets evaluated after every epoch.
@@ -109,6 +125,7 @@ pub fn fit<N: Network>(
 ) -> Result<History> {
     let train = sets.train;
     let mut order: Vec<u32> = (0..train.len() as u32).collect();
+    let mut shuffled = Ratings::default();
     let mut rng = Rng::seeded(schedule.seed ^ 0x5851_f42d_4c95_7f2d);
     let batch = schedule.batch.max(1);
     let bar = progress_bar(progress, schedule.epochs);
@@ -119,11 +136,14 @@ pub fn fit<N: Network>(
     let mut lr = schedule.lr;
     for epoch in 1..=schedule.epochs {
         let started = Instant::now();
+        let cpu_started = process_cpu_seconds();
         rng.shuffle(&mut order);
-        net.train_epoch(train, &order, batch, &mut step, lr, epoch);
+        shuffle_into(train, &order, &mut shuffled);
+        net.train_epoch(&shuffled, batch, &mut step, lr);
         net.flush();
         let seconds = started.elapsed().as_secs_f64();
         history.train_seconds += seconds;
+        history.train_cpu_seconds += process_cpu_seconds() - cpu_started;
         lr *= schedule.lr_decay;
         let rmse = |r: &Ratings| rating_metrics(net, r, sets.clip).rmse;
         let record = EpochRecord {
@@ -161,6 +181,20 @@ pub fn fit<N: Network>(
         bar.finish_and_clear();
     }
     Ok(history)
+}
+
+/// `out` = the ratings of `data` in `order` (values and ids only; buffers reused).
+fn shuffle_into(data: &Ratings, order: &[u32], out: &mut Ratings) {
+    out.times = None;
+    out.users.clear();
+    out.items.clear();
+    out.values.clear();
+    out.users
+        .extend(order.iter().map(|&k| data.users[k as usize]));
+    out.items
+        .extend(order.iter().map(|&k| data.items[k as usize]));
+    out.values
+        .extend(order.iter().map(|&k| data.values[k as usize]));
 }
 
 fn progress_bar(progress: bool, epochs: usize) -> Option<indicatif::ProgressBar> {

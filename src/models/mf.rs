@@ -311,7 +311,6 @@ impl MfNet {
             l2: params.l2,
             l2_bias: params.l2_bias,
             threads: params.threads,
-            seed: params.seed,
             plan: None,
         });
         MfNet {
@@ -391,23 +390,16 @@ impl Network for MfNet {
         loss
     }
 
-    fn train_epoch(
-        &mut self,
-        data: &Ratings,
-        order: &[u32],
-        batch: usize,
-        step: &mut u64,
-        lr: f32,
-        epoch: usize,
-    ) {
+    fn train_epoch(&mut self, data: &Ratings, batch: usize, step: &mut u64, lr: f32) {
         let Some(fused) = self.fused.as_mut() else {
-            for chunk in order.chunks(batch) {
+            let positions: Vec<u32> = (0..data.len() as u32).collect();
+            for chunk in positions.chunks(batch) {
                 *step += 1;
                 self.train_batch(data, chunk, *step, lr);
             }
             return;
         };
-        *step += order.len() as u64;
+        *step += data.len() as u64;
         let (k, users, items) = (self.p.dim(), self.bu.rows(), self.bi.rows());
         let tables = Tables {
             p: self.p.weights_mut(),
@@ -425,13 +417,13 @@ impl Network for MfNet {
             k,
         };
         if fused.threads == 1 {
-            sgd_block(tables, data, order, &c);
+            sgd_block(tables, data, 0..data.len() as u32, &c);
             return;
         }
         let plan = fused
             .plan
             .get_or_insert_with(|| BlockPlan::new(data, users, items, fused.threads));
-        plan.shuffle(fused.seed, epoch);
+        plan.assign(data);
         plan.run(tables, data, &c);
     }
 
@@ -448,7 +440,6 @@ struct FusedSgd {
     l2: f32,
     l2_bias: f32,
     threads: usize,
-    seed: u64,
     plan: Option<BlockPlan>,
 }
 
@@ -475,10 +466,15 @@ struct Tables<'a> {
 /// Per-example SGD over the ratings at `positions`, all of whose users and items lie in
 /// `t`. The same arithmetic as a batch of one through [`MfNet::train_batch`] with MSE and
 /// rows-mode L2: gradient `2 e q + 2 l2 p`, taken at the old values, then `w -= lr g`.
-fn sgd_block(t: Tables<'_>, data: &Ratings, positions: &[u32], c: &SgdConstants) {
+fn sgd_block(
+    t: Tables<'_>,
+    data: &Ratings,
+    positions: impl IntoIterator<Item = u32>,
+    c: &SgdConstants,
+) {
     let k = c.k;
     let (two_l2, two_l2b) = (2.0 * c.l2, 2.0 * c.l2_bias);
-    for &pos in positions {
+    for pos in positions {
         let pos = pos as usize;
         let u = (data.users[pos] - t.first_user) as usize;
         let i = (data.items[pos] - t.first_item) as usize;
@@ -509,6 +505,7 @@ struct BlockPlan {
 }
 
 impl BlockPlan {
+    /// Ranges of about equal rating counts for the ratings of `data`.
     fn new(data: &Ratings, users: usize, items: usize, threads: usize) -> Self {
         let bounds = |ids: &[u32], n: usize| -> Vec<u32> {
             let mut counts = vec![0usize; n];
@@ -528,30 +525,23 @@ impl BlockPlan {
             *bounds.last_mut().unwrap() = n as u32;
             bounds
         };
-        let user_bounds = bounds(&data.users, users);
-        let item_bounds = bounds(&data.items, items);
-        let range_of = |bounds: &[u32], x: u32| bounds.partition_point(|&b| b <= x) - 1;
-        let mut blocks = vec![Vec::new(); threads * threads];
-        for pos in 0..data.len() {
-            let a = range_of(&user_bounds, data.users[pos]);
-            let b = range_of(&item_bounds, data.items[pos]);
-            blocks[a * threads + b].push(pos as u32);
-        }
         BlockPlan {
             threads,
-            user_bounds,
-            item_bounds,
-            blocks,
+            user_bounds: bounds(&data.users, users),
+            item_bounds: bounds(&data.items, items),
+            blocks: vec![Vec::new(); threads * threads],
         }
     }
 
-    /// A fresh seeded order inside every block for `epoch`.
-    fn shuffle(&mut self, seed: u64, epoch: usize) {
-        for (b, block) in self.blocks.iter_mut().enumerate() {
-            let mut rng = Rng::seeded(
-                seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ ((b as u64) << 32),
-            );
-            rng.shuffle(block);
+    /// Puts every rating position of `data` into its block, keeping the order of `data`
+    /// (which the training loop shuffles every epoch).
+    fn assign(&mut self, data: &Ratings) {
+        let range_of = |bounds: &[u32], x: u32| bounds.partition_point(|&b| b <= x) - 1;
+        self.blocks.iter_mut().for_each(Vec::clear);
+        for pos in 0..data.len() {
+            let a = range_of(&self.user_bounds, data.users[pos]);
+            let b = range_of(&self.item_bounds, data.items[pos]);
+            self.blocks[a * self.threads + b].push(pos as u32);
         }
     }
 
@@ -583,7 +573,7 @@ impl BlockPlan {
                         first_item: self.item_bounds[b],
                     };
                     let block = &self.blocks[a * n + b];
-                    scope.spawn(move || sgd_block(tables, data, block, c));
+                    scope.spawn(move || sgd_block(tables, data, block.iter().copied(), c));
                 }
             });
         }
@@ -780,14 +770,14 @@ mod tests {
             ..MfParams::default()
         };
         assert!(params.per_example_sgd());
-        let order: Vec<u32> = vec![3, 1, 0, 6, 2, 5, 4, 1];
+        let data = data.select(&[3, 1, 0, 6, 2, 5, 4, 1]);
         let mut fused = MfNet::new(&params, 3.0, 3, 4);
         let mut generic = fused.clone();
         generic.fused = None;
         let (mut s1, mut s2) = (0, 0);
-        for epoch in 1..=3 {
-            fused.train_epoch(&data, &order, 1, &mut s1, 0.05, epoch);
-            generic.train_epoch(&data, &order, 1, &mut s2, 0.05, epoch);
+        for _ in 1..=3 {
+            fused.train_epoch(&data, 1, &mut s1, 0.05);
+            generic.train_epoch(&data, 1, &mut s2, 0.05);
         }
         assert_eq!(s1, s2);
         let (a, b) = (fused.into_model(), generic.into_model());
@@ -839,7 +829,8 @@ mod tests {
         let last = ha.epochs.last().unwrap().train_rmse;
         assert!(last < first, "train RMSE {first} -> {last}");
         // Every rating lies in exactly one block.
-        let plan = BlockPlan::new(r, users as usize, items as usize, 3);
+        let mut plan = BlockPlan::new(r, users as usize, items as usize, 3);
+        plan.assign(r);
         let mut all: Vec<u32> = plan.blocks.concat();
         all.sort_unstable();
         assert_eq!(all, (0..r.len() as u32).collect::<Vec<_>>());
