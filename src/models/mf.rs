@@ -307,7 +307,7 @@ impl MfNet {
         let q = Embedding::new(items, k, params.init, &mut rng, opt, params.l2, mode);
         let bu = Embedding::new(users, 1, params.init, &mut rng, opt, params.l2_bias, mode);
         let bi = Embedding::new(items, 1, params.init, &mut rng, opt, params.l2_bias, mode);
-        let fused = params.per_example_sgd().then(|| FusedSgd {
+        let fused = params.per_example_sgd().then_some(FusedSgd {
             l2: params.l2,
             l2_bias: params.l2_bias,
             threads: params.threads,
@@ -565,9 +565,9 @@ impl BlockPlan {
                 for (a, ((p, bu), (q, bi))) in user_parts.zip(item_parts).enumerate() {
                     let b = (a + s) % n;
                     let tables = Tables {
-                        p: &mut **p,
+                        p,
                         q,
-                        bu: &mut **bu,
+                        bu,
                         bi,
                         first_user: self.user_bounds[a],
                         first_item: self.item_bounds[b],
