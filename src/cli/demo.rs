@@ -5,8 +5,9 @@ use super::print_warnings;
 use crate::data::{self, ReadOptions, split, synthetic};
 use crate::error::Result;
 use crate::eval::rating_metrics;
-use crate::models::{BaselineParams, GlobalMean, Recommender};
+use crate::models::{BaselineParams, GlobalMean, MfParams, Recommender};
 use crate::recommend::top_n;
+use crate::train::EvalSets;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -76,11 +77,28 @@ pub(crate) fn run(a: &DemoArgs) -> Result<()> {
         &baseline,
         t.elapsed().as_secs_f64(),
     );
+    let t = Instant::now();
+    let params = MfParams {
+        seed: a.seed,
+        ..MfParams::default()
+    };
+    let sets = EvalSets {
+        train: &tt.train,
+        val: None,
+        test: None,
+        clip,
+    };
+    let (mf, _) = params.fit(sets, tt.train_users, tt.train_items, true, |_| {})?;
+    row(
+        &format!("mf (K={}, defaults)", params.dim),
+        &mf,
+        t.elapsed().as_secs_f64(),
+    );
     if let Some(floor) = noise_floor {
         println!("{:<28} {floor:>9.4}", "noise floor (true model)");
     }
 
-    let best: &dyn Recommender = &baseline;
+    let best: &dyn Recommender = &mf;
     let user = match &a.user {
         Some(raw) => tt
             .users
