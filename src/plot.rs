@@ -16,6 +16,7 @@
 
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::io::Write;
 use std::path::Path;
@@ -29,6 +30,9 @@ pub const HEIGHT: u32 = 500;
 const TRAIN_COLOR: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 /// Colour of the test line (matplotlib's C1).
 const TEST_COLOR: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
+
+/// Lines with more points than this are drawn without point markers.
+const MAX_MARKERS: usize = 40;
 
 /// An output format, chosen by the file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +139,9 @@ pub fn render(
     }
 }
 
+/// One line of the figure: legend label, colour, finite points.
+type Series<'a> = (&'a str, RGBColor, Vec<(f64, f64)>);
+
 /// The data of one figure.
 struct Figure<'a> {
     title: &'a str,
@@ -184,8 +191,11 @@ impl Figure<'_> {
         }
         let pad = ((y_hi - y_lo) * 0.05).max(1e-3 * y_hi.abs().max(1.0));
         let (y_lo, y_hi) = (y_lo - pad, y_hi + pad);
-        // Enough decimals that neighbouring ticks (about 8 of them) differ.
-        let decimals = (-((y_hi - y_lo) / 8.0).log10()).ceil().clamp(0.0, 6.0) as usize;
+        // As many decimals as the tick step (1, 2 or 5 times a power of ten) needs.
+        const Y_TICKS: usize = 8;
+        let ticks = RangedCoordf64::from(y_lo..y_hi).key_points(Y_TICKS);
+        let step = ticks.get(1).zip(ticks.first()).map_or(1.0, |(b, a)| b - a);
+        let decimals = (-(step.log10() + 1e-9).floor()).clamp(0.0, 6.0) as usize;
 
         let ink = if text { BLACK.to_rgba() } else { TRANSPARENT };
         let font = |size: u32| ("sans-serif", size).into_font().color(&ink);
@@ -215,7 +225,7 @@ impl Figure<'_> {
         let y_fmt = |y: &f64| format!("{y:.decimals$}");
         let mut mesh = chart.configure_mesh();
         mesh.x_labels(n_epochs.min(12))
-            .y_labels(8)
+            .y_labels(Y_TICKS)
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
             .label_style(font(14))
@@ -240,12 +250,14 @@ impl Figure<'_> {
                 .draw_series(LineSeries::new(points.iter().copied(), style))?
                 .label(*name)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
-            chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            if points.len() <= MAX_MARKERS {
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+            }
         }
         if series.iter().any(|s| !s.2.is_empty()) {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(legend_corner(&series, (x_lo, x_hi), (y_lo, y_hi)))
                 .background_style(WHITE.mix(0.8))
                 .border_style(BLACK)
                 // Without text the entries keep only their line samples: a small
@@ -255,6 +267,64 @@ impl Figure<'_> {
         }
         Ok(())
     }
+}
+
+/// Where the legend covers the least of the lines, in matplotlib's order of preference
+/// for `loc="best"`: the lines are sampled along every segment, mapped into the unit
+/// square of the plotting area, and counted in a box at each candidate place (a box a
+/// quarter of the area on each side, comfortably larger than the legend).
+fn legend_corner(
+    series: &[Series],
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+) -> SeriesLabelPosition {
+    use SeriesLabelPosition::*;
+    const SAMPLES: usize = 8;
+    let mut samples = Vec::new();
+    for (_, _, points) in series {
+        for (i, &(x, y)) in points.iter().enumerate() {
+            samples.push((x, y));
+            if let Some(&(nx, ny)) = points.get(i + 1) {
+                for k in 1..SAMPLES {
+                    let t = k as f64 / SAMPLES as f64;
+                    samples.push((x + (nx - x) * t, y + (ny - y) * t));
+                }
+            }
+        }
+    }
+    let unit: Vec<(f64, f64)> = samples
+        .iter()
+        .map(|&(x, y)| ((x - x_lo) / (x_hi - x_lo), (y - y_lo) / (y_hi - y_lo)))
+        .collect();
+    // Bands of the unit square: low, middle, high.
+    let band = |b: u8| match b {
+        0 => (0.0, 0.25),
+        1 => (0.375, 0.625),
+        _ => (0.75, 1.0),
+    };
+    let candidates = [
+        (UpperRight, 2, 2),
+        (UpperLeft, 0, 2),
+        (LowerLeft, 0, 0),
+        (LowerRight, 2, 0),
+        (MiddleRight, 2, 1),
+        (MiddleLeft, 0, 1),
+        (LowerMiddle, 1, 0),
+        (UpperMiddle, 1, 2),
+        (MiddleMiddle, 1, 1),
+    ];
+    let mut best = (UpperRight, usize::MAX);
+    for (place, bx, by) in candidates {
+        let ((u0, u1), (v0, v1)) = (band(bx), band(by));
+        let covered = unit
+            .iter()
+            .filter(|&&(u, v)| (u0..=u1).contains(&u) && (v0..=v1).contains(&v))
+            .count();
+        if covered < best.1 {
+            best = (place, covered);
+        }
+    }
+    best.0
 }
 
 /// Encodes 8-bit RGB pixels (row-major, no padding) as a PNG: signature, IHDR, one
@@ -429,6 +499,35 @@ mod tests {
         }
         assert_eq!(Format::from_path(Path::new("A.SVG")).unwrap(), Format::Svg);
         assert_eq!(Format::from_path(Path::new("a.png")).unwrap(), Format::Png);
+    }
+
+    #[test]
+    fn legend_goes_where_the_lines_are_not() {
+        let line = |ys: &[f64]| -> Vec<(f64, f64)> {
+            ys.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect()
+        };
+        let place = |a: &[f64], b: &[f64]| {
+            let series = [
+                ("train", TRAIN_COLOR, line(a)),
+                ("test", TEST_COLOR, line(b)),
+            ];
+            legend_corner(&series, (0.0, 4.0), (0.0, 1.0))
+        };
+        // Falling curves leave the upper right free.
+        assert!(matches!(
+            place(&[0.9, 0.5, 0.3, 0.2, 0.1], &[0.95, 0.7, 0.6, 0.55, 0.5]),
+            SeriesLabelPosition::UpperRight
+        ));
+        // A high and a low flat line (the baseline): the middle of the right side.
+        assert!(matches!(
+            place(&[0.05; 5], &[0.95; 5]),
+            SeriesLabelPosition::MiddleRight
+        ));
+        // Rising curves: the upper left.
+        assert!(matches!(
+            place(&[0.1, 0.2, 0.3, 0.5, 0.9], &[0.2, 0.3, 0.4, 0.6, 0.95]),
+            SeriesLabelPosition::UpperLeft
+        ));
     }
 
     #[test]
