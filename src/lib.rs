@@ -10,6 +10,7 @@ pub mod error;
 pub mod eval;
 pub mod models;
 pub mod nn;
+pub mod plot;
 pub mod recommend;
 pub mod rng;
 pub mod store;

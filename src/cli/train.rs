@@ -91,6 +91,9 @@ pub(crate) struct TrainArgs {
     /// Write the per-epoch history as CSV (epoch,train_rmse,test_rmse,seconds).
     #[arg(long, value_name = "FILE")]
     curve: Option<PathBuf>,
+    /// Draw train and test RMSE per epoch into FILE.svg (labelled) or FILE.png (no text).
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
     /// Print one JSON object as the last line (see the contract in README.md).
     #[arg(long)]
     json: bool,
@@ -354,12 +357,22 @@ fn write_curve(path: &std::path::Path, history: &[EpochRecord]) -> Result<()> {
     crate::store::write_atomically(path, text.as_bytes())
 }
 
+fn write_plot(path: &std::path::Path, title: &str, history: &[EpochRecord]) -> Result<()> {
+    let epochs: Vec<usize> = history.iter().map(|h| h.epoch).collect();
+    let train: Vec<f64> = history.iter().map(|h| h.train_rmse).collect();
+    let test: Vec<f64> = history.iter().map(|h| h.test_rmse).collect();
+    crate::plot::learning_curve(path, title, &epochs, &train, &test)
+}
+
 pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     // Validate every flag before the (possibly long) data load.
     let kind_params = match a.model {
         ModelKind::Baseline => Either::Baseline(a.baseline_params()?),
         ModelKind::Mf => Either::Mf(a.mf_params()?),
     };
+    if let Some(path) = &a.plot {
+        crate::plot::Format::from_path(path)?;
+    }
     let (data, split) = a.data.load(a.seed)?;
     let outcome = match kind_params {
         Either::Baseline(p) => train_baseline(p, &split, Some(data.scale))?,
@@ -371,6 +384,10 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     let test_m = rating_metrics(model, &split.test, clip);
     if let Some(path) = &a.curve {
         write_curve(path, &outcome.history)?;
+    }
+    if let Some(path) = &a.plot {
+        let title = format!("{}: final test RMSE {:.4}", model.kind(), test_m.rmse);
+        write_plot(path, &title, &outcome.history)?;
     }
     let report = json!({
         "model": model.kind(),
