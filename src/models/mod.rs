@@ -3,9 +3,11 @@
 
 pub mod baseline;
 pub mod mf;
+pub mod popularity;
 
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
 pub use mf::{Mf, MfParams};
+pub use popularity::Popularity;
 
 /// A prediction for one (user, item) pair.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,4 +1,4 @@
-//! Evaluation: rating metrics (RMSE, MAE) with unknown ids counted, never dropped.
+//! Rating metrics (RMSE, MAE) with unknown ids counted, never dropped.
 
 use crate::data::{RatingScale, Ratings};
 use crate::models::Recommender;

@@ -1,0 +1,76 @@
+//! Popularity: every user gets the same item scores, the number of training ratings of
+//! each item. The baseline any top-N model has to beat.
+
+use super::Recommender;
+use crate::data::Ratings;
+
+/// Item popularity. [`Recommender::score`] is the item's number of training ratings
+/// (whatever their values), the same for every user: **a count, not a rating estimate**,
+/// so its rating metrics are meaningless; use it for ranking evaluation
+/// ([`crate::eval::ranking`]) and top-N. [`Recommender::fallback`] is the global mean of
+/// the training ratings, the only rating-like figure it has.
+///
+/// ```
+/// use embedrec::data::Ratings;
+/// use embedrec::models::{Popularity, Recommender};
+/// let mut r = Ratings::default();
+/// for (u, i, v) in [(0, 0, 5.0), (1, 0, 3.0), (1, 1, 1.0)] {
+///     r.push(u, i, v, None);
+/// }
+/// let pop = Popularity::fit(&r, 2, 3);
+/// assert_eq!((pop.score(0, 0), pop.score(1, 1), pop.score(0, 2)), (2.0, 1.0, 0.0));
+/// assert_eq!(pop.fallback(None, None), 3.0);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Popularity {
+    /// Training ratings per item (length = items known to the model).
+    pub counts: Vec<u32>,
+    /// Global mean of the training ratings (the fallback).
+    pub mu: f32,
+    /// Users seen in training.
+    pub users: u32,
+}
+
+impl Popularity {
+    /// Counts the ratings of each item of `train` (indices below `n_users` / `n_items`;
+    /// items past `n_items` are ignored).
+    pub fn fit(train: &Ratings, n_users: u32, n_items: u32) -> Self {
+        let mut counts = vec![0u32; n_items as usize];
+        for &i in &train.items {
+            if let Some(c) = counts.get_mut(i as usize) {
+                *c += 1;
+            }
+        }
+        Popularity {
+            counts,
+            mu: train.mean() as f32,
+            users: n_users,
+        }
+    }
+}
+
+impl Recommender for Popularity {
+    fn kind(&self) -> &'static str {
+        "popularity"
+    }
+    fn n_users(&self) -> u32 {
+        self.users
+    }
+    fn n_items(&self) -> u32 {
+        self.counts.len() as u32
+    }
+    fn param_count(&self) -> usize {
+        self.counts.len()
+    }
+    fn score(&self, _user: u32, item: u32) -> f32 {
+        self.counts[item as usize] as f32
+    }
+    fn fallback(&self, _user: Option<u32>, _item: Option<u32>) -> f32 {
+        self.mu
+    }
+    fn score_items(&self, _user: u32, out: &mut [f32]) {
+        for (slot, &c) in out.iter_mut().zip(&self.counts) {
+            *slot = c as f32;
+        }
+    }
+}
