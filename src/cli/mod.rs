@@ -5,6 +5,7 @@
 mod bench;
 mod data_cmd;
 mod demo;
+mod predict;
 mod train;
 
 use crate::data::{DelimitedSpec, DuplicatePolicy, RatingScale, ReadOptions};
@@ -32,6 +33,8 @@ enum Command {
     Data(data_cmd::DataCommand),
     /// Train a model and report its test metrics.
     Train(Box<train::TrainArgs>),
+    /// Predict one rating from a saved model (raw user and item ids).
+    Predict(predict::PredictArgs),
     /// Time the library's hot paths.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -173,6 +176,7 @@ pub fn main() -> i32 {
         Command::Demo(args) => demo::run(&args),
         Command::Data(cmd) => data_cmd::run(&cmd),
         Command::Train(args) => train::run(&args),
+        Command::Predict(args) => predict::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
     };
     match result {

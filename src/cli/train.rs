@@ -6,7 +6,8 @@ use crate::data::split::validation_split;
 use crate::data::{self, Dataset, RatingScale, TrainTest};
 use crate::error::{Error, Result};
 use crate::eval::rating_metrics;
-use crate::models::{BaselineParams, MfParams, Recommender};
+use crate::models::{AnyModel, BaselineParams, MfParams, Recommender};
+use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
 use clap::{Args, ValueEnum};
 use serde_json::json;
@@ -94,6 +95,9 @@ pub(crate) struct TrainArgs {
     /// Draw train and test RMSE per epoch into FILE.svg (labelled) or FILE.png (no text).
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
+    /// Save the trained model to this file (see `embedrec predict`).
+    #[arg(long, value_name = "MODEL")]
+    out: Option<PathBuf>,
     /// Print one JSON object as the last line (see the contract in README.md).
     #[arg(long)]
     json: bool,
@@ -164,7 +168,7 @@ pub(crate) struct EpochRecord {
 
 /// What every model's training reports.
 struct Outcome {
-    model: Box<dyn Recommender>,
+    model: AnyModel,
     params: serde_json::Value,
     history: Vec<EpochRecord>,
     train_seconds: f64,
@@ -299,7 +303,7 @@ fn train_baseline(
         },
     )?;
     Ok(Outcome {
-        model: Box::new(model),
+        model: model.into(),
         params: json!(p),
         history,
         train_seconds,
@@ -338,7 +342,7 @@ fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) 
         })
         .collect();
     Ok(Outcome {
-        model: Box::new(model),
+        model: model.into(),
         params: json!(p),
         history: records,
         train_seconds: history.train_seconds,
@@ -378,7 +382,7 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         Either::Baseline(p) => train_baseline(p, &split, Some(data.scale))?,
         Either::Mf(p) => train_mf(p, &split, data.scale, !a.json)?,
     };
-    let model = outcome.model.as_ref();
+    let model: &dyn Recommender = &outcome.model;
     let clip = outcome.clip.then_some(data.scale);
     let train_m = rating_metrics(model, &split.train, clip);
     let test_m = rating_metrics(model, &split.test, clip);
@@ -388,6 +392,18 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.plot {
         let title = format!("{}: final test RMSE {:.4}", model.kind(), test_m.rmse);
         write_plot(path, &title, &outcome.history)?;
+    }
+    if let Some(path) = &a.out {
+        let saved = SavedModel::new(
+            outcome.model.clone(),
+            outcome.params.clone(),
+            &split,
+            &data,
+            outcome.clip,
+            outcome.train_seconds,
+            outcome.history.len(),
+        )?;
+        store::save(path, &saved)?;
     }
     let report = json!({
         "model": model.kind(),

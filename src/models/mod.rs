@@ -59,3 +59,161 @@ pub trait Recommender {
         }
     }
 }
+
+/// A named f32 tensor of a model's weights: row-major `data` of the given `shape`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedTensor<'a> {
+    /// Name in the model file (`mu`, `p`, `q`, `user_bias`, `item_bias`, ...).
+    pub name: &'static str,
+    /// Shape, outermost first (e.g. `[users, K]`).
+    pub shape: Vec<usize>,
+    /// Values, row-major.
+    pub data: &'a [f32],
+}
+
+/// Any trained model, one variant per model kind; it implements [`Recommender`] by
+/// delegation and converts to and from named f32 tensors for the model file
+/// ([`crate::store::SavedModel`]). A new model kind adds a variant here, an arm in each
+/// method, and its name in [`AnyModel::KINDS`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyModel {
+    /// `mu + b_u + b_i`.
+    Baseline(Baseline),
+    /// Matrix factorization.
+    Mf(Mf),
+}
+
+impl From<Baseline> for AnyModel {
+    fn from(m: Baseline) -> Self {
+        AnyModel::Baseline(m)
+    }
+}
+
+impl From<Mf> for AnyModel {
+    fn from(m: Mf) -> Self {
+        AnyModel::Mf(m)
+    }
+}
+
+impl AnyModel {
+    /// The kinds a model file may hold, as [`Recommender::kind`] names them.
+    pub const KINDS: &'static [&'static str] = &["baseline", "mf"];
+
+    fn inner(&self) -> &dyn Recommender {
+        match self {
+            AnyModel::Baseline(m) => m,
+            AnyModel::Mf(m) => m,
+        }
+    }
+
+    /// The weights as named tensors: baseline `mu [1]`, `user_bias [U]`, `item_bias [I]`;
+    /// mf additionally `p [U, K]` and `q [I, K]`.
+    pub fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        let t = |name, shape: &[usize], data| NamedTensor {
+            name,
+            shape: shape.to_vec(),
+            data,
+        };
+        match self {
+            AnyModel::Baseline(m) => vec![
+                t("mu", &[1], std::slice::from_ref(&m.mu)),
+                t("user_bias", &[m.user_bias.len()], &m.user_bias),
+                t("item_bias", &[m.item_bias.len()], &m.item_bias),
+            ],
+            AnyModel::Mf(m) => vec![
+                t("mu", &[1], std::slice::from_ref(&m.mu)),
+                t("p", &[m.user_bias.len(), m.dim], &m.p),
+                t("q", &[m.item_bias.len(), m.dim], &m.q),
+                t("user_bias", &[m.user_bias.len()], &m.user_bias),
+                t("item_bias", &[m.item_bias.len()], &m.item_bias),
+            ],
+        }
+    }
+
+    /// Names of the tensors a model of `kind` has (`None` for an unknown kind).
+    pub fn tensor_names(kind: &str) -> Option<&'static [&'static str]> {
+        match kind {
+            "baseline" => Some(&["mu", "user_bias", "item_bias"]),
+            "mf" => Some(&["mu", "p", "q", "user_bias", "item_bias"]),
+            _ => None,
+        }
+    }
+
+    /// Rebuilds a model of `kind` with `users` x `items` rows from its tensors;
+    /// `take(name)` returns a tensor's shape and values (or why it cannot). Shapes are
+    /// checked against `users`, `items` and the factor count K (read off `p`); a
+    /// problem is returned as a message naming the tensor.
+    pub fn from_tensors(
+        kind: &str,
+        users: usize,
+        items: usize,
+        mut take: impl FnMut(&'static str) -> Result<(Vec<usize>, Vec<f32>), String>,
+    ) -> Result<Self, String> {
+        // A tensor's values, its shape checked against `want` when given.
+        let mut get = |name: &'static str, want: Option<&[usize]>| {
+            let (shape, data) = take(name)?;
+            match want {
+                Some(want) if shape != want => Err(format!(
+                    "tensor `{name}` has shape {shape:?}, expected {want:?}"
+                )),
+                _ => Ok((shape, data)),
+            }
+        };
+        match kind {
+            "baseline" => Ok(AnyModel::Baseline(Baseline {
+                mu: get("mu", Some(&[1]))?.1[0],
+                user_bias: get("user_bias", Some(&[users]))?.1,
+                item_bias: get("item_bias", Some(&[items]))?.1,
+            })),
+            "mf" => {
+                let mu = get("mu", Some(&[1]))?.1[0];
+                // K is read off `p`.
+                let (p_shape, p) = get("p", None)?;
+                let dim = match p_shape[..] {
+                    [u, k] if u == users && k >= 1 => k,
+                    _ => {
+                        return Err(format!(
+                            "tensor `p` has shape {p_shape:?}, expected [{users}, K] with K >= 1"
+                        ));
+                    }
+                };
+                Ok(AnyModel::Mf(Mf {
+                    mu,
+                    dim,
+                    p,
+                    q: get("q", Some(&[items, dim]))?.1,
+                    user_bias: get("user_bias", Some(&[users]))?.1,
+                    item_bias: get("item_bias", Some(&[items]))?.1,
+                }))
+            }
+            other => Err(format!(
+                "unknown model kind `{other}` (known: {})",
+                Self::KINDS.join(", ")
+            )),
+        }
+    }
+}
+
+impl Recommender for AnyModel {
+    fn kind(&self) -> &'static str {
+        self.inner().kind()
+    }
+    fn n_users(&self) -> u32 {
+        self.inner().n_users()
+    }
+    fn n_items(&self) -> u32 {
+        self.inner().n_items()
+    }
+    fn param_count(&self) -> usize {
+        self.inner().param_count()
+    }
+    fn score(&self, user: u32, item: u32) -> f32 {
+        self.inner().score(user, item)
+    }
+    fn fallback(&self, user: Option<u32>, item: Option<u32>) -> f32 {
+        self.inner().fallback(user, item)
+    }
+    fn score_items(&self, user: u32, out: &mut [f32]) {
+        self.inner().score_items(user, out)
+    }
+}

@@ -1,0 +1,1061 @@
+//! The model file: one [safetensors](https://github.com/huggingface/safetensors) file
+//! holding a trained model and everything needed to use it without the training data.
+//!
+//! # Layout (format version 1)
+//!
+//! Tensors (little-endian, row-major):
+//!
+//! | name | dtype | shape | kinds |
+//! |---|---|---|---|
+//! | `mu` | F32 | `[1]` | all |
+//! | `user_bias` | F32 | `[U]` | all |
+//! | `item_bias` | F32 | `[I]` | all |
+//! | `p` | F32 | `[U, K]` | mf |
+//! | `q` | F32 | `[I, K]` | mf |
+//! | `rated_offsets` | I64 | `[U + 1]` | all: CSR offsets into `rated_items` |
+//! | `rated_items` | U32 | `[R]` | all: each user's training items, ascending |
+//!
+//! `U` and `I` are the users and items the model has rows for (the training ids of the
+//! split, in index order). The safetensors `__metadata__` map holds one key, `embedrec`,
+//! whose value is a JSON object:
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `format_version` | `1` ([`FORMAT_VERSION`]) |
+//! | `kind` | model kind (`baseline`, `mf`) |
+//! | `params` | the hyper-parameters, as the model's params struct serializes |
+//! | `users`, `items` | raw ids (strings) of rows `0..U` and `0..I` |
+//! | `scale` | `{"min", "max"}`, the rating scale |
+//! | `clip` | whether predictions are clipped to the scale |
+//! | `titles` | per item row: its title or `null` |
+//! | `fingerprint` | MD5 (hex) of the training triples (user index, item index, value bits; each u32 LE) in order |
+//! | `data_md5` | MD5 (hex) of the tensors in name order (name bytes, then data bytes): detects corruption |
+//! | `training` | `{train_seconds, epochs_run, train_ratings, embedrec_version, created_unix}` |
+//!
+//! [`load`] validates all of it and answers [`Error::BadInput`] naming the file and the
+//! problem; no byte sequence makes it panic.
+
+use super::write_atomically;
+use crate::data::{Dataset, IdMap, RatingScale, TrainTest};
+use crate::error::{Error, Result};
+use crate::models::{AnyModel, Prediction, Recommender};
+use md5::{Digest, Md5};
+use safetensors::{Dtype, SafeTensors, View};
+use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The model-file format version this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// The key of the safetensors `__metadata__` map holding embedrec's JSON metadata.
+pub const METADATA_KEY: &str = "embedrec";
+
+/// How and when a saved model was trained.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainingInfo {
+    /// Seconds spent training (excluding data loading and evaluation).
+    pub train_seconds: f64,
+    /// Epochs (or ALS sweeps) run.
+    pub epochs_run: usize,
+    /// Number of training ratings.
+    pub train_ratings: usize,
+    /// Version of embedrec that trained the model.
+    pub embedrec_version: String,
+    /// Creation time, Unix seconds.
+    pub created_unix: u64,
+}
+
+/// A trained model with what it needs at prediction time: raw id maps, rating scale,
+/// item titles and each user's training items. Written by [`save`], read by [`load`].
+///
+/// Row `u` of the model is the user with raw id `users.raw(u)` (same for items); the
+/// maps hold exactly the ids the model has rows for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedModel {
+    /// The weights.
+    pub model: AnyModel,
+    /// Hyper-parameters, as the model's params struct serializes.
+    pub params: Value,
+    /// Raw user id <-> model row.
+    pub users: IdMap,
+    /// Raw item id <-> model row.
+    pub items: IdMap,
+    /// The rating scale of the training data.
+    pub scale: RatingScale,
+    /// Whether predictions are clipped to `scale`.
+    pub clip: bool,
+    /// Per item row: its display title, when the data had one.
+    pub titles: Vec<Option<String>>,
+    /// MD5 (lowercase hex) of the training triples; see the module docs.
+    pub fingerprint: String,
+    /// Training time, epochs, version, creation time.
+    pub training: TrainingInfo,
+    /// CSR offsets (users + 1) into `rated_items`.
+    rated_offsets: Vec<usize>,
+    /// Each user's training items, ascending, without repeats.
+    rated_items: Vec<u32>,
+}
+
+impl SavedModel {
+    /// Bundles a model trained on `split` (rows `0..split.train_users` and
+    /// `0..split.train_items`) with the split's raw ids, `data`'s scale and titles, the
+    /// users' training items and the fingerprint of `split.train`.
+    ///
+    /// Fails ([`Error::Usage`]) when the model's rows do not match the split.
+    pub fn new(
+        model: AnyModel,
+        params: Value,
+        split: &TrainTest,
+        data: &Dataset,
+        clip: bool,
+        train_seconds: f64,
+        epochs_run: usize,
+    ) -> Result<SavedModel> {
+        let (n_users, n_items) = (model.n_users(), model.n_items());
+        if n_users != split.train_users
+            || n_items != split.train_items
+            || n_users as usize > split.users.len()
+            || n_items as usize > split.items.len()
+        {
+            return Err(Error::Usage(format!(
+                "model has {n_users} x {n_items} rows but the split trains {} x {}",
+                split.train_users, split.train_items
+            )));
+        }
+        let users = IdMap::from_raw(&split.users.raw_ids()[..n_users as usize]);
+        let items = IdMap::from_raw(&split.items.raw_ids()[..n_items as usize]);
+        let titles = items
+            .raw_ids()
+            .iter()
+            .map(|raw| data.features.items.title(raw).map(str::to_string))
+            .collect();
+        let train = &split.train;
+        let mut per_user = vec![Vec::new(); n_users as usize];
+        for (&u, &i) in train.users.iter().zip(&train.items) {
+            if u >= n_users || i >= n_items {
+                return Err(Error::Usage(format!(
+                    "training rating ({u}, {i}) lies outside the model's rows"
+                )));
+            }
+            per_user[u as usize].push(i);
+        }
+        let mut rated_offsets = Vec::with_capacity(n_users as usize + 1);
+        let mut rated_items = Vec::with_capacity(train.len());
+        rated_offsets.push(0);
+        for mut list in per_user {
+            list.sort_unstable();
+            list.dedup();
+            rated_items.extend_from_slice(&list);
+            rated_offsets.push(rated_items.len());
+        }
+        let created_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(SavedModel {
+            model,
+            params,
+            users,
+            items,
+            scale: data.scale,
+            clip,
+            titles,
+            fingerprint: fingerprint(split),
+            training: TrainingInfo {
+                train_seconds,
+                epochs_run,
+                train_ratings: train.len(),
+                embedrec_version: env!("CARGO_PKG_VERSION").to_string(),
+                created_unix,
+            },
+            rated_offsets,
+            rated_items,
+        })
+    }
+
+    /// The model row of the user with raw id `raw`, if the model knows the user.
+    pub fn user_index(&self, raw: &str) -> Option<u32> {
+        self.users.index_of(raw)
+    }
+
+    /// The model row of the item with raw id `raw`, if the model knows the item.
+    pub fn item_index(&self, raw: &str) -> Option<u32> {
+        self.items.index_of(raw)
+    }
+
+    /// The prediction for raw ids: the model's score when both are known, else its
+    /// fallback estimate flagged `fallback: true`; clipped to the scale when `clip` is
+    /// set (unlike [`Recommender::predict`], which never clips).
+    pub fn predict_raw(&self, user: &str, item: &str) -> Prediction {
+        self.predict_index(self.user_index(user), self.item_index(item))
+    }
+
+    /// Like [`SavedModel::predict_raw`] on model rows (`None` or an index past the
+    /// model's rows = unknown).
+    pub fn predict_index(&self, user: Option<u32>, item: Option<u32>) -> Prediction {
+        let user = user.filter(|&u| u < self.model.n_users());
+        let item = item.filter(|&i| i < self.model.n_items());
+        let mut p = match (user, item) {
+            (Some(u), Some(i)) => Prediction {
+                value: self.model.score(u, i),
+                fallback: false,
+            },
+            (u, i) => Prediction {
+                value: self.model.fallback(u, i),
+                fallback: true,
+            },
+        };
+        if self.clip {
+            p.value = self.scale.clip(p.value);
+        }
+        p
+    }
+
+    /// The items (model rows, ascending, no repeats) user row `user` rated in training;
+    /// empty for an unknown row.
+    pub fn rated_items(&self, user: u32) -> &[u32] {
+        let u = user as usize;
+        match (self.rated_offsets.get(u), self.rated_offsets.get(u + 1)) {
+            (Some(&start), Some(&end)) => &self.rated_items[start..end],
+            _ => &[],
+        }
+    }
+
+    /// The title of item row `item`, when the training data had one.
+    pub fn title(&self, item: u32) -> Option<&str> {
+        self.titles.get(item as usize)?.as_deref()
+    }
+
+    /// The model file's bytes. Fails ([`Error::Usage`]) when the model is inconsistent
+    /// (e.g. non-finite weights after a diverged training run).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.encode().map_err(Error::Usage)
+    }
+
+    /// Reads a model file's bytes; `file` is only used in error messages. See [`load`].
+    pub fn from_bytes(bytes: &[u8], file: &Path) -> Result<SavedModel> {
+        decode(bytes).map_err(|m| Error::bad_input(file, m))
+    }
+
+    /// Every invariant that [`load`] guarantees, on the decoded struct.
+    fn check(&self) -> Result<(), String> {
+        let (u, i) = (self.model.n_users() as usize, self.model.n_items() as usize);
+        if self.users.len() != u || self.items.len() != i {
+            return Err(format!(
+                "{} user ids and {} item ids for a model of {u} users and {i} items",
+                self.users.len(),
+                self.items.len()
+            ));
+        }
+        if self.titles.len() != i {
+            return Err(format!("{} titles for {i} items", self.titles.len()));
+        }
+        let s = self.scale;
+        if !(s.min.is_finite() && s.max.is_finite() && s.min < s.max) {
+            return Err(format!("invalid rating scale {}..{}", s.min, s.max));
+        }
+        if self.fingerprint.len() != 32 || !self.fingerprint.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(format!(
+                "fingerprint `{}` is not 32 hex digits",
+                self.fingerprint
+            ));
+        }
+        if !(self.training.train_seconds.is_finite() && self.training.train_seconds >= 0.0) {
+            return Err("training.train_seconds must be a finite number >= 0".into());
+        }
+        for t in self.model.tensors() {
+            if let Some(k) = t.data.iter().position(|x| !x.is_finite()) {
+                return Err(format!(
+                    "tensor `{}` has a non-finite value at position {k}",
+                    t.name
+                ));
+            }
+        }
+        let offsets = &self.rated_offsets;
+        if offsets.len() != u + 1 || offsets[0] != 0 {
+            return Err(format!(
+                "tensor `rated_offsets` must hold {} offsets starting at 0",
+                u + 1
+            ));
+        }
+        if offsets.windows(2).any(|w| w[0] > w[1]) || offsets[u] != self.rated_items.len() {
+            return Err(format!(
+                "tensor `rated_offsets` must rise monotonically to {} (the length of `rated_items`)",
+                self.rated_items.len()
+            ));
+        }
+        for user in 0..u {
+            let list = &self.rated_items[offsets[user]..offsets[user + 1]];
+            if let Some(&bad) = list.iter().find(|&&x| x as usize >= i) {
+                return Err(format!(
+                    "tensor `rated_items`: item {bad} of user row {user} is out of range (items: {i})"
+                ));
+            }
+            if list.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(format!(
+                    "tensor `rated_items`: the items of user row {user} are not strictly ascending"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn encode(&self) -> Result<Vec<u8>, String> {
+        self.check()
+            .map_err(|m| format!("cannot save the model: {m}"))?;
+        let mut tensors: Vec<RawTensor> = self
+            .model
+            .tensors()
+            .into_iter()
+            .map(|t| RawTensor {
+                name: t.name.to_string(),
+                dtype: Dtype::F32,
+                shape: t.shape,
+                bytes: t.data.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            })
+            .collect();
+        tensors.push(RawTensor {
+            name: "rated_offsets".into(),
+            dtype: Dtype::I64,
+            shape: vec![self.rated_offsets.len()],
+            bytes: self
+                .rated_offsets
+                .iter()
+                .flat_map(|&o| (o as i64).to_le_bytes())
+                .collect(),
+        });
+        tensors.push(RawTensor {
+            name: "rated_items".into(),
+            dtype: Dtype::U32,
+            shape: vec![self.rated_items.len()],
+            bytes: self
+                .rated_items
+                .iter()
+                .flat_map(|x| x.to_le_bytes())
+                .collect(),
+        });
+        let meta = json!({
+            "format_version": FORMAT_VERSION,
+            "kind": self.model.kind(),
+            "params": self.params,
+            "users": self.users.raw_ids(),
+            "items": self.items.raw_ids(),
+            "scale": self.scale,
+            "clip": self.clip,
+            "titles": self.titles,
+            "fingerprint": self.fingerprint,
+            "training": self.training,
+        });
+        encode_raw(meta, tensors)
+    }
+}
+
+/// MD5 (lowercase hex) of `split.train` as (user index, item index, value bits) triples,
+/// each a little-endian u32, in rating order.
+pub fn fingerprint(split: &TrainTest) -> String {
+    let t = &split.train;
+    let mut h = Md5::new();
+    for k in 0..t.len() {
+        let mut triple = [0u8; 12];
+        triple[..4].copy_from_slice(&t.users[k].to_le_bytes());
+        triple[4..8].copy_from_slice(&t.items[k].to_le_bytes());
+        triple[8..].copy_from_slice(&t.values[k].to_bits().to_le_bytes());
+        h.update(triple);
+    }
+    hex(&h.finalize())
+}
+
+/// Writes `model` to `path` atomically (a temporary file renamed over the target, so a
+/// failed save leaves any previous file intact).
+///
+/// ```
+/// use embedrec::data::{synthetic, TrainTest};
+/// use embedrec::models::{BaselineParams, Recommender};
+/// use embedrec::store::{self, SavedModel};
+///
+/// let params = synthetic::SynthParams { users: 30, items: 40, ratings: 600, ..Default::default() };
+/// let data = synthetic::generate(&params).unwrap().dataset;
+/// let n = data.ratings.len();
+/// let (train, test): (Vec<usize>, Vec<usize>) = ((0..n - 50).collect(), (n - 50..n).collect());
+/// let split = TrainTest::from_indices(&data, &train, &test);
+/// let p = BaselineParams::default();
+/// let model = p.fit(&split.train, split.train_users, split.train_items, |_, _| {}).unwrap();
+/// let saved = SavedModel::new(model.into(), serde_json::json!(p), &split, &data, true, 0.1, 10).unwrap();
+///
+/// let path = std::env::temp_dir().join(format!("embedrec-doc-save-{}.safetensors", std::process::id()));
+/// store::save(&path, &saved).unwrap();
+/// let back = store::load(&path).unwrap();
+/// assert_eq!(back, saved);
+/// let raw_user = saved.users.raw(0);
+/// let raw_item = saved.items.raw(0);
+/// assert_eq!(back.predict_raw(raw_user, raw_item), saved.predict_raw(raw_user, raw_item));
+/// assert!(back.predict_raw("no such user", raw_item).fallback);
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
+    let bytes = model.encode().map_err(|m| Error::bad_input(path, m))?;
+    write_atomically(path, &bytes)
+}
+
+/// Reads and validates a model file: the safetensors header, the `embedrec` metadata,
+/// the format version and kind, every tensor's presence, dtype and shape against the id
+/// counts and K, finite weights, the data checksum, and the rated-items CSR. Any problem
+/// is an [`Error::BadInput`] naming the file (exit code 2); a missing file is an
+/// [`Error::Io`] (exit code 2 too).
+///
+/// ```
+/// use embedrec::store;
+/// let path = std::env::temp_dir().join(format!("embedrec-doc-load-{}.bin", std::process::id()));
+/// std::fs::write(&path, b"certainly not a model").unwrap();
+/// let err = store::load(&path).unwrap_err();
+/// assert_eq!(err.exit_code(), 2);
+/// assert!(err.to_string().contains("embedrec-doc-load"));
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn load(path: &Path) -> Result<SavedModel> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    SavedModel::from_bytes(&bytes, path)
+}
+
+/// The JSON metadata as stored (owned, for reading).
+#[derive(serde::Deserialize)]
+struct Meta {
+    kind: String,
+    params: Value,
+    users: Vec<String>,
+    items: Vec<String>,
+    scale: RatingScale,
+    clip: bool,
+    titles: Vec<Option<String>>,
+    fingerprint: String,
+    data_md5: String,
+    training: TrainingInfo,
+}
+
+/// One tensor to write.
+struct RawTensor {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &RawTensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// MD5 over `(name, data)` pairs in name order.
+fn data_md5<'a>(tensors: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut sorted: Vec<_> = tensors.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = Md5::new();
+    for (name, data) in sorted {
+        h.update(name.as_bytes());
+        h.update(data);
+    }
+    hex(&h.finalize())
+}
+
+/// Serializes `tensors` with `meta` (a JSON object, to which `data_md5` is added).
+fn encode_raw(mut meta: Value, tensors: Vec<RawTensor>) -> Result<Vec<u8>, String> {
+    let md5 = data_md5(tensors.iter().map(|t| (t.name.as_str(), &t.bytes[..])));
+    meta["data_md5"] = Value::String(md5);
+    let info = HashMap::from([(METADATA_KEY.to_string(), meta.to_string())]);
+    safetensors::serialize(tensors.iter().map(|t| (t.name.as_str(), t)), Some(info))
+        .map_err(|e| format!("cannot serialize the model: {e}"))
+}
+
+/// Rejects headers whose tensor offsets lie past the end of the buffer before the
+/// safetensors parser sees them (its end-of-data sum can overflow on such offsets).
+fn precheck_offsets(bytes: &[u8]) -> Result<(), String> {
+    let Some(head) = bytes.get(..8) else {
+        return Ok(());
+    };
+    let mut n = [0u8; 8];
+    n.copy_from_slice(head);
+    let header = usize::try_from(u64::from_le_bytes(n))
+        .ok()
+        .and_then(|n| bytes.get(8..8usize.checked_add(n)?));
+    let Some(header) = header else {
+        return Ok(());
+    };
+    let Ok(map) = serde_json::from_slice::<serde_json::Map<String, Value>>(header) else {
+        return Ok(());
+    };
+    for (name, info) in &map {
+        let offsets = info.get("data_offsets").and_then(Value::as_array);
+        for o in offsets.into_iter().flatten() {
+            if o.as_u64().is_some_and(|o| o > bytes.len() as u64) {
+                return Err(format!(
+                    "tensor `{name}`: data offsets lie past the end of the file ({} bytes): \
+                     the file is truncated or corrupt",
+                    bytes.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn decode(bytes: &[u8]) -> Result<SavedModel, String> {
+    precheck_offsets(bytes)?;
+    let (n, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
+        format!("not a valid model file (safetensors: {e}); is it truncated or of another format?")
+    })?;
+    let data = bytes
+        .get(8 + n..)
+        .ok_or("not a valid model file: header past the end")?;
+    let text = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(METADATA_KEY))
+        .ok_or_else(|| {
+            format!("no `{METADATA_KEY}` metadata: a safetensors file, but not an embedrec model")
+        })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| format!("`{METADATA_KEY}` metadata is not valid JSON: {e}"))?;
+    match value.get("format_version").map(|v| (v, v.as_u64())) {
+        None => return Err("metadata has no `format_version`".into()),
+        Some((_, Some(FORMAT_VERSION))) => {}
+        Some((v, _)) => {
+            return Err(format!(
+                "unsupported model format version {v} (this embedrec reads version {FORMAT_VERSION})"
+            ));
+        }
+    }
+    let meta: Meta = serde_json::from_value(value)
+        .map_err(|e| format!("invalid `{METADATA_KEY}` metadata: {e}"))?;
+    let names = AnyModel::tensor_names(&meta.kind).ok_or_else(|| {
+        format!(
+            "unknown model kind `{}` (known: {})",
+            meta.kind,
+            AnyModel::KINDS.join(", ")
+        )
+    })?;
+
+    // Exactly the expected tensors, then the checksum over them.
+    let expected: Vec<&str> = names
+        .iter()
+        .copied()
+        .chain(["rated_offsets", "rated_items"])
+        .collect();
+    let present = header.tensors();
+    for name in &expected {
+        if !present.contains_key(*name) {
+            return Err(format!(
+                "missing tensor `{name}` (a {} model needs it)",
+                meta.kind
+            ));
+        }
+    }
+    let mut extra: Vec<&String> = present
+        .keys()
+        .filter(|k| !expected.contains(&k.as_str()))
+        .collect();
+    extra.sort();
+    if let Some(name) = extra.first() {
+        return Err(format!(
+            "unexpected tensor `{name}` in a {} model",
+            meta.kind
+        ));
+    }
+    let mut views: HashMap<&str, (Dtype, &[usize], &[u8])> = HashMap::new();
+    for name in &expected {
+        let info = header
+            .info(name)
+            .ok_or_else(|| format!("missing tensor `{name}`"))?;
+        let (s, e) = info.data_offsets;
+        let slice = data
+            .get(s..e)
+            .ok_or_else(|| format!("tensor `{name}`: data offsets out of range"))?;
+        views.insert(name, (info.dtype, &info.shape, slice));
+    }
+    let actual = data_md5(views.iter().map(|(k, v)| (*k, v.2)));
+    if actual != meta.data_md5 {
+        return Err(format!(
+            "checksum mismatch: the tensors' MD5 is {actual}, the metadata says {}: the file is corrupt",
+            meta.data_md5
+        ));
+    }
+
+    let users = unique_ids(&meta.users, "user")?;
+    let items = unique_ids(&meta.items, "item")?;
+    let (n_users, n_items) = (users.len(), items.len());
+    let model = AnyModel::from_tensors(&meta.kind, n_users, n_items, |name| {
+        let &(dtype, shape, bytes) = views
+            .get(name)
+            .ok_or_else(|| format!("missing tensor `{name}`"))?;
+        if dtype != Dtype::F32 {
+            return Err(format!("tensor `{name}` has dtype {dtype}, expected F32"));
+        }
+        let values = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Ok((shape.to_vec(), values))
+    })?;
+
+    let view = |name: &str| {
+        views
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("missing tensor `{name}`"))
+    };
+    let (dtype, shape, bytes) = view("rated_items")?;
+    if dtype != Dtype::U32 || shape.len() != 1 {
+        return Err(format!(
+            "tensor `rated_items` has dtype {dtype} and shape {shape:?}, expected U32 [R]"
+        ));
+    }
+    let rated_items: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let (dtype, shape, bytes) = view("rated_offsets")?;
+    if dtype != Dtype::I64 || shape != [n_users + 1] {
+        return Err(format!(
+            "tensor `rated_offsets` has dtype {dtype} and shape {shape:?}, expected I64 [{}]",
+            n_users + 1
+        ));
+    }
+    let rated_offsets = bytes
+        .chunks_exact(8)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            usize::try_from(i64::from_le_bytes(b))
+                .ok()
+                .filter(|&o| o <= rated_items.len())
+                .ok_or_else(|| {
+                    format!(
+                        "tensor `rated_offsets`: offset {} outside 0..={}",
+                        i64::from_le_bytes(b),
+                        rated_items.len()
+                    )
+                })
+        })
+        .collect::<Result<Vec<usize>, String>>()?;
+
+    let saved = SavedModel {
+        model,
+        params: meta.params,
+        users,
+        items,
+        scale: meta.scale,
+        clip: meta.clip,
+        titles: meta.titles,
+        fingerprint: meta.fingerprint,
+        training: meta.training,
+        rated_offsets,
+        rated_items,
+    };
+    saved.check()?;
+    Ok(saved)
+}
+
+fn unique_ids(raw: &[String], what: &str) -> Result<IdMap, String> {
+    let map = IdMap::from_raw(raw);
+    if map.len() != raw.len() {
+        let dup = raw
+            .iter()
+            .enumerate()
+            .find(|(k, id)| map.index_of(id) != Some(*k as u32))
+            .map_or("?", |(_, id)| id.as_str());
+        return Err(format!("duplicate {what} id `{dup}` in the metadata"));
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic::{SynthParams, generate};
+    use crate::models::{BaselineParams, MfParams};
+    use crate::train::EvalSets;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn data() -> &'static (Dataset, TrainTest) {
+        static DATA: OnceLock<(Dataset, TrainTest)> = OnceLock::new();
+        DATA.get_or_init(|| {
+            let p = SynthParams {
+                users: 40,
+                items: 60,
+                ratings: 900,
+                seed: 5,
+                ..SynthParams::default()
+            };
+            let data = generate(&p).unwrap().dataset;
+            let (train, test) = crate::data::split::random_holdout(data.ratings.len(), 0.2, 1);
+            let split = TrainTest::from_indices(&data, &train, &test);
+            (data, split)
+        })
+    }
+
+    fn baseline() -> SavedModel {
+        let (data, split) = data();
+        let p = BaselineParams::default();
+        let m = p
+            .fit(
+                &split.train,
+                split.train_users,
+                split.train_items,
+                |_, _| {},
+            )
+            .unwrap();
+        SavedModel::new(m.into(), json!(p), split, data, true, 0.5, 10).unwrap()
+    }
+
+    fn mf() -> SavedModel {
+        let (data, split) = data();
+        let p = MfParams {
+            dim: 6,
+            epochs: 3,
+            ..MfParams::default()
+        };
+        let sets = EvalSets {
+            train: &split.train,
+            val: None,
+            test: None,
+            clip: None,
+        };
+        let (m, h) = p
+            .fit(sets, split.train_users, split.train_items, false, |_| {})
+            .unwrap();
+        SavedModel::new(m.into(), json!(p), split, data, false, 0.25, h.epochs.len()).unwrap()
+    }
+
+    fn err(bytes: &[u8]) -> String {
+        match SavedModel::from_bytes(bytes, Path::new("m.safetensors")) {
+            Ok(_) => panic!("loaded a bad file"),
+            Err(e) => {
+                assert_eq!(e.exit_code(), 2);
+                let s = e.to_string();
+                assert!(s.starts_with("m.safetensors: "), "{s}");
+                s
+            }
+        }
+    }
+
+    /// The file's tensors (as raw) and metadata (without `data_md5`), for rewriting.
+    fn parts(bytes: &[u8]) -> (Value, Vec<RawTensor>) {
+        let st = SafeTensors::deserialize(bytes).unwrap();
+        let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
+        let mut meta: Value =
+            serde_json::from_str(&header.metadata().as_ref().unwrap()[METADATA_KEY]).unwrap();
+        meta.as_object_mut().unwrap().remove("data_md5");
+        let tensors = st
+            .tensors()
+            .into_iter()
+            .map(|(name, v)| RawTensor {
+                name,
+                dtype: v.dtype(),
+                shape: v.shape().to_vec(),
+                bytes: v.data().to_vec(),
+            })
+            .collect();
+        (meta, tensors)
+    }
+
+    #[test]
+    fn round_trip_each_kind_predicts_identically() {
+        let (_, split) = data();
+        for saved in [baseline(), mf()] {
+            let bytes = saved.to_bytes().unwrap();
+            let back = SavedModel::from_bytes(&bytes, Path::new("x")).unwrap();
+            assert!(
+                back == saved,
+                "{} model changed in the round trip",
+                saved.model.kind()
+            );
+            for u in 0..split.users.len() as u32 {
+                for i in (0..split.items.len() as u32).step_by(7) {
+                    let (ru, ri) = (split.users.raw(u), split.items.raw(i));
+                    let (a, b) = (saved.predict_raw(ru, ri), back.predict_raw(ru, ri));
+                    assert_eq!(a.value.to_bits(), b.value.to_bits());
+                    assert_eq!(a.fallback, b.fallback);
+                    assert_eq!(a.fallback, u >= split.train_users || i >= split.train_items);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn accessors_follow_the_training_data() {
+        let (data, split) = data();
+        let saved = baseline();
+        for u in 0..split.train_users {
+            let mut want: Vec<u32> = (0..split.train.len())
+                .filter(|&k| split.train.users[k] == u)
+                .map(|k| split.train.items[k])
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(saved.rated_items(u), &want[..]);
+        }
+        assert!(saved.rated_items(u32::MAX).is_empty());
+        let raw = saved.items.raw(3);
+        assert_eq!(saved.title(3), data.features.items.title(raw));
+        assert!(saved.title(3).is_some());
+        assert_eq!(saved.title(u32::MAX), None);
+        assert_eq!(saved.user_index(split.users.raw(2)), Some(2));
+        assert_eq!(saved.item_index("nope"), None);
+        // Clipping: a wild score is clipped when `clip` is set, never otherwise.
+        let mut m = saved.clone();
+        let AnyModel::Baseline(b) = &mut m.model else {
+            unreachable!()
+        };
+        b.user_bias[0] = 100.0;
+        let (ru, ri) = (m.users.raw(0).to_string(), m.items.raw(0).to_string());
+        assert_eq!(m.predict_raw(&ru, &ri).value, m.scale.max);
+        m.clip = false;
+        assert!(m.predict_raw(&ru, &ri).value > 100.0);
+        let p = m.predict_raw("unknown", "also unknown");
+        assert!(p.fallback && p.value == m.model.fallback(None, None));
+        assert_eq!(saved.fingerprint, fingerprint(split));
+    }
+
+    #[test]
+    fn truncated_files_are_clear_errors() {
+        let bytes = mf().to_bytes().unwrap();
+        let step = (bytes.len() / 300).max(1);
+        for cut in (0..bytes.len())
+            .step_by(step)
+            .chain(bytes.len() - 8..bytes.len())
+        {
+            err(&bytes[..cut]);
+        }
+        let msg = err(&bytes[..bytes.len() - 4]);
+        assert!(msg.contains("truncated"), "{msg}");
+    }
+
+    #[test]
+    fn flipped_bytes_never_panic_and_data_flips_fail_the_checksum() {
+        let bytes = baseline().to_bytes().unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        for pos in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[pos] ^= 0x5a;
+            let result = SavedModel::from_bytes(&b, Path::new("m"));
+            if pos >= 8 + n {
+                let e = result.expect_err("flipped tensor byte loaded").to_string();
+                assert!(e.contains("checksum mismatch"), "{e}");
+            } else if pos < 8 {
+                assert!(result.is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_version_kind_and_missing_metadata() {
+        let bytes = baseline().to_bytes().unwrap();
+        let (meta, tensors) = parts(&bytes);
+        let rewrite = |f: &dyn Fn(&mut Value)| {
+            let (mut m, _) = (meta.clone(), ());
+            f(&mut m);
+            let t = tensors
+                .iter()
+                .map(|t| RawTensor {
+                    name: t.name.clone(),
+                    dtype: t.dtype,
+                    shape: t.shape.clone(),
+                    bytes: t.bytes.clone(),
+                })
+                .collect();
+            encode_raw(m, t).unwrap()
+        };
+        let e = err(&rewrite(&|m| m["format_version"] = json!(2)));
+        assert!(e.contains("unsupported model format version 2"), "{e}");
+        let e = err(&rewrite(&|m| m["kind"] = json!("deep")));
+        assert!(e.contains("unknown model kind `deep`"), "{e}");
+        let e = err(&rewrite(&|m| {
+            m.as_object_mut().unwrap().remove("users");
+        }));
+        assert!(e.contains("users"), "{e}");
+        let e = err(&rewrite(&|m| m["items"][1] = m["items"][0].clone()));
+        assert!(e.contains("duplicate item id"), "{e}");
+        let e = err(&rewrite(&|m| m["titles"] = json!([])));
+        assert!(e.contains("titles"), "{e}");
+        let e = err(&rewrite(&|m| m["scale"] = json!({"min": 5.0, "max": 1.0})));
+        assert!(e.contains("scale"), "{e}");
+        // A plain safetensors file without our metadata.
+        let plain = safetensors::serialize(
+            tensors.iter().map(|t| (t.name.as_str(), t)),
+            None::<HashMap<String, String>>,
+        )
+        .unwrap();
+        let e = err(&plain);
+        assert!(e.contains("not an embedrec model"), "{e}");
+    }
+
+    #[test]
+    fn wrong_tensors_are_named() {
+        let bytes = mf().to_bytes().unwrap();
+        let (meta, tensors) = parts(&bytes);
+        let with = |f: &dyn Fn(&mut Vec<RawTensor>)| {
+            let mut t: Vec<RawTensor> = tensors
+                .iter()
+                .map(|t| RawTensor {
+                    name: t.name.clone(),
+                    dtype: t.dtype,
+                    shape: t.shape.clone(),
+                    bytes: t.bytes.clone(),
+                })
+                .collect();
+            f(&mut t);
+            encode_raw(meta.clone(), t).unwrap()
+        };
+        let find =
+            |t: &mut Vec<RawTensor>, name: &str| t.iter().position(|x| x.name == name).unwrap();
+        let e = err(&with(&|t| {
+            let k = find(t, "q");
+            t.remove(k);
+        }));
+        assert!(e.contains("missing tensor `q`"), "{e}");
+        let e = err(&with(&|t| {
+            let k = find(t, "q");
+            let (i, d) = (t[k].shape[0], t[k].shape[1]);
+            t[k].shape = vec![d, i];
+        }));
+        assert!(e.contains("tensor `q` has shape"), "{e}");
+        let e = err(&with(&|t| {
+            let k = find(t, "user_bias");
+            let len = t[k].bytes.len();
+            t[k].bytes.truncate(len - 4);
+            t[k].shape[0] -= 1;
+        }));
+        assert!(e.contains("tensor `user_bias` has shape"), "{e}");
+        let e = err(&with(&|t| {
+            let k = find(t, "item_bias");
+            t[k].dtype = Dtype::I32;
+        }));
+        assert!(e.contains("`item_bias` has dtype I32"), "{e}");
+        let e = err(&with(&|t| {
+            let k = find(t, "p");
+            t[k].bytes[..4].copy_from_slice(&f32::NAN.to_le_bytes());
+        }));
+        assert!(e.contains("tensor `p` has a non-finite value"), "{e}");
+        let e = err(&with(&|t| {
+            let k = find(t, "rated_items");
+            t[k].bytes[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        }));
+        assert!(
+            e.contains("`rated_items`") && e.contains("out of range"),
+            "{e}"
+        );
+        let e = err(&with(&|t| {
+            let k = find(t, "rated_offsets");
+            t[k].bytes[8..16].copy_from_slice(&(-1i64).to_le_bytes());
+        }));
+        assert!(e.contains("`rated_offsets`"), "{e}");
+        let e = err(&with(&|t| {
+            let k = find(t, "rated_offsets");
+            let big = (t[k].bytes.len() as i64) * 1000;
+            t[k].bytes[8..16].copy_from_slice(&big.to_le_bytes());
+        }));
+        assert!(e.contains("`rated_offsets`"), "{e}");
+        let e = err(&with(&|t| {
+            let k = find(t, "rated_offsets");
+            // Swap two offsets of different values: no longer monotone.
+            let (a, b) = (t[k].bytes[8..16].to_vec(), t[k].bytes[16..24].to_vec());
+            t[k].bytes[8..16].copy_from_slice(&b);
+            t[k].bytes[16..24].copy_from_slice(&a);
+        }));
+        assert!(e.contains("`rated_offsets`"), "{e}");
+        let e = err(&with(&|t| {
+            t.push(RawTensor {
+                name: "extra".into(),
+                dtype: Dtype::F32,
+                shape: vec![1],
+                bytes: vec![0; 4],
+            });
+        }));
+        assert!(e.contains("unexpected tensor `extra`"), "{e}");
+    }
+
+    #[test]
+    fn hostile_headers_are_errors() {
+        let cases: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0; 7],
+            u64::MAX.to_le_bytes().to_vec(),
+            [&16u64.to_le_bytes()[..], b"{}"].concat(),
+            [&2u64.to_le_bytes()[..], b"{}"].concat(),
+            // Eight U8 tensors of 2^61 - 1 bytes: their offsets sum to 2^64 - 8, which
+            // overflows the parser's end-of-data sum (a panic under overflow checks).
+            {
+                let size = (1u64 << 61) - 1;
+                let entries: Vec<String> = (0..8)
+                    .map(|k| {
+                        format!(
+                            r#""t{k}":{{"dtype":"U8","shape":[{size}],"data_offsets":[{},{}]}}"#,
+                            k * size,
+                            (k + 1) * size
+                        )
+                    })
+                    .collect();
+                let h = format!("{{{}}}", entries.join(","));
+                [&(h.len() as u64).to_le_bytes()[..], h.as_bytes()].concat()
+            },
+        ];
+        for bytes in cases {
+            err(&bytes);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_are_errors(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
+            prop_assert!(SavedModel::from_bytes(&bytes, Path::new("r")).is_err());
+        }
+
+        /// A valid header length and JSON-ish prefix followed by noise.
+        #[test]
+        fn random_headers_are_errors(body in "\\{[ -~]{0,200}\\}", tail in prop::collection::vec(any::<u8>(), 0..64)) {
+            let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
+            bytes.extend_from_slice(body.as_bytes());
+            bytes.extend_from_slice(&tail);
+            prop_assert!(SavedModel::from_bytes(&bytes, Path::new("r")).is_err());
+        }
+    }
+
+    #[test]
+    fn failed_save_keeps_the_previous_file() {
+        let dir = std::env::temp_dir().join(format!("embedrec-modelfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.safetensors");
+        let good = baseline();
+        save(&path, &good).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // An inconsistent model (NaN weight) is refused before anything is written.
+        let mut bad = good.clone();
+        if let AnyModel::Baseline(b) = &mut bad.model {
+            b.item_bias[0] = f32::NAN;
+        }
+        let e = save(&path, &bad).unwrap_err();
+        assert!(e.to_string().contains("non-finite"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // A write that fails (target is a folder inside a missing folder) changes nothing.
+        assert!(save(&dir.join("missing/m.safetensors"), &good).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
