@@ -80,3 +80,258 @@ mod tests {
         }
     }
 }
+
+use crate::error::{Error, Result};
+use crate::models::{AnyModel, MfParams, Recommender};
+use crate::nn::kernels::dot;
+use crate::store::SavedModel;
+
+/// One recommended item of a saved model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Recommendation {
+    /// Raw item id.
+    pub item: String,
+    /// The model's score (a rating estimate for rating models, clipped when the model
+    /// clips).
+    pub score: f32,
+    /// Title, when item metadata was present at training time.
+    pub title: Option<String>,
+}
+
+/// A top-N list and whether it is the popularity fallback (unknown user).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RecommendationList {
+    /// Best first.
+    pub items: Vec<Recommendation>,
+    /// True when the user was unknown and the list is the most-rated items.
+    pub fallback: bool,
+}
+
+/// Number of training ratings of each item, from the rated-items lists of the model file.
+pub fn item_popularity(saved: &SavedModel) -> Vec<f32> {
+    let mut counts = vec![0.0f32; saved.items.len()];
+    for u in 0..saved.users.len() as u32 {
+        for &i in saved.rated_items(u) {
+            counts[i as usize] += 1.0;
+        }
+    }
+    counts
+}
+
+fn listing(
+    saved: &SavedModel,
+    ranked: Vec<(u32, f32)>,
+    clip: bool,
+    fallback: bool,
+) -> RecommendationList {
+    let items = ranked
+        .into_iter()
+        .map(|(i, s)| Recommendation {
+            item: saved.items.raw(i).to_string(),
+            score: if clip { saved.scale.clip(s) } else { s },
+            title: saved.title(i).map(str::to_string),
+        })
+        .collect();
+    RecommendationList { items, fallback }
+}
+
+/// The `n` best items for the user with raw id `user` that the user did not rate in
+/// training; an unknown user gets the `n` most-rated items, flagged as a fallback.
+pub fn recommend_user(saved: &SavedModel, user: &str, n: usize) -> RecommendationList {
+    let mut scores = vec![0.0f32; saved.items.len()];
+    match saved.user_index(user) {
+        Some(u) => {
+            saved.model.score_items(u, &mut scores);
+            listing(
+                saved,
+                top_n(&scores, n, saved.rated_items(u)),
+                saved.clip,
+                false,
+            )
+        }
+        None => listing(saved, top_n(&item_popularity(saved), n, &[]), false, true),
+    }
+}
+
+/// A user the model never saw, fitted from their ratings with the item side frozen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldedUser {
+    /// The user's bias.
+    pub bias: f32,
+    /// The user's factors (empty for bias-only models).
+    pub factors: Vec<f32>,
+    /// The items the ratings named (sorted; excluded from recommendations).
+    pub rated: Vec<u32>,
+}
+
+/// Fits a new user's bias (and factors, for MF) to `(item index, rating)` pairs by ridge
+/// regression with the item side frozen, minimising
+/// `sum (r - mu - b_i - b_u - p.q_i)^2 + n (l2 |p|^2 + l2_bias b_u^2)` — the objective
+/// the model was trained on (per-occurrence L2), restricted to this user. Baselines use
+/// their own shrinkage `b_u = sum (r - mu - b_i) / (reg_user + n)`.
+pub fn fold_in(saved: &SavedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser> {
+    if ratings.is_empty() {
+        return Err(Error::Usage(
+            "fold-in needs at least one (item, rating) pair".into(),
+        ));
+    }
+    let mut rated: Vec<u32> = ratings.iter().map(|&(i, _)| i).collect();
+    rated.sort_unstable();
+    rated.dedup();
+    let n = ratings.len() as f64;
+    match &saved.model {
+        AnyModel::Baseline(b) => {
+            let reg = saved
+                .params
+                .get("reg_user")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(15.0);
+            let sum: f64 = ratings
+                .iter()
+                .map(|&(i, r)| (r - b.mu - b.item_bias[i as usize]) as f64)
+                .sum();
+            Ok(FoldedUser {
+                bias: (sum / (reg + n)) as f32,
+                factors: Vec::new(),
+                rated,
+            })
+        }
+        AnyModel::Mf(m) => {
+            let params: MfParams = serde_json::from_value(saved.params.clone()).unwrap_or_default();
+            let k = m.dim;
+            let dim = k + 1; // factors, then the bias
+            let mut a = vec![0.0f64; dim * dim];
+            let mut rhs = vec![0.0f64; dim];
+            let mut x = vec![0.0f64; dim];
+            for &(i, r) in ratings {
+                let i = i as usize;
+                x[..k]
+                    .iter_mut()
+                    .zip(&m.q[i * k..(i + 1) * k])
+                    .for_each(|(x, &q)| *x = q as f64);
+                x[k] = 1.0;
+                let y = (r - m.mu - m.item_bias[i]) as f64;
+                for row in 0..dim {
+                    rhs[row] += x[row] * y;
+                    for col in 0..dim {
+                        a[row * dim + col] += x[row] * x[col];
+                    }
+                }
+            }
+            // Both penalties at least a little positive, so the system is always solvable.
+            let (l2, l2b) = (
+                (params.l2 as f64).max(1e-6),
+                (params.l2_bias as f64).max(1e-6),
+            );
+            for d in 0..k {
+                a[d * dim + d] += n * l2;
+            }
+            a[k * dim + k] += n * l2b;
+            let w = solve_spd(a, rhs, dim);
+            Ok(FoldedUser {
+                bias: w[k] as f32,
+                factors: w[..k].iter().map(|&v| v as f32).collect(),
+                rated,
+            })
+        }
+    }
+}
+
+/// Solves `A w = b` for a symmetric positive-definite `A` (Cholesky).
+fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Vec<f64> {
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d -= a[j * n + k] * a[j * n + k];
+        }
+        let d = d.max(1e-12).sqrt();
+        a[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = s / d;
+        }
+    }
+    for i in 0..n {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= a[i * n + k] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for k in i + 1..n {
+            s -= a[k * n + i] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    b
+}
+
+/// The `n` best items for a folded-in user, excluding the items they rated.
+pub fn recommend_folded(saved: &SavedModel, user: &FoldedUser, n: usize) -> RecommendationList {
+    let scores: Vec<f32> = match &saved.model {
+        AnyModel::Baseline(b) => b
+            .item_bias
+            .iter()
+            .map(|&bi| b.mu + user.bias + bi)
+            .collect(),
+        AnyModel::Mf(m) => (0..m.item_bias.len())
+            .map(|i| {
+                m.mu + user.bias
+                    + m.item_bias[i]
+                    + dot(&user.factors, &m.q[i * m.dim..(i + 1) * m.dim])
+            })
+            .collect(),
+    };
+    listing(saved, top_n(&scores, n, &user.rated), saved.clip, false)
+}
+
+/// The `n` items nearest to item `item` (raw id) by cosine similarity of the item
+/// embeddings (the item itself excluded). Models without item embeddings are a usage
+/// error; an unknown item is an input error.
+pub fn similar_items(saved: &SavedModel, item: &str, n: usize) -> Result<RecommendationList> {
+    let AnyModel::Mf(m) = &saved.model else {
+        return Err(Error::Usage(format!(
+            "a {} model has no item embeddings to compare",
+            saved.model.kind()
+        )));
+    };
+    let Some(target) = saved.item_index(item) else {
+        return Err(Error::Usage(format!("item {item} is unknown to the model")));
+    };
+    let k = m.dim;
+    let row = |i: usize| &m.q[i * k..(i + 1) * k];
+    let norm = |v: &[f32]| dot(v, v).sqrt();
+    let t = row(target as usize);
+    let tn = norm(t);
+    let scores: Vec<f32> = (0..m.item_bias.len())
+        .map(|i| {
+            let d = norm(row(i)) * tn;
+            if d > 0.0 { dot(row(i), t) / d } else { 0.0 }
+        })
+        .collect();
+    Ok(listing(saved, top_n(&scores, n, &[target]), false, false))
+}
+
+#[cfg(test)]
+mod fold_in_tests {
+    use super::solve_spd;
+
+    /// Cholesky solve against a hand-checked 3x3 system.
+    #[test]
+    fn solves_spd_systems() {
+        let a = vec![4.0, 2.0, 0.6, 2.0, 5.0, 1.0, 0.6, 1.0, 3.0];
+        let x = [1.0, -2.0, 0.5];
+        let b: Vec<f64> = (0..3)
+            .map(|i| (0..3).map(|j| a[i * 3 + j] * x[j]).sum())
+            .collect();
+        let got = solve_spd(a, b, 3);
+        for (g, e) in got.iter().zip(x) {
+            assert!((g - e).abs() < 1e-12, "{got:?}");
+        }
+    }
+}

@@ -5,7 +5,9 @@
 mod bench;
 mod data_cmd;
 mod demo;
+mod eval;
 mod predict;
+mod recommend;
 mod train;
 
 use crate::data::{DelimitedSpec, DuplicatePolicy, RatingScale, ReadOptions};
@@ -35,6 +37,12 @@ enum Command {
     Train(Box<train::TrainArgs>),
     /// Predict one rating from a saved model (raw user and item ids).
     Predict(predict::PredictArgs),
+    /// Rating and ranking metrics of a saved model on a test file.
+    Eval(eval::EvalArgs),
+    /// Top-N items for a user, a new user's ratings (fold-in), or every user.
+    Recommend(recommend::RecommendArgs),
+    /// Items nearest to an item by cosine similarity of the item embeddings.
+    Similar(recommend::SimilarArgs),
     /// Time the library's hot paths.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -177,6 +185,9 @@ pub fn main() -> i32 {
         Command::Data(cmd) => data_cmd::run(&cmd),
         Command::Train(args) => train::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Recommend(args) => recommend::run(&args),
+        Command::Similar(args) => recommend::run_similar(&args),
         Command::Bench(cmd) => bench::run(&cmd),
     };
     match result {

@@ -16,16 +16,16 @@ use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
-/// | `dim` | 128 | latent factors K | 1..=4096 |
-/// | `epochs` | 40 | training epochs | 1..=100000 |
-/// | `batch` | 128 | ratings per minibatch | 1..=1048576 |
-/// | `optimizer` | adam | update rule and its constants | see [`Optimizer`] |
-/// | `lr` | 0.002 | learning rate | > 0 |
-/// | `lr_decay` | 1 | lr multiplier after each epoch | (0, 1] |
-/// | `l2` | 0.05 | L2 on P and Q | ≥ 0 |
-/// | `l2_bias` | 0.01 | L2 on the bias tables | ≥ 0 |
+/// | `dim` | 512 | latent factors K | 1..=4096 |
+/// | `epochs` | 25 | training epochs | 1..=100000 |
+/// | `batch` | 1 | ratings per minibatch | 1..=1048576 |
+/// | `optimizer` | sgd | update rule and its constants | see [`Optimizer`] |
+/// | `lr` | 0.02 | learning rate | > 0 |
+/// | `lr_decay` | 0.85 | lr multiplier after each epoch | (0, 1] |
+/// | `l2` | 0.045 | L2 on P and Q | ≥ 0 |
+/// | `l2_bias` | 0.015 | L2 on the bias tables | ≥ 0 |
 /// | `l2_mode` | rows | where L2 applies ([`L2Mode`]) | rows, table |
-/// | `init` | normal:0.05 | initialiser of all four tables | see [`Init`] |
+/// | `init` | normal:0.01 | initialiser of all four tables | see [`Init`] |
 /// | `loss` | mse | training loss | mse, rmse |
 /// | `seed` | 42 | initialisation and shuffling | any |
 /// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
@@ -80,20 +80,18 @@ pub struct MfParams {
 
 impl Default for MfParams {
     fn default() -> Self {
+        // Chosen on validation splits carved from u1.base..u5.base (scripts/tune-mf.sh).
         MfParams {
-            dim: 128,
-            epochs: 40,
-            batch: 128,
-            optimizer: Optimizer {
-                kind: OptimizerKind::Adam,
-                ..Optimizer::default()
-            },
-            lr: 0.002,
-            lr_decay: 1.0,
-            l2: 0.05,
-            l2_bias: 0.01,
+            dim: 512,
+            epochs: 25,
+            batch: 1,
+            optimizer: Optimizer::default(),
+            lr: 0.02,
+            lr_decay: 0.85,
+            l2: 0.045,
+            l2_bias: 0.015,
             l2_mode: L2Mode::Rows,
-            init: Init::Normal(0.05),
+            init: Init::Normal(0.01),
             loss: Loss::Mse,
             seed: 42,
             patience: 0,

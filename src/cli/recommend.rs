@@ -1,0 +1,182 @@
+//! `embedrec recommend` and `embedrec similar`: top-N lists from a saved model.
+
+use super::{print_json, print_warnings};
+use crate::error::{Error, Result};
+use crate::models::Recommender;
+use crate::recommend::{self, RecommendationList};
+use crate::store::{self, SavedModel};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("who").required(true).args(["user", "ratings", "all_users"]))]
+pub(crate) struct RecommendArgs {
+    /// Model file written by `embedrec train --out`.
+    #[arg(long, value_name = "MODEL")]
+    model: PathBuf,
+    /// Raw id of a user the model knows (an unknown user gets the most-rated items).
+    #[arg(long)]
+    user: Option<String>,
+    /// A new user's ratings, "ITEM:RATING,ITEM:RATING,...": fitted on the fly (fold-in).
+    #[arg(long, value_name = "I:R,...")]
+    ratings: Option<String>,
+    /// Every user the model knows, written to --out as CSV user,rank,item,score.
+    #[arg(long, requires = "out")]
+    all_users: bool,
+    /// Output CSV for --all-users.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// List length.
+    #[arg(short = 'n', long = "n", default_value_t = 10)]
+    n: usize,
+    /// Print one JSON object as the last line: items[{item, score, title}], fallback.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SimilarArgs {
+    /// Model file written by `embedrec train --out`.
+    #[arg(long, value_name = "MODEL")]
+    model: PathBuf,
+    /// Raw item id.
+    #[arg(long)]
+    item: String,
+    /// List length.
+    #[arg(short = 'n', long = "n", default_value_t = 10)]
+    n: usize,
+    /// Print one JSON object as the last line: items[{item, score, title}], fallback.
+    #[arg(long)]
+    json: bool,
+}
+
+fn check_n(n: usize) -> Result<()> {
+    if (1..=100_000).contains(&n) {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("-n must be in 1..=100000, got {n}")))
+    }
+}
+
+fn print_list(list: &RecommendationList, header: &str, json: bool) {
+    if json {
+        print_json(&serde_json::to_value(list).expect("serialize list"));
+        return;
+    }
+    println!(
+        "{header}{}",
+        if list.fallback {
+            " (fallback: most-rated items)"
+        } else {
+            ""
+        }
+    );
+    for (rank, r) in list.items.iter().enumerate() {
+        println!(
+            "{:>3}. {:>8}  {:>8.4}  {}",
+            rank + 1,
+            r.item,
+            r.score,
+            r.title.as_deref().unwrap_or("")
+        );
+    }
+}
+
+/// Parses "ITEM:RATING,..." into (item index, rating) pairs of the model's known items;
+/// unknown items are reported and skipped.
+fn parse_ratings(saved: &SavedModel, text: &str) -> Result<Vec<(u32, f32)>> {
+    let mut pairs = Vec::new();
+    let mut unknown = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || Error::Usage(format!("--ratings: expected ITEM:RATING, got '{part}'"));
+        let (item, rating) = part.rsplit_once(':').ok_or_else(bad)?;
+        let rating: f32 = rating.trim().parse().map_err(|_| bad())?;
+        if !rating.is_finite() {
+            return Err(bad());
+        }
+        match saved.item_index(item.trim()) {
+            Some(i) => pairs.push((i, rating)),
+            None => unknown.push(item.trim().to_string()),
+        }
+    }
+    if !unknown.is_empty() {
+        print_warnings(&[format!(
+            "--ratings: skipped items unknown to the model: {}",
+            unknown.join(", ")
+        )]);
+    }
+    if pairs.is_empty() {
+        return Err(Error::Usage(
+            "--ratings: no rating of an item the model knows".into(),
+        ));
+    }
+    Ok(pairs)
+}
+
+pub(crate) fn run(a: &RecommendArgs) -> Result<()> {
+    check_n(a.n)?;
+    let saved = store::load(&a.model)?;
+    if let Some(user) = &a.user {
+        let list = recommend::recommend_user(&saved, user, a.n);
+        print_list(&list, &format!("top {} for user {user}", a.n), a.json);
+    } else if let Some(text) = &a.ratings {
+        let folded = recommend::fold_in(&saved, &parse_ratings(&saved, text)?)?;
+        let list = recommend::recommend_folded(&saved, &folded, a.n);
+        print_list(
+            &list,
+            &format!(
+                "top {} for a new user ({} ratings)",
+                a.n,
+                folded.rated.len()
+            ),
+            a.json,
+        );
+    } else if let Some(out) = &a.out {
+        // One score buffer reused for every user: memory is O(items), never users x items.
+        let users = saved.users.len();
+        store::write_atomically_with(out, |w| {
+            writeln!(w, "user,rank,item,score")?;
+            let mut scores = vec![0.0f32; saved.items.len()];
+            for u in 0..users as u32 {
+                saved.model.score_items(u, &mut scores);
+                for (rank, (i, s)) in recommend::top_n(&scores, a.n, saved.rated_items(u))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let s = if saved.clip { saved.scale.clip(s) } else { s };
+                    writeln!(
+                        w,
+                        "{},{},{},{s}",
+                        saved.users.raw(u),
+                        rank + 1,
+                        saved.items.raw(i)
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+        if a.json {
+            print_json(&serde_json::json!({ "users": users, "out": out.display().to_string() }));
+        } else {
+            println!("wrote top {} for {users} users to {}", a.n, out.display());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run_similar(a: &SimilarArgs) -> Result<()> {
+    check_n(a.n)?;
+    let saved = store::load(&a.model)?;
+    let list = recommend::similar_items(&saved, &a.item, a.n)?;
+    let title = saved
+        .item_index(&a.item)
+        .and_then(|i| saved.title(i))
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default();
+    print_list(
+        &list,
+        &format!("items most similar to {}{title}", a.item),
+        a.json,
+    );
+    Ok(())
+}
