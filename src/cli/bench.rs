@@ -13,6 +13,31 @@ pub(crate) enum BenchCommand {
     Read(ReadBench),
     /// Training throughput of MF (rating-updates per CPU-second) in several settings.
     Train(TrainBench),
+    /// Forward + backward of the dense MLP (the deep model's layers): ms per batch and
+    /// GFLOP/s.
+    Dense(DenseBench),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DenseBench {
+    /// Rows per batch.
+    #[arg(long, default_value_t = 512)]
+    batch: usize,
+    /// Input width (the concatenated embeddings; 402 in the textbook's deep model).
+    #[arg(long, default_value_t = 402)]
+    input: usize,
+    /// Hidden layer sizes (a final 1-unit layer is added).
+    #[arg(long, value_delimiter = ',', default_values_t = [2048, 256])]
+    hidden: Vec<usize>,
+    /// Activation of the hidden layers.
+    #[arg(long, default_value = "relu")]
+    activation: String,
+    /// Timed iterations (after two warm-up iterations).
+    #[arg(long, default_value_t = 20)]
+    iters: usize,
+    /// Threads for the matrix products (1: the calling thread; 0: all of rayon's).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 #[derive(Args, Debug)]
@@ -44,6 +69,7 @@ pub(crate) struct ReadBench {
 pub(crate) fn run(cmd: &BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Train(b) => run_train(b),
+        BenchCommand::Dense(b) => run_dense(b),
         BenchCommand::Read(b) => {
             if b.runs == 0 {
                 return Err(Error::Usage("--runs must be at least 1".into()));
@@ -183,6 +209,79 @@ fn run_train(b: &TrainBench) -> Result<()> {
             updates / cpu / 1e6
         );
     }
+    println!("load average after: {}", load_average());
+    Ok(())
+}
+
+fn run_dense(b: &DenseBench) -> Result<()> {
+    use crate::nn::{Activation, DenseInit, Mlp, Optimizer};
+    use crate::rng::Rng;
+    if b.iters == 0 || b.batch == 0 {
+        return Err(Error::Usage(
+            "--iters and --batch must be at least 1".into(),
+        ));
+    }
+    let activation: Activation = b.activation.parse()?;
+    let mut rng = Rng::seeded(1);
+    let opt = Optimizer::default();
+    let mut mlp = Mlp::new(
+        b.input,
+        &b.hidden,
+        activation,
+        0.0,
+        DenseInit::GlorotUniform,
+        opt,
+        &mut rng,
+    )?;
+    mlp.set_threads(b.threads);
+    let x: Vec<f32> = (0..b.batch * b.input)
+        .map(|_| rng.uniform_in(-0.05, 0.05) as f32)
+        .collect();
+    let grad_out = vec![1.0 / b.batch as f32; b.batch];
+    let mut grad_in = vec![0.0f32; b.batch * b.input];
+    // per layer: x W (forward), x^T dZ and dZ W^T (backward), 2 m n k flops each
+    let flops: f64 = mlp
+        .layers()
+        .iter()
+        .map(|l| 3.0 * 2.0 * b.batch as f64 * l.input() as f64 * l.output() as f64)
+        .sum();
+    let mut once = |mlp: &mut Mlp, rng: &mut Rng| {
+        let t = Instant::now();
+        mlp.forward_train(&x, b.batch, rng);
+        mlp.backward(&x, &grad_out, Some(&mut grad_in));
+        let s = t.elapsed().as_secs_f64();
+        mlp.layers_mut().iter_mut().for_each(|l| l.zero_grad());
+        s
+    };
+    println!(
+        "dense MLP {} -> {} -> 1 ({}), batch {}, {} threads, {} parameters; load average before: {}",
+        b.input,
+        b.hidden
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(" -> "),
+        activation,
+        b.batch,
+        b.threads,
+        mlp.param_count(),
+        load_average()
+    );
+    for _ in 0..2 {
+        once(&mut mlp, &mut rng);
+    }
+    let mut times: Vec<f64> = (0..b.iters).map(|_| once(&mut mlp, &mut rng)).collect();
+    times.sort_by(f64::total_cmp);
+    let (best, median) = (times[0], times[times.len() / 2]);
+    println!(
+        "forward+backward: best {:.2} ms ({:.1} GFLOP/s), median {:.2} ms ({:.1} GFLOP/s) over {} runs; {:.2} GFLOP per batch",
+        best * 1e3,
+        flops / best / 1e9,
+        median * 1e3,
+        flops / median / 1e9,
+        b.iters,
+        flops / 1e9
+    );
     println!("load average after: {}", load_average());
     Ok(())
 }
