@@ -290,10 +290,10 @@ pub struct MfNet {
     loss: Loss,
     /// Set for per-example plain SGD: the fused kernel's constants and thread plan.
     fused: Option<FusedSgd>,
-    /// Per batch position: the four gradient slots and their decay scales.
-    slots: Vec<([usize; 4], [f32; 4])>,
+    /// The batch's prediction errors.
     errors: Vec<f32>,
-    grads: Vec<f32>,
+    /// d loss / d prediction_k = grad_scale * error_k for the current batch.
+    grad_scale: f32,
 }
 
 impl MfNet {
@@ -320,9 +320,8 @@ impl MfNet {
             optimizer: opt,
             loss: params.loss,
             fused,
-            slots: vec![],
             errors: vec![],
-            grads: vec![],
+            grad_scale: 0.0,
         }
     }
 
@@ -340,40 +339,38 @@ impl MfNet {
 
     /// Accumulates the gradients of `batch` into the tables' slots (no update).
     fn accumulate(&mut self, data: &Ratings, batch: &[u32]) -> f64 {
-        self.slots.clear();
+        // One pass: forward and backward together, while the rows are in cache. The
+        // losses we support have gradients `scale * e_k` with one scale per batch
+        // (known only after the pass), so the slots collect `e_k * (d pred / d w)` and
+        // `apply_scaled` multiplies by the scale.
+        const PREFETCH_AHEAD: usize = 4;
         self.errors.clear();
-        for &k in batch {
+        for (j, &k) in batch.iter().enumerate() {
+            if let Some(&ahead) = batch.get(j + PREFETCH_AHEAD) {
+                self.p.prefetch(data.users[ahead as usize]);
+                self.q.prefetch(data.items[ahead as usize]);
+            }
             let k = k as usize;
             let (u, i) = (data.users[k], data.items[k]);
-            let slots = [
+            let (sp, sq, sbu, sbi) = (
                 self.p.touch(u),
                 self.q.touch(i),
                 self.bu.touch(u),
                 self.bi.touch(i),
-            ];
-            let [sp, sq, sbu, sbi] = slots;
-            let scales = [
-                self.p.scale(sp),
-                self.q.scale(sq),
-                self.bu.scale(sbu),
-                self.bi.scale(sbi),
-            ];
-            let pred = self.bu.row(u)[0] * scales[2]
-                + self.bi.row(i)[0] * scales[3]
-                + dot(self.p.row(u), self.q.row(i)) * (scales[0] * scales[1]);
-            self.errors.push(pred - (data.values[k] - self.mu));
-            self.slots.push((slots, scales));
+            );
+            let (s_p, s_q) = (self.p.scale(sp), self.q.scale(sq));
+            let pred = self.bu.row(u)[0] * self.bu.scale(sbu)
+                + self.bi.row(i)[0] * self.bi.scale(sbi)
+                + dot(self.p.row(u), self.q.row(i)) * (s_p * s_q);
+            let e = pred - (data.values[k] - self.mu);
+            self.errors.push(e);
+            axpy(e * s_p, self.p.row(u), self.q.grad_mut(sq));
+            axpy(e * s_q, self.q.row(i), self.p.grad_mut(sp));
+            self.bu.grad_mut(sbu)[0] += e;
+            self.bi.grad_mut(sbi)[0] += e;
         }
-        self.grads.resize(batch.len(), 0.0);
-        let loss = self.loss.value_and_grad(&self.errors, &mut self.grads);
-        for (j, &k) in batch.iter().enumerate() {
-            let (g, ([sp, sq, sbu, sbi], [s_p, s_q, ..])) = (self.grads[j], self.slots[j]);
-            let (u, i) = (data.users[k as usize], data.items[k as usize]);
-            axpy(g * s_q, self.q.row(i), self.p.grad_mut(sp));
-            axpy(g * s_p, self.p.row(u), self.q.grad_mut(sq));
-            self.bu.grad_mut(sbu)[0] += g;
-            self.bi.grad_mut(sbi)[0] += g;
-        }
+        let (loss, scale) = self.loss.value_and_scale(&self.errors);
+        self.grad_scale = scale;
         loss
     }
 }
@@ -383,7 +380,7 @@ impl Network for MfNet {
         let loss = self.accumulate(data, batch);
         let step = self.optimizer.step(step, lr);
         for t in [&mut self.p, &mut self.q, &mut self.bu, &mut self.bi] {
-            t.apply(&step, batch.len());
+            t.apply_scaled(&step, batch.len(), self.grad_scale);
         }
         loss
     }

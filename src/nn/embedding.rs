@@ -234,6 +234,29 @@ impl Embedding {
     /// Ends the batch: adds the L2 terms, updates every touched row with `step`, and
     /// clears the scratch. `batch_size` is the number of examples the loss averaged over.
     pub fn apply(&mut self, step: &Step, batch_size: usize) {
+        self.apply_scaled(step, batch_size, 1.0)
+    }
+
+    /// Hints the processor to load row `r` into cache (a batch's upcoming rows).
+    #[inline]
+    pub fn prefetch(&self, r: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            let row = self.row(r);
+            for line in row.chunks(16) {
+                // SAFETY: a prefetch is only a hint; it never faults and the pointer is
+                // inside `row`.
+                unsafe { _mm_prefetch(line.as_ptr() as *const i8, _MM_HINT_T0) };
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = r;
+    }
+
+    /// As [`Embedding::apply`], with every accumulated gradient multiplied by
+    /// `grad_scale` first (the L2 terms are not scaled).
+    pub fn apply_scaled(&mut self, step: &Step, batch_size: usize, grad_scale: f32) {
         let dim = self.dim;
         let table_decay = match self.l2_mode {
             L2Mode::Table if self.l2 > 0.0 => 1.0 - 2.0 * self.l2 * step.lr,
@@ -250,6 +273,9 @@ impl Embedding {
             let w = &mut self.weights[range.clone()];
             let g = &mut self.grads[slot * dim..(slot + 1) * dim];
             let scale = self.scales[slot];
+            if grad_scale != 1.0 {
+                g.iter_mut().for_each(|g| *g *= grad_scale);
+            }
             if rows_l2 > 0.0 {
                 let c = rows_l2 * self.counts[slot] as f32 * scale;
                 g.iter_mut().zip(w.iter()).for_each(|(g, &w)| *g += c * w);

@@ -56,6 +56,33 @@ impl Loss {
     }
 }
 
+impl Loss {
+    /// The loss of `errors` and the factor `c` with d loss / d prediction_k = `c * e_k`
+    /// (both supported losses have this form: `2 / B` for MSE, `1 / (B rmse)` for RMSE,
+    /// 0 for a perfect batch).
+    pub fn value_and_scale(&self, errors: &[f32]) -> (f64, f32) {
+        if errors.is_empty() {
+            return (0.0, 0.0);
+        }
+        let b = errors.len() as f64;
+        let mse = errors.iter().map(|&e| e as f64 * e as f64).sum::<f64>() / b;
+        match self {
+            Loss::Mse => (mse, (2.0 / b) as f32),
+            Loss::Rmse => {
+                let rmse = mse.sqrt();
+                (
+                    rmse,
+                    if rmse > 0.0 {
+                        (1.0 / (b * rmse)) as f32
+                    } else {
+                        0.0
+                    },
+                )
+            }
+        }
+    }
+}
+
 impl FromStr for Loss {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
