@@ -2,10 +2,12 @@
 //! [`Recommender`] impl.
 
 pub mod baseline;
+pub mod knn;
 pub mod mf;
 pub mod popularity;
 
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
+pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};
 pub use popularity::Popularity;
 

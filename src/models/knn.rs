@@ -1,0 +1,299 @@
+//! Item-based k-nearest-neighbours with baselines: the method and defaults of Surprise's
+//! `KNNBaseline` with `sim_options = {"name": "pearson_baseline", "user_based": False}`.
+//!
+//! With `b_ui = mu + b_u + b_i` from the ALS [`Baseline`], the similarity of items `i` and
+//! `j` over the `n_ij` users who rated both is the Pearson correlation of the baseline
+//! residuals, shrunk toward 0 for small overlaps:
+//! `s_ij = sum (r_ui - b_ui)(r_uj - b_uj) / sqrt(sum (r_ui - b_ui)^2 sum (r_uj - b_uj)^2)
+//!         * (n_ij - 1) / (n_ij - 1 + shrinkage)`.
+//! The prediction for `(u, i)` takes the `k` items rated by `u` most similar to `i` and
+//! averages the residuals of those with a positive similarity:
+//! `b_ui + sum_j s_ij (r_uj - b_uj) / sum_j s_ij`.
+//! The similarities are a dense items x items table, so the catalog is limited to
+//! [`KnnParams::max_items`] items.
+
+use super::{Baseline, BaselineParams, Recommender};
+use crate::data::Ratings;
+use crate::error::{Error, Result};
+
+/// Parameters of [`Knn`].
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `k` | 40 | neighbours per prediction | ≥ 1 |
+/// | `min_k` | 1 | fewer usable neighbours than this: the baseline alone | ≥ 1 |
+/// | `shrinkage` | 100 | similarity shrinkage | ≥ 0 |
+/// | `baseline` | ALS, reg 10 / 15, 10 epochs | the baseline estimates | see [`BaselineParams`] |
+/// | `max_items` | 20000 | largest catalog (the similarity table is items² floats) | ≥ 1 |
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct KnnParams {
+    /// Neighbours per prediction.
+    pub k: usize,
+    /// Minimum usable neighbours.
+    pub min_k: usize,
+    /// Similarity shrinkage.
+    pub shrinkage: f64,
+    /// Baseline estimates.
+    pub baseline: BaselineParams,
+    /// Largest catalog accepted.
+    pub max_items: usize,
+}
+
+impl Default for KnnParams {
+    fn default() -> Self {
+        KnnParams {
+            k: 40,
+            min_k: 1,
+            shrinkage: 100.0,
+            baseline: BaselineParams::default(),
+            max_items: 20_000,
+        }
+    }
+}
+
+impl KnnParams {
+    /// Checks the ranges in the table above.
+    pub fn check(&self) -> Result<()> {
+        if self.k == 0 || self.min_k == 0 {
+            return Err(Error::Usage(format!(
+                "knn k and min_k must be >= 1, got {} and {}",
+                self.k, self.min_k
+            )));
+        }
+        if !(self.shrinkage.is_finite() && self.shrinkage >= 0.0) {
+            return Err(Error::Usage(format!(
+                "knn shrinkage must be >= 0, got {}",
+                self.shrinkage
+            )));
+        }
+        self.baseline.check()
+    }
+
+    /// Fits baselines and item-item similarities on `train`.
+    ///
+    /// ```
+    /// use embedrec::data::Ratings;
+    /// use embedrec::models::{KnnParams, Recommender};
+    /// let mut r = Ratings::default();
+    /// for (u, i, v) in [(0, 0, 5.0), (0, 1, 5.0), (1, 0, 1.0), (1, 1, 1.0), (2, 0, 5.0)] {
+    ///     r.push(u, i, v, None);
+    /// }
+    /// let knn = KnnParams { shrinkage: 0.0, ..Default::default() }.fit(&r, 3, 2).unwrap();
+    /// assert!(knn.score(2, 1) > knn.baseline.score(2, 1)); // user 2 liked the similar item 0
+    /// ```
+    pub fn fit(&self, train: &Ratings, n_users: u32, n_items: u32) -> Result<Knn> {
+        self.check()?;
+        if n_items as usize > self.max_items {
+            return Err(Error::Usage(format!(
+                "item-based kNN keeps an items x items table: {n_items} items exceed max_items {}",
+                self.max_items
+            )));
+        }
+        let baseline = self.baseline.fit(train, n_users, n_items, |_, _| {})?;
+        let (users, items) = (n_users as usize, n_items as usize);
+        // Ratings grouped by user (CSR), with their baseline residuals.
+        let mut offsets = vec![0u32; users + 1];
+        train
+            .users
+            .iter()
+            .for_each(|&u| offsets[u as usize + 1] += 1);
+        for u in 0..users {
+            offsets[u + 1] += offsets[u];
+        }
+        let mut fill = offsets.clone();
+        let mut user_items = vec![0u32; train.len()];
+        let mut user_values = vec![0f32; train.len()];
+        for k in 0..train.len() {
+            let u = train.users[k] as usize;
+            let at = fill[u] as usize;
+            user_items[at] = train.items[k];
+            user_values[at] = train.values[k];
+            fill[u] += 1;
+        }
+        let residual = |u: usize, at: usize| {
+            user_values[at] as f64 - baseline.score(u as u32, user_items[at]) as f64
+        };
+        // Users of each item, to walk co-ratings item by item.
+        let mut item_users: Vec<Vec<(u32, u32)>> = vec![Vec::new(); items];
+        for u in 0..users {
+            for at in offsets[u] as usize..offsets[u + 1] as usize {
+                item_users[user_items[at] as usize].push((u as u32, at as u32));
+            }
+        }
+        let mut sims = vec![0f32; items * items];
+        let (mut prods, mut sq_i, mut sq_j, mut freq) = (
+            vec![0f64; items],
+            vec![0f64; items],
+            vec![0f64; items],
+            vec![0u32; items],
+        );
+        for i in 0..items {
+            for &(u, at_i) in &item_users[i] {
+                let ri = residual(u as usize, at_i as usize);
+                for at in offsets[u as usize] as usize..offsets[u as usize + 1] as usize {
+                    let j = user_items[at] as usize;
+                    let rj = residual(u as usize, at);
+                    prods[j] += ri * rj;
+                    sq_i[j] += ri * ri;
+                    sq_j[j] += rj * rj;
+                    freq[j] += 1;
+                }
+            }
+            for j in 0..items {
+                let n = freq[j] as f64;
+                let denom = (sq_i[j] * sq_j[j]).sqrt();
+                let s = if i == j {
+                    1.0
+                } else if freq[j] == 0 || denom == 0.0 {
+                    0.0
+                } else {
+                    prods[j] / denom * (n - 1.0) / (n - 1.0 + self.shrinkage)
+                };
+                sims[i * items + j] = s as f32;
+                (prods[j], sq_i[j], sq_j[j], freq[j]) = (0.0, 0.0, 0.0, 0);
+            }
+        }
+        Ok(Knn {
+            k: self.k,
+            min_k: self.min_k,
+            baseline,
+            sims,
+            offsets,
+            user_items,
+            user_values,
+        })
+    }
+}
+
+/// A fitted item-based kNN with baselines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Knn {
+    /// Neighbours per prediction.
+    pub k: usize,
+    /// Minimum usable neighbours.
+    pub min_k: usize,
+    /// The baseline estimates.
+    pub baseline: Baseline,
+    /// Item-item similarities, items x items, row-major.
+    pub sims: Vec<f32>,
+    /// CSR of each user's training ratings: `offsets[u]..offsets[u + 1]`.
+    pub offsets: Vec<u32>,
+    /// Items of the CSR.
+    pub user_items: Vec<u32>,
+    /// Ratings of the CSR.
+    pub user_values: Vec<f32>,
+}
+
+impl Recommender for Knn {
+    fn kind(&self) -> &'static str {
+        "knn"
+    }
+    fn n_users(&self) -> u32 {
+        self.baseline.n_users()
+    }
+    fn n_items(&self) -> u32 {
+        self.baseline.n_items()
+    }
+    fn param_count(&self) -> usize {
+        self.baseline.param_count() + self.sims.len()
+    }
+    fn score(&self, user: u32, item: u32) -> f32 {
+        let n = self.n_items() as usize;
+        let row = &self.sims[item as usize * n..(item as usize + 1) * n];
+        let (lo, hi) = (
+            self.offsets[user as usize] as usize,
+            self.offsets[user as usize + 1] as usize,
+        );
+        let mut neighbours: Vec<(f32, usize)> = (lo..hi)
+            .map(|at| (row[self.user_items[at] as usize], at))
+            .collect();
+        let k = self.k.min(neighbours.len());
+        if k < neighbours.len() {
+            neighbours.select_nth_unstable_by(k, |a, b| b.0.total_cmp(&a.0));
+            neighbours.truncate(k);
+        }
+        let (mut sum_sim, mut sum, mut used) = (0.0f64, 0.0f64, 0usize);
+        for (s, at) in neighbours {
+            if s > 0.0 {
+                let j = self.user_items[at];
+                sum_sim += s as f64;
+                sum += s as f64 * (self.user_values[at] - self.baseline.score(user, j)) as f64;
+                used += 1;
+            }
+        }
+        let base = self.baseline.score(user, item);
+        if used < self.min_k || sum_sim == 0.0 {
+            base
+        } else {
+            base + (sum / sum_sim) as f32
+        }
+    }
+    fn fallback(&self, user: Option<u32>, item: Option<u32>) -> f32 {
+        self.baseline.fallback(user, item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Similarity and prediction against the formulas worked by hand.
+    #[test]
+    fn matches_hand_computation() {
+        let mut r = Ratings::default();
+        for (u, i, v) in [
+            (0, 0, 5.0),
+            (0, 1, 4.0),
+            (1, 0, 2.0),
+            (1, 1, 1.0),
+            (2, 0, 4.0),
+            (2, 2, 3.0),
+            (1, 2, 5.0),
+        ] {
+            r.push(u, i, v, None);
+        }
+        let params = KnnParams {
+            shrinkage: 10.0,
+            ..Default::default()
+        };
+        let knn = params.fit(&r, 3, 3).unwrap();
+        let b = &knn.baseline;
+        let res = |u: u32, i: u32, v: f64| v - b.score(u, i) as f64;
+        // items 0 and 1: common users 0 and 1
+        let (a0, a1) = (res(0, 0, 5.0), res(1, 0, 2.0));
+        let (c0, c1) = (res(0, 1, 4.0), res(1, 1, 1.0));
+        let pearson = (a0 * c0 + a1 * c1) / ((a0 * a0 + a1 * a1) * (c0 * c0 + c1 * c1)).sqrt();
+        let s01 = pearson * 1.0 / (1.0 + 10.0);
+        assert!(
+            (knn.sims[1] as f64 - s01).abs() < 1e-6,
+            "{} vs {s01}",
+            knn.sims[1]
+        );
+        assert_eq!(knn.sims[1], knn.sims[3], "symmetric");
+        assert_eq!(knn.sims[0], 1.0);
+        // user 2 rated items 0 and 2; predict item 1 from the neighbours with s > 0
+        let s21 = knn.sims[2 * 3 + 1] as f64;
+        let mut num = 0.0;
+        let mut den = 0.0;
+        for (j, v, s) in [(0u32, 4.0, s01), (2, 3.0, s21)] {
+            if s > 0.0 {
+                num += s * res(2, j, v);
+                den += s;
+            }
+        }
+        let expected = b.score(2, 1) as f64 + if den > 0.0 { num / den } else { 0.0 };
+        assert!((knn.score(2, 1) as f64 - expected).abs() < 1e-5);
+    }
+
+    #[test]
+    fn catalog_limit_is_a_usage_error() {
+        let mut r = Ratings::default();
+        r.push(0, 0, 3.0, None);
+        let p = KnnParams {
+            max_items: 1,
+            ..Default::default()
+        };
+        assert!(matches!(p.fit(&r, 1, 2), Err(Error::Usage(_))));
+    }
+}
