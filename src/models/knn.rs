@@ -131,8 +131,10 @@ impl KnnParams {
         for i in 0..items {
             for &(u, at_i) in &item_users[i] {
                 let ri = residual(u as usize, at_i as usize);
-                for at in offsets[u as usize] as usize..offsets[u as usize + 1] as usize {
-                    let j = user_items[at] as usize;
+                let lo = offsets[u as usize] as usize;
+                let hi = offsets[u as usize + 1] as usize;
+                for (at, &j) in (lo..hi).zip(&user_items[lo..hi]) {
+                    let j = j as usize;
                     let rj = residual(u as usize, at);
                     prods[j] += ri * rj;
                     sq_i[j] += ri * ri;
