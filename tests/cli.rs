@@ -258,3 +258,70 @@ fn ml100k_baseline_on_u1_matches_surprise() {
         && h["test_rmse"].is_f64()
         && h["seconds"].is_f64()));
 }
+
+#[test]
+fn cv_reports_mean_and_std_over_folds() {
+    let dir = TempDir::new("cli-cv");
+    let out = dir.path("syn");
+    let o = embedrec(&[
+        "data",
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--users",
+        "150",
+        "--items",
+        "200",
+        "--ratings",
+        "6000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = embedrec(&[
+        "cv",
+        "--model",
+        "mf",
+        "--data",
+        out.to_str().unwrap(),
+        "--folds",
+        "3",
+        "--epochs",
+        "3",
+        "--dim",
+        "8",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    assert_eq!(j["folds"], 3);
+    let rmse = &j["rmse"];
+    let folds: Vec<f64> = rmse["folds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(folds.len(), 3);
+    let mean = folds.iter().sum::<f64>() / 3.0;
+    assert!((rmse["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+    assert!(rmse["std"].as_f64().unwrap() >= 0.0 && j["ndcg@10"]["mean"].is_f64());
+    let o = embedrec(&[
+        "cv",
+        "--model",
+        "mf",
+        "--data",
+        out.to_str().unwrap(),
+        "--split",
+        "random:0.2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = embedrec(&[
+        "cv",
+        "--model",
+        "mf",
+        "--data",
+        out.to_str().unwrap(),
+        "--folds",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

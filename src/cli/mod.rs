@@ -3,6 +3,7 @@
 //! (0 success, 2 usage/input/data errors, 1 other failures).
 
 mod bench;
+mod cv;
 mod data_cmd;
 mod demo;
 mod eval;
@@ -37,6 +38,8 @@ enum Command {
     Train(Box<train::TrainArgs>),
     /// Predict one rating from a saved model (raw user and item ids).
     Predict(predict::PredictArgs),
+    /// Cross-validation: mean ± std of every metric over k folds (or u1..u5).
+    Cv(Box<cv::CvArgs>),
     /// Rating and ranking metrics of a saved model on a test file.
     Eval(eval::EvalArgs),
     /// Top-N items for a user, a new user's ratings (fold-in), or every user.
@@ -185,6 +188,7 @@ pub fn main() -> i32 {
         Command::Data(cmd) => data_cmd::run(&cmd),
         Command::Train(args) => train::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Cv(args) => cv::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Recommend(args) => recommend::run(&args),
         Command::Similar(args) => recommend::run_similar(&args),

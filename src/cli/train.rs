@@ -32,7 +32,7 @@ pub(crate) struct DataArgs {
     #[arg(long, requires = "train")]
     pub test: Option<PathBuf>,
     /// A ratings file or MovieLens folder to split (with --split).
-    #[arg(long, requires = "split")]
+    #[arg(long)]
     pub data: Option<PathBuf>,
     /// random:F | kfold:K:I | user-out:K[:latest] | temporal:F (F = test fraction).
     #[arg(long, requires = "data")]
@@ -70,7 +70,7 @@ pub(crate) struct TrainArgs {
     #[arg(long, value_enum)]
     model: ModelKind,
     #[command(flatten)]
-    data: DataArgs,
+    pub(crate) data: DataArgs,
     /// Named settings: book-mf (the textbook's Keras MF).
     #[arg(long)]
     preset: Option<String>,
@@ -88,19 +88,19 @@ pub(crate) struct TrainArgs {
     reg_item: Option<f64>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Write the per-epoch history as CSV (epoch,train_rmse,test_rmse,seconds).
     #[arg(long, value_name = "FILE")]
-    curve: Option<PathBuf>,
+    pub(crate) curve: Option<PathBuf>,
     /// Draw train and test RMSE per epoch into FILE.svg (labelled) or FILE.png (no text).
     #[arg(long, value_name = "FILE")]
-    plot: Option<PathBuf>,
+    pub(crate) plot: Option<PathBuf>,
     /// Save the trained model to this file (see `embedrec predict`).
     #[arg(long, value_name = "MODEL")]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Print one JSON object as the last line (see the contract in README.md).
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Hyper-parameter flags of the neural models; each overrides preset and config.
@@ -167,12 +167,12 @@ pub(crate) struct EpochRecord {
 }
 
 /// What every model's training reports.
-struct Outcome {
-    model: AnyModel,
+pub(crate) struct Outcome {
+    pub(crate) model: AnyModel,
     params: serde_json::Value,
     history: Vec<EpochRecord>,
     train_seconds: f64,
-    clip: bool,
+    pub(crate) clip: bool,
 }
 
 /// `base` overlaid with the keys of a TOML file (unknown keys are errors).
@@ -368,20 +368,37 @@ fn write_plot(path: &std::path::Path, title: &str, history: &[EpochRecord]) -> R
     crate::plot::learning_curve(path, title, &epochs, &train, &test)
 }
 
+impl TrainArgs {
+    /// The model's validated parameters (every flag is checked before data is read).
+    pub(crate) fn params(&self) -> Result<Either> {
+        Ok(match self.model {
+            ModelKind::Baseline => Either::Baseline(self.baseline_params()?),
+            ModelKind::Mf => Either::Mf(self.mf_params()?),
+        })
+    }
+}
+
+/// Trains the model `params` describes on `split`.
+pub(crate) fn fit(
+    params: &Either,
+    split: &TrainTest,
+    data: &Dataset,
+    progress: bool,
+) -> Result<Outcome> {
+    match params {
+        Either::Baseline(p) => train_baseline(p.clone(), split, Some(data.scale)),
+        Either::Mf(p) => train_mf(p.clone(), split, data.scale, progress),
+    }
+}
+
 pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     // Validate every flag before the (possibly long) data load.
-    let kind_params = match a.model {
-        ModelKind::Baseline => Either::Baseline(a.baseline_params()?),
-        ModelKind::Mf => Either::Mf(a.mf_params()?),
-    };
+    let kind_params = a.params()?;
     if let Some(path) = &a.plot {
         crate::plot::Format::from_path(path)?;
     }
     let (data, split) = a.data.load(a.seed)?;
-    let outcome = match kind_params {
-        Either::Baseline(p) => train_baseline(p, &split, Some(data.scale))?,
-        Either::Mf(p) => train_mf(p, &split, data.scale, !a.json)?,
-    };
+    let outcome = fit(&kind_params, &split, &data, !a.json)?;
     let model: &dyn Recommender = &outcome.model;
     let clip = outcome.clip.then_some(data.scale);
     let train_m = rating_metrics(model, &split.train, clip);
@@ -450,7 +467,9 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-enum Either {
+/// A model kind with its validated parameters.
+#[derive(Debug, Clone)]
+pub(crate) enum Either {
     Baseline(BaselineParams),
     Mf(MfParams),
 }
