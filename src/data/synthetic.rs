@@ -160,27 +160,7 @@ const OCCUPATION_COUNTS: [f64; 21] = [
 ];
 
 /// The 19 genres of MovieLens 100K (`u.genre`), in flag order.
-pub const GENRES: [&str; 19] = [
-    "unknown",
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children's",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-];
+pub const GENRES: [&str; 19] = super::movielens::GENRES_100K;
 
 /// How many of MovieLens 100K's 1682 items have each genre of [`GENRES`].
 const GENRE_COUNTS: [f64; 19] = [
