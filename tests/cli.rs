@@ -325,3 +325,71 @@ fn cv_reports_mean_and_std_over_folds() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn search_scores_every_grid_point_on_validation_data() {
+    let dir = TempDir::new("cli-search");
+    let out = dir.path("syn");
+    let o = embedrec(&[
+        "data",
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--users",
+        "150",
+        "--items",
+        "200",
+        "--ratings",
+        "6000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let data = out.to_str().unwrap();
+    let o = embedrec(&[
+        "search",
+        "--model",
+        "mf",
+        "--data",
+        data,
+        "--grid",
+        "dim=2,8 l2=0.01,0.05",
+        "--epochs",
+        "3",
+        "--folds",
+        "2",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    let trials = j["trials"].as_array().unwrap();
+    assert_eq!(trials.len(), 4);
+    let scores: Vec<f64> = trials
+        .iter()
+        .map(|t| t["val_rmse"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+    assert_eq!(j["best"], trials[0]);
+    let o = embedrec(&[
+        "search",
+        "--model",
+        "mf",
+        "--data",
+        data,
+        "--grid",
+        "dim=2,8,16",
+        "--random",
+        "2",
+        "--epochs",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(last_json(&o)["trials"].as_array().unwrap().len(), 2);
+    for bad in [
+        &["--grid", "nope=1"][..],
+        &["--grid", "dim=2", "--split", "random:0.2"],
+        &["--grid", "dim=0"],
+    ] {
+        let mut args = vec!["search", "--model", "mf", "--data", data];
+        args.extend_from_slice(bad);
+        assert_eq!(embedrec(&args).status.code(), Some(2), "{bad:?}");
+    }
+}

@@ -9,6 +9,7 @@ mod demo;
 mod eval;
 mod predict;
 mod recommend;
+mod search;
 mod train;
 
 use crate::data::{DelimitedSpec, DuplicatePolicy, RatingScale, ReadOptions};
@@ -44,6 +45,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Top-N items for a user, a new user's ratings (fold-in), or every user.
     Recommend(recommend::RecommendArgs),
+    /// Grid or random hyper-parameter search scored on validation data carved from training data.
+    Search(Box<search::SearchArgs>),
     /// Items nearest to an item by cosine similarity of the item embeddings.
     Similar(recommend::SimilarArgs),
     /// Time the library's hot paths.
@@ -192,6 +195,7 @@ pub fn main() -> i32 {
         Command::Eval(args) => eval::run(&args),
         Command::Recommend(args) => recommend::run(&args),
         Command::Similar(args) => recommend::run_similar(&args),
+        Command::Search(args) => search::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
     };
     match result {
