@@ -9,6 +9,7 @@ mod demo;
 mod eval;
 mod predict;
 mod recommend;
+mod serve;
 mod train;
 
 use crate::data::{DelimitedSpec, DuplicatePolicy, RatingScale, ReadOptions};
@@ -46,6 +47,8 @@ enum Command {
     Recommend(recommend::RecommendArgs),
     /// Items nearest to an item by cosine similarity of the item embeddings.
     Similar(recommend::SimilarArgs),
+    /// HTTP service: recommendations, similar items, predictions, fold-in, hot reload.
+    Serve(serve::ServeArgs),
     /// Time the library's hot paths.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -192,6 +195,7 @@ pub fn main() -> i32 {
         Command::Eval(args) => eval::run(&args),
         Command::Recommend(args) => recommend::run(&args),
         Command::Similar(args) => recommend::run_similar(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
     };
     match result {
