@@ -37,7 +37,8 @@
 //! Scoring runs on tokio's blocking pool (`spawn_blocking`), never on the async workers.
 //! A semaphore of `max_waiting` permits bounds the requests queued or running there;
 //! past it a request is refused at once with 503 rather than queued without bound.
-//! The model sits behind `RwLock<Arc<SavedModel>>`: a request clones the `Arc` once and
+//! The model sits behind `RwLock<Arc<Served>>` (the [`SavedModel`] and its popularity
+//! list, computed once per load): a request clones the `Arc` once and
 //! scores on that snapshot, so a reload (SIGHUP or `POST /v1/admin/reload`) swaps the
 //! model atomically without disturbing requests in flight; a file that fails to load is
 //! rejected and the old model keeps serving. On SIGTERM or ctrl-c the server stops
@@ -73,11 +74,45 @@ pub const DEFAULT_N: usize = 10;
 /// Most pairs of one `POST /v1/predict` (and ratings of one `POST /v1/recommend`).
 pub const MAX_PAIRS: usize = 10_000;
 
+/// A loaded model with what is worth computing once per model: the popularity list
+/// (an unknown user's answer would otherwise cost a pass over every training rating).
+/// Dereferences to the [`SavedModel`].
+#[derive(Debug)]
+pub struct Served {
+    saved: SavedModel,
+    /// The [`MAX_N`] most-rated items, flagged as a fallback (a list of `n` is a prefix).
+    popular: RecommendationList,
+}
+
+impl Served {
+    /// Wraps `saved`, computing its popularity list.
+    pub fn new(saved: SavedModel) -> Served {
+        let popular = recommend::popular_items(&saved, MAX_N);
+        Served { saved, popular }
+    }
+
+    /// The `n` most-rated items (`n` <= [`MAX_N`]), flagged as a fallback; the same list
+    /// as [`recommend::popular_items`].
+    pub fn popular(&self, n: usize) -> RecommendationList {
+        RecommendationList {
+            items: self.popular.items.iter().take(n).cloned().collect(),
+            fallback: true,
+        }
+    }
+}
+
+impl std::ops::Deref for Served {
+    type Target = SavedModel;
+    fn deref(&self) -> &SavedModel {
+        &self.saved
+    }
+}
+
 /// What the handlers share: the model (swappable), its file, and the scoring permits.
 #[derive(Debug)]
 pub struct AppState {
     model_path: PathBuf,
-    current: RwLock<Arc<SavedModel>>,
+    current: RwLock<Arc<Served>>,
     scoring: Arc<Semaphore>,
     reloading: Mutex<()>,
 }
@@ -89,7 +124,7 @@ impl AppState {
     pub fn new(model_path: &Path, model: SavedModel, max_waiting: usize) -> Arc<AppState> {
         Arc::new(AppState {
             model_path: model_path.to_path_buf(),
-            current: RwLock::new(Arc::new(model)),
+            current: RwLock::new(Arc::new(Served::new(model))),
             scoring: Arc::new(Semaphore::new(max_waiting.min(Semaphore::MAX_PERMITS))),
             reloading: Mutex::new(()),
         })
@@ -101,7 +136,7 @@ impl AppState {
     }
 
     /// The model serving now (a snapshot: a reload does not change it).
-    pub fn model(&self) -> Arc<SavedModel> {
+    pub fn model(&self) -> Arc<Served> {
         // A poisoned lock still holds a whole Arc: the swap is one assignment.
         self.current
             .read()
@@ -116,10 +151,10 @@ impl AppState {
 
     /// Re-reads the model file (off the async workers) and swaps it in; on failure the
     /// old model keeps serving and the load error is returned. Reloads run one at a time.
-    pub async fn reload(&self) -> crate::Result<Arc<SavedModel>> {
+    pub async fn reload(&self) -> crate::Result<Arc<Served>> {
         let _one_at_a_time = self.reloading.lock().await;
         let path = self.model_path.clone();
-        let loaded = tokio::task::spawn_blocking(move || store::load(&path))
+        let loaded = tokio::task::spawn_blocking(move || store::load(&path).map(Served::new))
             .await
             .map_err(|e| crate::Error::Usage(format!("reload task failed: {e}")))??;
         let loaded = Arc::new(loaded);
@@ -210,7 +245,7 @@ pub fn reload_on_sighup(state: Arc<AppState>) -> std::io::Result<()> {
 /// `max_waiting` permits while it waits and runs; none left: 503 `overloaded`.
 async fn score<T: Send + 'static>(
     state: &AppState,
-    work: impl FnOnce(&SavedModel) -> Result<T, ApiError> + Send + 'static,
+    work: impl FnOnce(&Served) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let permit = state.scoring.clone().try_acquire_owned().map_err(|_| {
         ApiError::new(
@@ -276,7 +311,10 @@ async fn user_recommendations(
     let n = check_n(q.n)?;
     let exclude_seen = q.exclude_seen.unwrap_or(true);
     let list = score(&state, move |m| {
-        Ok(recommend::recommend_user_with(m, &user, n, exclude_seen))
+        Ok(match m.user_index(&user) {
+            Some(_) => recommend::recommend_user_with(m, &user, n, exclude_seen),
+            None => m.popular(n),
+        })
     })
     .await?;
     Ok(Json(list))
@@ -418,7 +456,7 @@ async fn recommend_new_user(
             }
         }
         let list = if known.is_empty() {
-            recommend::popular_items(m, n)
+            m.popular(n)
         } else {
             let folded = recommend::fold_in(m, &known)
                 .map_err(|e| ApiError::bad_request("invalid_ratings", e.to_string()))?;
