@@ -550,3 +550,22 @@ fn serve_rejects_a_corrupt_model_with_exit_code_2() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_server_answers_and_shuts_down_gracefully() {
+    let dir = TempDir::new("serve-inproc");
+    let (_, state) = mf_state(&dir, 8);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(embedrec::serve::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let (status, body) = tokio::task::spawn_blocking(move || http_get(&addr, "/health"))
+        .await
+        .unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(body, r#"{"status":"ok"}"#);
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

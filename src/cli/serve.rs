@@ -43,6 +43,10 @@ pub(crate) fn run(a: &ServeArgs) -> Result<()> {
         let bound = listener
             .local_addr()
             .map_err(|e| Error::io(&addr_path, e))?;
+        // Signal handlers first: once the address is announced, SIGTERM and SIGHUP are
+        // handled (not the default action, which would kill the process).
+        let shutdown = serve::shutdown_signal().map_err(|e| Error::io(&addr_path, e))?;
+        serve::reload_on_sighup(state.clone()).map_err(|e| Error::io(&addr_path, e))?;
         // First stdout line: scripts and tests read the bound port from it.
         println!("listening on {bound}");
         let _ = std::io::stdout().flush();
@@ -56,8 +60,7 @@ pub(crate) fn run(a: &ServeArgs) -> Result<()> {
             m.fingerprint
         );
         drop(m);
-        serve::reload_on_sighup(state.clone()).map_err(|e| Error::io(&addr_path, e))?;
-        serve::serve(listener, state, serve::shutdown_signal())
+        serve::serve(listener, state, shutdown)
             .await
             .map_err(|e| Error::io(&addr_path, e))?;
         eprintln!("shut down");

@@ -191,28 +191,29 @@ pub async fn serve(
         .await
 }
 
-/// Resolves on ctrl-c or (Unix) SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// A future that resolves on SIGTERM or SIGINT (ctrl-c). The handlers are installed
+/// now, before the future is polled, so a signal sent once the caller has announced
+/// itself is never lost to the default action. Must be called inside a tokio runtime.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
+    {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
     }
 }
 
@@ -368,6 +369,11 @@ struct Pair {
 }
 
 #[derive(Serialize)]
+struct PredictAnswer {
+    predictions: Vec<PredictionOut>,
+}
+
+#[derive(Serialize)]
 struct PredictionOut {
     user: String,
     item: String,
@@ -378,7 +384,7 @@ struct PredictionOut {
 async fn predict(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<PredictRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PredictAnswer>, ApiError> {
     if req.pairs.len() > MAX_PAIRS {
         return Err(ApiError::too_large(
             "too_many_pairs",
@@ -404,7 +410,7 @@ async fn predict(
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(Json(json!({ "predictions": predictions })))
+    Ok(Json(PredictAnswer { predictions }))
 }
 
 #[derive(Deserialize)]
