@@ -234,6 +234,19 @@ async fn bad_n_and_bad_query_are_400() {
         );
     }
     assert_error(
+        &get(&state, "/v1/users/%FF/recommendations").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
+    );
+    // Percent-encoded raw ids are decoded: an id with a space or a slash is just unknown.
+    for uri in [
+        "/v1/users/a%20b/recommendations",
+        "/v1/users/a%2Fb/recommendations",
+    ] {
+        let (status, list) = get(&state, uri).await;
+        assert_eq!((status, &list["fallback"]), (StatusCode::OK, &json!(true)));
+    }
+    assert_error(
         &post(&state, "/v1/recommend", r#"{"ratings":[],"n":0}"#).await,
         StatusCode::BAD_REQUEST,
         "invalid_n",
