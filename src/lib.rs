@@ -13,6 +13,7 @@ pub mod nn;
 pub mod plot;
 pub mod recommend;
 pub mod rng;
+pub mod serve;
 pub mod store;
 pub mod train;
 

@@ -138,19 +138,36 @@ fn listing(
 /// The `n` best items for the user with raw id `user` that the user did not rate in
 /// training; an unknown user gets the `n` most-rated items, flagged as a fallback.
 pub fn recommend_user(saved: &SavedModel, user: &str, n: usize) -> RecommendationList {
+    recommend_user_with(saved, user, n, true)
+}
+
+/// Like [`recommend_user`]; with `exclude_seen` false the items the user rated in
+/// training may be listed too (scored like every other item).
+pub fn recommend_user_with(
+    saved: &SavedModel,
+    user: &str,
+    n: usize,
+    exclude_seen: bool,
+) -> RecommendationList {
     let mut scores = vec![0.0f32; saved.items.len()];
     match saved.user_index(user) {
         Some(u) => {
             saved.model.score_items(u, &mut scores);
-            listing(
-                saved,
-                top_n(&scores, n, saved.rated_items(u)),
-                saved.clip,
-                false,
-            )
+            let exclude = if exclude_seen {
+                saved.rated_items(u)
+            } else {
+                &[]
+            };
+            listing(saved, top_n(&scores, n, exclude), saved.clip, false)
         }
-        None => listing(saved, top_n(&item_popularity(saved), n, &[]), false, true),
+        None => popular_items(saved, n),
     }
+}
+
+/// The most-rated items, flagged as a fallback: the list for a user nothing is known
+/// about.
+pub fn popular_items(saved: &SavedModel, n: usize) -> RecommendationList {
+    listing(saved, top_n(&item_popularity(saved), n, &[]), false, true)
 }
 
 /// A user the model never saw, fitted from their ratings with the item side frozen.
@@ -288,6 +305,11 @@ pub fn recommend_folded(saved: &SavedModel, user: &FoldedUser, n: usize) -> Reco
             .collect(),
     };
     listing(saved, top_n(&scores, n, &user.rated), saved.clip, false)
+}
+
+/// Whether the model has item embeddings, i.e. whether [`similar_items`] can answer.
+pub fn has_item_embeddings(saved: &SavedModel) -> bool {
+    matches!(saved.model, AnyModel::Mf(_))
 }
 
 /// The `n` items nearest to item `item` (raw id) by cosine similarity of the item

@@ -10,6 +10,7 @@ mod eval;
 mod predict;
 mod recommend;
 mod search;
+mod serve;
 mod train;
 
 use crate::data::{DelimitedSpec, DuplicatePolicy, RatingScale, ReadOptions};
@@ -49,6 +50,8 @@ enum Command {
     Search(Box<search::SearchArgs>),
     /// Items nearest to an item by cosine similarity of the item embeddings.
     Similar(recommend::SimilarArgs),
+    /// HTTP service: recommendations, similar items, predictions, fold-in, hot reload.
+    Serve(serve::ServeArgs),
     /// Time the library's hot paths.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -196,6 +199,7 @@ pub fn main() -> i32 {
         Command::Recommend(args) => recommend::run(&args),
         Command::Similar(args) => recommend::run_similar(&args),
         Command::Search(args) => search::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
     };
     match result {
