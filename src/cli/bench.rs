@@ -125,7 +125,10 @@ fn run_train(b: &TrainBench) -> Result<()> {
     };
     let adam = MfParams {
         batch: 128,
-        optimizer: Optimizer { kind: OptimizerKind::Adam, ..Optimizer::default() },
+        optimizer: Optimizer {
+            kind: OptimizerKind::Adam,
+            ..Optimizer::default()
+        },
         lr: 0.002,
         l2: 0.05,
         epochs: b.epochs,

@@ -2,10 +2,12 @@
 //! [`Recommender`] impl.
 
 pub mod baseline;
+pub mod deep;
 pub mod mf;
 pub mod popularity;
 
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
+pub use deep::{Deep, DeepParams, SideInput};
 pub use mf::{Mf, MfParams};
 pub use popularity::Popularity;
 
@@ -40,6 +42,13 @@ pub trait Recommender {
         for (item, slot) in out.iter_mut().enumerate() {
             *slot = self.score(user, item as u32);
         }
+    }
+
+    /// [`Recommender::predict`] of every pair `(users[k], items[k])`, into `out` (cleared
+    /// first). Models with a costly per-call forward pass batch it.
+    fn predict_many(&self, users: &[u32], items: &[u32], out: &mut Vec<Prediction>) {
+        out.clear();
+        out.extend(users.iter().zip(items).map(|(&u, &i)| self.predict(u, i)));
     }
 
     /// The prediction for any indices: the model's score when both are known, else the
@@ -215,5 +224,8 @@ impl Recommender for AnyModel {
     }
     fn score_items(&self, user: u32, out: &mut [f32]) {
         self.inner().score_items(user, out)
+    }
+    fn predict_many(&self, users: &[u32], items: &[u32], out: &mut Vec<Prediction>) {
+        self.inner().predict_many(users, items, out)
     }
 }
