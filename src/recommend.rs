@@ -197,6 +197,11 @@ pub fn fold_in(saved: &SavedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser>
     rated.dedup();
     let n = ratings.len() as f64;
     match &saved.model {
+        AnyModel::Deep(_) => Err(Error::Usage(
+            "fold-in is not supported for deep models (their user input passes through \
+             the dense layers); retrain with the new user's ratings"
+                .into(),
+        )),
         AnyModel::Baseline(b) => {
             let reg = saved
                 .params
@@ -295,6 +300,11 @@ pub fn recommend_folded(saved: &SavedModel, user: &FoldedUser, n: usize) -> Reco
             .item_bias
             .iter()
             .map(|&bi| b.mu + user.bias + bi)
+            .collect(),
+        // fold_in refuses deep models; a hand-made FoldedUser gets the item-only
+        // fallback plus its bias.
+        AnyModel::Deep(m) => (0..m.item_bias.len() as u32)
+            .map(|i| m.fallback(None, Some(i)) + user.bias)
             .collect(),
         AnyModel::Mf(m) => (0..m.item_bias.len())
             .map(|i| {

@@ -109,6 +109,11 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::Mf(p)
         }
+        Either::Deep(p) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::Deep(p)
+        }
     })
 }
 

@@ -6,7 +6,7 @@ use crate::data::split::validation_split;
 use crate::data::{self, Dataset, RatingScale, TrainTest};
 use crate::error::{Error, Result};
 use crate::eval::rating_metrics;
-use crate::models::{AnyModel, BaselineParams, MfParams, Recommender};
+use crate::models::{AnyModel, BaselineParams, DeepParams, MfParams, Recommender};
 use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
 use clap::{Args, ValueEnum};
@@ -20,6 +20,8 @@ pub(crate) enum ModelKind {
     Baseline,
     /// Matrix factorization as a neural network: mu + b_u + b_i + dot(P_u, Q_i).
     Mf,
+    /// Hidden dense layers over concatenated embeddings, biases and side variables.
+    Deep,
 }
 
 /// Where the training and test data come from.
@@ -71,7 +73,8 @@ pub(crate) struct TrainArgs {
     model: ModelKind,
     #[command(flatten)]
     pub(crate) data: DataArgs,
-    /// Named settings: book-mf (the textbook's Keras MF).
+    /// Named settings: book-mf (the textbook's Keras MF); book-dl, book-dl-occ (its deep
+    /// model, without and with an occupation embedding).
     #[arg(long)]
     preset: Option<String>,
     /// TOML file of hyper-parameters (keys as in the params table of the docs);
@@ -152,9 +155,51 @@ pub(crate) struct HyperArgs {
     /// Share of the training data carved out for validation.
     #[arg(long)]
     val_fraction: Option<f64>,
-    /// Training threads (> 1: per-example plain SGD only; see the docs of MfParams).
+    /// Training threads (mf: > 1 only for per-example plain SGD, see the docs of
+    /// MfParams; deep: threads of the dense layers' matrix products).
     #[arg(long)]
     threads: Option<usize>,
+    /// Deep: hidden layer widths, e.g. 2048,256 (empty: no hidden layer).
+    #[arg(long, value_name = "LIST")]
+    hidden: Option<String>,
+    /// Deep: linear | relu | leaky_relu[:A] | tanh | sigmoid.
+    #[arg(long)]
+    activation: Option<String>,
+    /// Deep: dropout rate after each hidden layer.
+    #[arg(long)]
+    dropout: Option<f32>,
+    /// Deep: side variables as name:size, e.g. occupation:3,genres:8.
+    #[arg(long, value_name = "LIST")]
+    features: Option<String>,
+    /// Deep: L2 on the dense kernels (Keras kernel_regularizer semantics).
+    #[arg(long)]
+    l2_dense: Option<f32>,
+}
+
+/// `2048,256` -> [2048, 256] (empty -> no layers).
+fn parse_hidden(s: &str) -> Result<Vec<usize>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse()
+                .map_err(|_| Error::Usage(format!("--hidden: '{t}' is not a layer width")))
+        })
+        .collect()
+}
+
+/// `occupation:3,genres:8` -> [("occupation", 3), ("genres", 8)].
+fn parse_features(s: &str) -> Result<Vec<(String, usize)>> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let bad = || Error::Usage(format!("--features: expected name:size, got '{t}'"));
+            let (name, dim) = t.split_once(':').ok_or_else(bad)?;
+            let dim = dim.parse().map_err(|_| bad())?;
+            Ok((name.to_string(), dim))
+        })
+        .collect()
 }
 
 /// One line of the per-epoch history (the contract's keys).
@@ -243,6 +288,73 @@ impl TrainArgs {
         set!(l2_mode, parse);
         set!(init, parse);
         set!(loss, parse);
+        if let Some(kind) = &h.optimizer {
+            p.optimizer.kind = kind.parse()?;
+        }
+        if let Some(m) = h.momentum {
+            p.optimizer.momentum = m;
+        }
+        if h.nesterov {
+            p.optimizer.nesterov = true;
+        }
+        p.check()?;
+        Ok(p)
+    }
+
+    fn deep_params(&self) -> Result<DeepParams> {
+        let mut p = match self.preset.as_deref() {
+            None => DeepParams::default(),
+            Some("book-dl") => DeepParams::book_dl(),
+            Some("book-dl-occ") => DeepParams::book_dl_occ(),
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "unknown --preset '{other}' for deep: expected book-dl or book-dl-occ"
+                )));
+            }
+        };
+        p.seed = self.seed;
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        let h = &self.hyper;
+        if h.l2_bias.is_some() {
+            return Err(Error::Usage(
+                "deep uses one --l2 for every embedding table; --l2-bias is for mf".into(),
+            ));
+        }
+        macro_rules! set {
+            ($field:ident) => {
+                if let Some(v) = h.$field.clone() {
+                    p.$field = v;
+                }
+            };
+            ($field:ident, parse) => {
+                if let Some(v) = &h.$field {
+                    p.$field = v.parse()?;
+                }
+            };
+        }
+        set!(dim);
+        set!(epochs);
+        set!(batch);
+        set!(lr);
+        set!(lr_decay);
+        set!(l2);
+        set!(l2_dense);
+        set!(dropout);
+        set!(patience);
+        set!(val_fraction);
+        set!(threads);
+        set!(l2_mode, parse);
+        set!(init, parse);
+        set!(loss, parse);
+        set!(activation, parse);
+        if let Some(v) = &h.hidden {
+            p.hidden = parse_hidden(v)?;
+        }
+        if let Some(v) = &h.features {
+            p.features = parse_features(v)?;
+        }
         if let Some(kind) = &h.optimizer {
             p.optimizer.kind = kind.parse()?;
         }
@@ -350,6 +462,53 @@ fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) 
     })
 }
 
+fn train_deep(p: DeepParams, data: &Dataset, split: &TrainTest, progress: bool) -> Result<Outcome> {
+    let clip = p.clip.then_some(data.scale);
+    let sides = crate::models::deep::side_inputs(&p.features, data, split)?;
+    let (fit_idx, val_idx) = if p.val_fraction > 0.0 {
+        validation_split(&split.train, p.val_fraction, p.seed)
+    } else {
+        ((0..split.train.len()).collect(), Vec::new())
+    };
+    let fit_set = if val_idx.is_empty() {
+        split.train.clone()
+    } else {
+        split.train.select(&fit_idx)
+    };
+    let val_set = split.train.select(&val_idx);
+    let sets = EvalSets {
+        train: &fit_set,
+        val: (!val_idx.is_empty()).then_some(&val_set),
+        test: Some(&split.test),
+        clip,
+    };
+    let (model, history) = p.fit(
+        sets,
+        split.train_users,
+        split.train_items,
+        sides,
+        progress,
+        |_| {},
+    )?;
+    let records = history
+        .epochs
+        .iter()
+        .map(|e| EpochRecord {
+            epoch: e.epoch,
+            train_rmse: e.train_rmse,
+            test_rmse: e.test_rmse.unwrap_or(f64::NAN),
+            seconds: e.seconds,
+        })
+        .collect();
+    Ok(Outcome {
+        model: model.into(),
+        params: json!(p),
+        history: records,
+        train_seconds: history.train_seconds,
+        clip: p.clip,
+    })
+}
+
 fn write_curve(path: &std::path::Path, history: &[EpochRecord]) -> Result<()> {
     let mut text = String::from("epoch,train_rmse,test_rmse,seconds\n");
     for h in history {
@@ -374,6 +533,7 @@ impl TrainArgs {
         Ok(match self.model {
             ModelKind::Baseline => Either::Baseline(self.baseline_params()?),
             ModelKind::Mf => Either::Mf(self.mf_params()?),
+            ModelKind::Deep => Either::Deep(self.deep_params()?),
         })
     }
 }
@@ -388,6 +548,7 @@ pub(crate) fn fit(
     match params {
         Either::Baseline(p) => train_baseline(p.clone(), split, Some(data.scale)),
         Either::Mf(p) => train_mf(p.clone(), split, data.scale, progress),
+        Either::Deep(p) => train_deep(p.clone(), data, split, progress),
     }
 }
 
@@ -472,4 +633,5 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
 pub(crate) enum Either {
     Baseline(BaselineParams),
     Mf(MfParams),
+    Deep(DeepParams),
 }

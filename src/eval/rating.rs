@@ -36,13 +36,18 @@ pub fn rating_metrics(
     clip: Option<RatingScale>,
 ) -> RatingMetrics {
     let (mut se, mut ae, mut unknown) = (0.0f64, 0.0f64, 0usize);
-    for k in 0..test.len() {
-        let p = model.predict(test.users[k], test.items[k]);
-        let value = clip.map_or(p.value, |s| s.clip(p.value));
-        let err = value as f64 - test.values[k] as f64;
-        se += err * err;
-        ae += err.abs();
-        unknown += p.fallback as usize;
+    const BLOCK: usize = 4096;
+    let mut preds = Vec::with_capacity(BLOCK.min(test.len()));
+    for start in (0..test.len()).step_by(BLOCK) {
+        let end = (start + BLOCK).min(test.len());
+        model.predict_many(&test.users[start..end], &test.items[start..end], &mut preds);
+        for (p, &v) in preds.iter().zip(&test.values[start..end]) {
+            let value = clip.map_or(p.value, |s| s.clip(p.value));
+            let err = value as f64 - v as f64;
+            se += err * err;
+            ae += err.abs();
+            unknown += p.fallback as usize;
+        }
     }
     let n = test.len().max(1) as f64;
     RatingMetrics {

@@ -2,11 +2,13 @@
 //! [`Recommender`] impl.
 
 pub mod baseline;
+pub mod deep;
 pub mod knn;
 pub mod mf;
 pub mod popularity;
 
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
+pub use deep::{Deep, DeepParams, SideInput};
 pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};
 pub use popularity::Popularity;
@@ -44,6 +46,13 @@ pub trait Recommender {
         }
     }
 
+    /// [`Recommender::predict`] of every pair `(users[k], items[k])`, into `out` (cleared
+    /// first). Models with a costly per-call forward pass batch it.
+    fn predict_many(&self, users: &[u32], items: &[u32], out: &mut Vec<Prediction>) {
+        out.clear();
+        out.extend(users.iter().zip(items).map(|(&u, &i)| self.predict(u, i)));
+    }
+
     /// The prediction for any indices: the model's score when both are known, else the
     /// fallback, flagged.
     fn predict(&self, user: u32, item: u32) -> Prediction {
@@ -66,7 +75,7 @@ pub trait Recommender {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedTensor<'a> {
     /// Name in the model file (`mu`, `p`, `q`, `user_bias`, `item_bias`, ...).
-    pub name: &'static str,
+    pub name: String,
     /// Shape, outermost first (e.g. `[users, K]`).
     pub shape: Vec<usize>,
     /// Values, row-major.
@@ -83,6 +92,14 @@ pub enum AnyModel {
     Baseline(Baseline),
     /// Matrix factorization.
     Mf(Mf),
+    /// The deep recommender.
+    Deep(Deep),
+}
+
+impl From<Deep> for AnyModel {
+    fn from(m: Deep) -> Self {
+        AnyModel::Deep(m)
+    }
 }
 
 impl From<Baseline> for AnyModel {
@@ -99,60 +116,134 @@ impl From<Mf> for AnyModel {
 
 impl AnyModel {
     /// The kinds a model file may hold, as [`Recommender::kind`] names them.
-    pub const KINDS: &'static [&'static str] = &["baseline", "mf"];
+    pub const KINDS: &'static [&'static str] = &["baseline", "mf", "deep"];
 
     fn inner(&self) -> &dyn Recommender {
         match self {
             AnyModel::Baseline(m) => m,
             AnyModel::Mf(m) => m,
+            AnyModel::Deep(m) => m,
         }
     }
 
-    /// The weights as named tensors: baseline `mu [1]`, `user_bias [U]`, `item_bias [I]`;
-    /// mf additionally `p [U, K]` and `q [I, K]`.
+    /// The f32 weights as named tensors: baseline `mu [1]`, `user_bias [U]`,
+    /// `item_bias [I]`; mf additionally `p [U, K]` and `q [I, K]`; deep as mf, plus
+    /// `user.NAME` / `item.NAME` `[rows, size]` per side variable and `dense{l}.weight
+    /// [in, out]`, `dense{l}.bias [out]` per dense layer (input first).
     pub fn tensors(&self) -> Vec<NamedTensor<'_>> {
-        let t = |name, shape: &[usize], data| NamedTensor {
+        let t = |name: String, shape: &[usize], data| NamedTensor {
             name,
             shape: shape.to_vec(),
             data,
         };
+        let s = |x: &str| x.to_string();
         match self {
             AnyModel::Baseline(m) => vec![
-                t("mu", &[1], std::slice::from_ref(&m.mu)),
-                t("user_bias", &[m.user_bias.len()], &m.user_bias),
-                t("item_bias", &[m.item_bias.len()], &m.item_bias),
+                t(s("mu"), &[1], std::slice::from_ref(&m.mu)),
+                t(s("user_bias"), &[m.user_bias.len()], &m.user_bias),
+                t(s("item_bias"), &[m.item_bias.len()], &m.item_bias),
             ],
             AnyModel::Mf(m) => vec![
-                t("mu", &[1], std::slice::from_ref(&m.mu)),
-                t("p", &[m.user_bias.len(), m.dim], &m.p),
-                t("q", &[m.item_bias.len(), m.dim], &m.q),
-                t("user_bias", &[m.user_bias.len()], &m.user_bias),
-                t("item_bias", &[m.item_bias.len()], &m.item_bias),
+                t(s("mu"), &[1], std::slice::from_ref(&m.mu)),
+                t(s("p"), &[m.user_bias.len(), m.dim], &m.p),
+                t(s("q"), &[m.item_bias.len(), m.dim], &m.q),
+                t(s("user_bias"), &[m.user_bias.len()], &m.user_bias),
+                t(s("item_bias"), &[m.item_bias.len()], &m.item_bias),
             ],
+            AnyModel::Deep(m) => {
+                let mut v = vec![
+                    t(s("mu"), &[1], std::slice::from_ref(&m.mu)),
+                    t(s("p"), &[m.user_bias.len(), m.dim], &m.p),
+                    t(s("q"), &[m.item_bias.len(), m.dim], &m.q),
+                    t(s("user_bias"), &[m.user_bias.len()], &m.user_bias),
+                    t(s("item_bias"), &[m.item_bias.len()], &m.item_bias),
+                ];
+                for (side, w) in m.sides.iter().zip(&m.side_weights) {
+                    v.push(t(side_name(side), &[side.rows, side.dim], w));
+                }
+                for (l, layer) in m.mlp.layers().iter().enumerate() {
+                    let (i, o) = (layer.input(), layer.output());
+                    v.push(t(format!("dense{l}.weight"), &[i, o], layer.weight()));
+                    v.push(t(format!("dense{l}.bias"), &[o], layer.bias()));
+                }
+                v
+            }
         }
     }
 
-    /// Names of the tensors a model of `kind` has (`None` for an unknown kind).
-    pub fn tensor_names(kind: &str) -> Option<&'static [&'static str]> {
+    /// The u32 tensors (deep: each side variable's lookup as `user.NAME.offsets [E + 1]`
+    /// and `user.NAME.levels [L]`, or `item.` for item variables; none for other kinds).
+    pub fn int_tensors(&self) -> Vec<(String, &[u32])> {
+        match self {
+            AnyModel::Deep(m) => m
+                .sides
+                .iter()
+                .flat_map(|side| {
+                    let n = side_name(side);
+                    [
+                        (format!("{n}.offsets"), &side.offsets[..]),
+                        (format!("{n}.levels"), &side.levels[..]),
+                    ]
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Names of the tensors (f32 and u32) a model of `kind` with hyper-parameters
+    /// `params` has; `has(name)` tells whether the file holds a tensor (it decides
+    /// whether a deep side variable is a user or an item one). An error for an unknown
+    /// kind or unreadable params.
+    pub fn tensor_names(
+        kind: &str,
+        params: &serde_json::Value,
+        has: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, String> {
+        let names = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect();
         match kind {
-            "baseline" => Some(&["mu", "user_bias", "item_bias"]),
-            "mf" => Some(&["mu", "p", "q", "user_bias", "item_bias"]),
-            _ => None,
+            "baseline" => Ok(names(&["mu", "user_bias", "item_bias"])),
+            "mf" => Ok(names(&["mu", "p", "q", "user_bias", "item_bias"])),
+            "deep" => {
+                let p = deep_params(params)?;
+                let mut v: Vec<String> = names(&["mu", "p", "q", "user_bias", "item_bias"]);
+                for (name, _) in &p.features {
+                    let side = if has(&format!("user.{name}")) {
+                        format!("user.{name}")
+                    } else {
+                        format!("item.{name}")
+                    };
+                    v.push(format!("{side}.offsets"));
+                    v.push(format!("{side}.levels"));
+                    v.push(side);
+                }
+                for l in 0..=p.hidden.len() {
+                    v.push(format!("dense{l}.weight"));
+                    v.push(format!("dense{l}.bias"));
+                }
+                Ok(v)
+            }
+            other => Err(format!(
+                "unknown model kind `{other}` (known: {})",
+                Self::KINDS.join(", ")
+            )),
         }
     }
 
-    /// Rebuilds a model of `kind` with `users` x `items` rows from its tensors;
-    /// `take(name)` returns a tensor's shape and values (or why it cannot). Shapes are
-    /// checked against `users`, `items` and the factor count K (read off `p`); a
+    /// Rebuilds a model of `kind` (with hyper-parameters `params`) with `users` x
+    /// `items` rows from its tensors; `take(name)` returns an f32 tensor's shape and
+    /// values, `take_u32(name)` a u32 one's (or why it cannot). Shapes are checked
+    /// against `users`, `items`, the factor count K (read off `p`) and the params; a
     /// problem is returned as a message naming the tensor.
     pub fn from_tensors(
         kind: &str,
+        params: &serde_json::Value,
         users: usize,
         items: usize,
-        mut take: impl FnMut(&'static str) -> Result<(Vec<usize>, Vec<f32>), String>,
+        mut take: impl FnMut(&str) -> Result<(Vec<usize>, Vec<f32>), String>,
+        mut take_u32: impl FnMut(&str) -> Result<(Vec<usize>, Vec<u32>), String>,
     ) -> Result<Self, String> {
         // A tensor's values, its shape checked against `want` when given.
-        let mut get = |name: &'static str, want: Option<&[usize]>| {
+        let mut get = |name: &str, want: Option<&[usize]>| {
             let (shape, data) = take(name)?;
             match want {
                 Some(want) if shape != want => Err(format!(
@@ -161,39 +252,131 @@ impl AnyModel {
                 _ => Ok((shape, data)),
             }
         };
-        match kind {
-            "baseline" => Ok(AnyModel::Baseline(Baseline {
+        if kind == "baseline" {
+            return Ok(AnyModel::Baseline(Baseline {
                 mu: get("mu", Some(&[1]))?.1[0],
                 user_bias: get("user_bias", Some(&[users]))?.1,
                 item_bias: get("item_bias", Some(&[items]))?.1,
-            })),
-            "mf" => {
-                let mu = get("mu", Some(&[1]))?.1[0];
-                // K is read off `p`.
-                let (p_shape, p) = get("p", None)?;
-                let dim = match p_shape[..] {
-                    [u, k] if u == users && k >= 1 => k,
-                    _ => {
-                        return Err(format!(
-                            "tensor `p` has shape {p_shape:?}, expected [{users}, K] with K >= 1"
-                        ));
-                    }
-                };
-                Ok(AnyModel::Mf(Mf {
-                    mu,
-                    dim,
-                    p,
-                    q: get("q", Some(&[items, dim]))?.1,
-                    user_bias: get("user_bias", Some(&[users]))?.1,
-                    item_bias: get("item_bias", Some(&[items]))?.1,
-                }))
-            }
-            other => Err(format!(
-                "unknown model kind `{other}` (known: {})",
-                Self::KINDS.join(", ")
-            )),
+            }));
         }
+        if kind != "mf" && kind != "deep" {
+            return Err(format!(
+                "unknown model kind `{kind}` (known: {})",
+                Self::KINDS.join(", ")
+            ));
+        }
+        let mu = get("mu", Some(&[1]))?.1[0];
+        // K is read off `p`.
+        let (p_shape, p) = get("p", None)?;
+        let dim = match p_shape[..] {
+            [u, k] if u == users && k >= 1 => k,
+            _ => {
+                return Err(format!(
+                    "tensor `p` has shape {p_shape:?}, expected [{users}, K] with K >= 1"
+                ));
+            }
+        };
+        let q = get("q", Some(&[items, dim]))?.1;
+        let user_bias = get("user_bias", Some(&[users]))?.1;
+        let item_bias = get("item_bias", Some(&[items]))?.1;
+        if kind == "mf" {
+            return Ok(AnyModel::Mf(Mf {
+                mu,
+                dim,
+                p,
+                q,
+                user_bias,
+                item_bias,
+            }));
+        }
+        let params = deep_params(params)?;
+        if params.dim != dim {
+            return Err(format!(
+                "tensor `p` has {dim} factors but the params say dim {}",
+                params.dim
+            ));
+        }
+        let (mut sides, mut side_weights) = (Vec::new(), Vec::new());
+        for (name, size) in &params.features {
+            let user_name = format!("user.{name}");
+            let (of_users, n, tname) = match get(&user_name, None) {
+                Ok(found) => (true, users, (user_name, Some(found))),
+                Err(_) => (false, items, (format!("item.{name}"), None)),
+            };
+            let (tname, found) = tname;
+            let (shape, weights) = match found {
+                Some(f) => f,
+                None => get(&tname, None)?,
+            };
+            let rows = match shape[..] {
+                [r, d] if d == *size && r >= 1 => r,
+                _ => {
+                    return Err(format!(
+                        "tensor `{tname}` has shape {shape:?}, expected [rows, {size}]"
+                    ));
+                }
+            };
+            let (os, offsets) = take_u32(&format!("{tname}.offsets"))?;
+            let (ls, levels) = take_u32(&format!("{tname}.levels"))?;
+            if os.len() != 1 || ls.len() != 1 {
+                return Err(format!("the lookup of `{tname}` must be 1-dimensional"));
+            }
+            let side = SideInput {
+                name: name.clone(),
+                of_users,
+                dim: *size,
+                rows,
+                offsets,
+                levels,
+            };
+            side.check(n)?;
+            sides.push(side);
+            side_weights.push(weights);
+        }
+        let mut layers = Vec::new();
+        let mut width = params.input_width();
+        let n_layers = params.hidden.len() + 1;
+        for l in 0..n_layers {
+            let out = params.hidden.get(l).copied().unwrap_or(1);
+            let w = get(&format!("dense{l}.weight"), Some(&[width, out]))?.1;
+            let b = get(&format!("dense{l}.bias"), Some(&[out]))?.1;
+            let act = if l + 1 < n_layers {
+                params.activation
+            } else {
+                crate::nn::Activation::Linear
+            };
+            let opt = crate::nn::Optimizer::default();
+            layers.push(crate::nn::Dense::from_weights(width, out, w, b, act, opt));
+            width = out;
+        }
+        let mlp = crate::nn::Mlp::from_layers(layers, 0.0).map_err(|e| e.to_string())?;
+        Ok(AnyModel::Deep(Deep {
+            mu,
+            dim,
+            p,
+            q,
+            user_bias,
+            item_bias,
+            sides,
+            side_weights,
+            mlp,
+        }))
     }
+}
+
+/// The tensor name of a deep side variable: `user.NAME` or `item.NAME`.
+fn side_name(side: &SideInput) -> String {
+    let whose = if side.of_users { "user" } else { "item" };
+    format!("{whose}.{}", side.name)
+}
+
+/// A deep model's params from the model file's metadata.
+fn deep_params(params: &serde_json::Value) -> Result<DeepParams, String> {
+    let p: DeepParams = serde_json::from_value(params.clone())
+        .map_err(|e| format!("invalid deep model params: {e}"))?;
+    p.check()
+        .map_err(|e| format!("invalid deep model params: {e}"))?;
+    Ok(p)
 }
 
 impl Recommender for AnyModel {
@@ -217,5 +400,8 @@ impl Recommender for AnyModel {
     }
     fn score_items(&self, user: u32, out: &mut [f32]) {
         self.inner().score_items(user, out)
+    }
+    fn predict_many(&self, users: &[u32], items: &[u32], out: &mut Vec<Prediction>) {
+        self.inner().predict_many(users, items, out)
     }
 }

@@ -316,6 +316,14 @@ impl SavedModel {
                 bytes: t.data.iter().flat_map(|x| x.to_le_bytes()).collect(),
             })
             .collect();
+        for (name, ints) in self.model.int_tensors() {
+            tensors.push(RawTensor {
+                name,
+                dtype: Dtype::U32,
+                shape: vec![ints.len()],
+                bytes: ints.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            });
+        }
         tensors.push(RawTensor {
             name: "rated_offsets".into(),
             dtype: Dtype::I64,
@@ -542,21 +550,15 @@ fn decode(bytes: &[u8]) -> Result<SavedModel, String> {
     }
     let meta: Meta = serde_json::from_value(value)
         .map_err(|e| format!("invalid `{METADATA_KEY}` metadata: {e}"))?;
-    let names = AnyModel::tensor_names(&meta.kind).ok_or_else(|| {
-        format!(
-            "unknown model kind `{}` (known: {})",
-            meta.kind,
-            AnyModel::KINDS.join(", ")
-        )
-    })?;
+    let present = header.tensors();
+    let names = AnyModel::tensor_names(&meta.kind, &meta.params, |n| present.contains_key(n))?;
 
     // Exactly the expected tensors, then the checksum over them.
     let expected: Vec<&str> = names
         .iter()
-        .copied()
+        .map(String::as_str)
         .chain(["rated_offsets", "rated_items"])
         .collect();
-    let present = header.tensors();
     for name in &expected {
         if !present.contains_key(*name) {
             return Err(format!(
@@ -598,19 +600,34 @@ fn decode(bytes: &[u8]) -> Result<SavedModel, String> {
     let users = unique_ids(&meta.users, "user")?;
     let items = unique_ids(&meta.items, "item")?;
     let (n_users, n_items) = (users.len(), items.len());
-    let model = AnyModel::from_tensors(&meta.kind, n_users, n_items, |name| {
+    let typed = |name: &str, want: Dtype| {
         let &(dtype, shape, bytes) = views
             .get(name)
             .ok_or_else(|| format!("missing tensor `{name}`"))?;
-        if dtype != Dtype::F32 {
-            return Err(format!("tensor `{name}` has dtype {dtype}, expected F32"));
+        if dtype != want {
+            return Err(format!(
+                "tensor `{name}` has dtype {dtype}, expected {want}"
+            ));
         }
-        let values = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        Ok((shape.to_vec(), values))
-    })?;
+        Ok((
+            shape.to_vec(),
+            bytes.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]),
+        ))
+    };
+    let model = AnyModel::from_tensors(
+        &meta.kind,
+        &meta.params,
+        n_users,
+        n_items,
+        |name| {
+            let (shape, words) = typed(name, Dtype::F32)?;
+            Ok((shape, words.map(f32::from_le_bytes).collect()))
+        },
+        |name| {
+            let (shape, words) = typed(name, Dtype::U32)?;
+            Ok((shape, words.map(u32::from_le_bytes).collect()))
+        },
+    )?;
 
     let view = |name: &str| {
         views
@@ -687,7 +704,7 @@ fn unique_ids(raw: &[String], what: &str) -> Result<IdMap, String> {
 mod tests {
     use super::*;
     use crate::data::synthetic::{SynthParams, generate};
-    use crate::models::{BaselineParams, MfParams};
+    use crate::models::{BaselineParams, DeepParams, MfParams};
     use crate::train::EvalSets;
     use proptest::prelude::*;
     use std::sync::OnceLock;
@@ -742,6 +759,63 @@ mod tests {
         SavedModel::new(m.into(), json!(p), split, data, false, 0.25, h.epochs.len()).unwrap()
     }
 
+    /// A small deep model with a user variable and a multi-valued item variable.
+    fn deep() -> SavedModel {
+        let (data, split) = data();
+        let p = DeepParams {
+            dim: 4,
+            hidden: vec![5, 3],
+            epochs: 2,
+            features: vec![("occupation".into(), 2), ("genres".into(), 3)],
+            ..DeepParams::default()
+        };
+        let sides = crate::models::deep::side_inputs(&p.features, data, split).unwrap();
+        let sets = EvalSets {
+            train: &split.train,
+            val: None,
+            test: None,
+            clip: None,
+        };
+        let (m, h) = p
+            .fit(
+                sets,
+                split.train_users,
+                split.train_items,
+                sides,
+                false,
+                |_| {},
+            )
+            .unwrap();
+        SavedModel::new(m.into(), json!(p), split, data, true, 0.25, h.epochs.len()).unwrap()
+    }
+
+    #[test]
+    fn deep_round_trip_and_bad_lookups() {
+        let saved = deep();
+        let bytes = saved.to_bytes().unwrap();
+        let back = SavedModel::from_bytes(&bytes, Path::new("x")).unwrap();
+        assert!(back == saved, "deep model changed in the round trip");
+        // A level index past the table is a named error, not a panic.
+        let (meta, mut tensors) = parts(&bytes);
+        let t = tensors
+            .iter_mut()
+            .find(|t| t.name == "user.occupation.levels")
+            .expect("lookup saved");
+        t.bytes[..4].copy_from_slice(&1000u32.to_le_bytes());
+        let msg = err(&encode_raw(meta, tensors).unwrap());
+        assert!(msg.contains("occupation"), "{msg}");
+        // A dense layer of the wrong shape is named.
+        let (meta, mut tensors) = parts(&bytes);
+        let t = tensors
+            .iter_mut()
+            .find(|t| t.name == "dense1.bias")
+            .unwrap();
+        t.shape = vec![2];
+        t.bytes.truncate(8);
+        let msg = err(&encode_raw(meta, tensors).unwrap());
+        assert!(msg.contains("dense1.bias"), "{msg}");
+    }
+
     fn err(bytes: &[u8]) -> String {
         match SavedModel::from_bytes(bytes, Path::new("m.safetensors")) {
             Ok(_) => panic!("loaded a bad file"),
@@ -777,7 +851,7 @@ mod tests {
     #[test]
     fn round_trip_each_kind_predicts_identically() {
         let (_, split) = data();
-        for saved in [baseline(), mf()] {
+        for saved in [baseline(), mf(), deep()] {
             let bytes = saved.to_bytes().unwrap();
             let back = SavedModel::from_bytes(&bytes, Path::new("x")).unwrap();
             assert!(
@@ -883,8 +957,10 @@ mod tests {
         };
         let e = err(&rewrite(&|m| m["format_version"] = json!(2)));
         assert!(e.contains("unsupported model format version 2"), "{e}");
+        let e = err(&rewrite(&|m| m["kind"] = json!("neumf")));
+        assert!(e.contains("unknown model kind `neumf`"), "{e}");
         let e = err(&rewrite(&|m| m["kind"] = json!("deep")));
-        assert!(e.contains("unknown model kind `deep`"), "{e}");
+        assert!(e.contains("invalid deep model params"), "{e}");
         let e = err(&rewrite(&|m| {
             m.as_object_mut().unwrap().remove("users");
         }));
