@@ -191,7 +191,11 @@ impl Embedding {
         self.touched.push(r);
         self.counts.push(1);
         self.scales.push(scale);
-        self.grads.resize(self.grads.len() + self.dim, 0.0);
+        if self.dim == 1 {
+            self.grads.push(0.0); // bias tables: no memset call per touch
+        } else {
+            self.grads.resize(self.grads.len() + self.dim, 0.0);
+        }
         slot
     }
 
@@ -273,6 +277,15 @@ impl Embedding {
             let w = &mut self.weights[range.clone()];
             let g = &mut self.grads[slot * dim..(slot + 1) * dim];
             let scale = self.scales[slot];
+            if rows_l2 == 0.0 && step.is_plain_sgd() {
+                // One pass: w <- (decay * scale) w - (lr * grad_scale) g.
+                let (d, a) = (table_decay * scale, step.lr * grad_scale);
+                w.iter_mut()
+                    .zip(g.iter())
+                    .for_each(|(w, &g)| *w = *w * d - a * g);
+                self.slot_of[r] = NO_SLOT;
+                continue;
+            }
             if grad_scale != 1.0 {
                 g.iter_mut().for_each(|g| *g *= grad_scale);
             }

@@ -154,6 +154,12 @@ pub struct Step {
 }
 
 impl Step {
+    /// True for SGD without momentum (`w -= lr g`).
+    #[inline]
+    pub fn is_plain_sgd(&self) -> bool {
+        self.opt.kind == OptimizerKind::Sgd && self.opt.momentum == 0.0
+    }
+
     /// Updates one row `w` with gradient `g`; `m` and `v` are its state slots (empty
     /// when the optimizer keeps fewer).
     #[inline]
@@ -163,7 +169,7 @@ impl Step {
 
     /// Multiplies `w` by `decay` (decoupled weight decay), then updates it as
     /// [`Step::update`] does; one pass for plain SGD.
-    #[inline]
+    #[inline(always)]
     pub fn update_decayed(
         &self,
         decay: f32,
