@@ -247,6 +247,37 @@ fn merge_tables(base: &mut toml::Table, overlay: toml::Table) {
     }
 }
 
+/// `set!(params, flags, field)`: copies a flag that was given into the params;
+/// `set!(params, flags, field, parse)` parses a text flag first.
+macro_rules! set {
+    ($p:ident, $h:ident, $field:ident) => {
+        if let Some(v) = $h.$field.clone() {
+            $p.$field = v;
+        }
+    };
+    ($p:ident, $h:ident, $field:ident, parse) => {
+        if let Some(v) = &$h.$field {
+            $p.$field = v.parse()?;
+        }
+    };
+}
+
+impl HyperArgs {
+    /// The optimizer flags (`--optimizer --momentum --nesterov`) applied to `o`.
+    fn apply_optimizer(&self, o: &mut crate::nn::Optimizer) -> Result<()> {
+        if let Some(kind) = &self.optimizer {
+            o.kind = kind.parse()?;
+        }
+        if let Some(m) = self.momentum {
+            o.momentum = m;
+        }
+        if self.nesterov {
+            o.nesterov = true;
+        }
+        Ok(())
+    }
+}
+
 impl TrainArgs {
     fn mf_params(&self) -> Result<MfParams> {
         let mut p = match self.preset.as_deref() {
@@ -263,40 +294,20 @@ impl TrainArgs {
             p = overlay_config(p, path)?;
         }
         let h = &self.hyper;
-        macro_rules! set {
-            ($field:ident) => {
-                if let Some(v) = h.$field.clone() {
-                    p.$field = v;
-                }
-            };
-            ($field:ident, parse) => {
-                if let Some(v) = &h.$field {
-                    p.$field = v.parse()?;
-                }
-            };
-        }
-        set!(dim);
-        set!(epochs);
-        set!(batch);
-        set!(lr);
-        set!(lr_decay);
-        set!(l2);
-        set!(l2_bias);
-        set!(patience);
-        set!(val_fraction);
-        set!(threads);
-        set!(l2_mode, parse);
-        set!(init, parse);
-        set!(loss, parse);
-        if let Some(kind) = &h.optimizer {
-            p.optimizer.kind = kind.parse()?;
-        }
-        if let Some(m) = h.momentum {
-            p.optimizer.momentum = m;
-        }
-        if h.nesterov {
-            p.optimizer.nesterov = true;
-        }
+        set!(p, h, dim);
+        set!(p, h, epochs);
+        set!(p, h, batch);
+        set!(p, h, lr);
+        set!(p, h, lr_decay);
+        set!(p, h, l2);
+        set!(p, h, l2_bias);
+        set!(p, h, patience);
+        set!(p, h, val_fraction);
+        set!(p, h, threads);
+        set!(p, h, l2_mode, parse);
+        set!(p, h, init, parse);
+        set!(p, h, loss, parse);
+        h.apply_optimizer(&mut p.optimizer)?;
         p.check()?;
         Ok(p)
     }
@@ -322,48 +333,28 @@ impl TrainArgs {
                 "deep uses one --l2 for every embedding table; --l2-bias is for mf".into(),
             ));
         }
-        macro_rules! set {
-            ($field:ident) => {
-                if let Some(v) = h.$field.clone() {
-                    p.$field = v;
-                }
-            };
-            ($field:ident, parse) => {
-                if let Some(v) = &h.$field {
-                    p.$field = v.parse()?;
-                }
-            };
-        }
-        set!(dim);
-        set!(epochs);
-        set!(batch);
-        set!(lr);
-        set!(lr_decay);
-        set!(l2);
-        set!(l2_dense);
-        set!(dropout);
-        set!(patience);
-        set!(val_fraction);
-        set!(threads);
-        set!(l2_mode, parse);
-        set!(init, parse);
-        set!(loss, parse);
-        set!(activation, parse);
+        set!(p, h, dim);
+        set!(p, h, epochs);
+        set!(p, h, batch);
+        set!(p, h, lr);
+        set!(p, h, lr_decay);
+        set!(p, h, l2);
+        set!(p, h, l2_dense);
+        set!(p, h, dropout);
+        set!(p, h, patience);
+        set!(p, h, val_fraction);
+        set!(p, h, threads);
+        set!(p, h, l2_mode, parse);
+        set!(p, h, init, parse);
+        set!(p, h, loss, parse);
+        set!(p, h, activation, parse);
         if let Some(v) = &h.hidden {
             p.hidden = parse_hidden(v)?;
         }
         if let Some(v) = &h.features {
             p.features = parse_features(v)?;
         }
-        if let Some(kind) = &h.optimizer {
-            p.optimizer.kind = kind.parse()?;
-        }
-        if let Some(m) = h.momentum {
-            p.optimizer.momentum = m;
-        }
-        if h.nesterov {
-            p.optimizer.nesterov = true;
-        }
+        h.apply_optimizer(&mut p.optimizer)?;
         p.check()?;
         Ok(p)
     }
