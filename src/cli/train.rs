@@ -414,10 +414,17 @@ fn train_baseline(
     })
 }
 
-fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) -> Result<Outcome> {
-    let clip = p.clip.then_some(scale);
-    let (fit_idx, val_idx) = if p.val_fraction > 0.0 {
-        validation_split(&split.train, p.val_fraction, p.seed)
+/// Trains a network: carves `val_fraction` of the training data for validation (early
+/// stopping) when asked, fits on the rest with the test set reported per epoch, and
+/// packages the outcome.
+fn train_network<M: Into<AnyModel>>(
+    split: &TrainTest,
+    params: serde_json::Value,
+    (val_fraction, seed, clip): (f64, u64, Option<RatingScale>),
+    fit: impl FnOnce(EvalSets<'_>) -> Result<(M, crate::train::History)>,
+) -> Result<Outcome> {
+    let (fit_idx, val_idx) = if val_fraction > 0.0 {
+        validation_split(&split.train, val_fraction, seed)
     } else {
         ((0..split.train.len()).collect(), Vec::new())
     };
@@ -433,7 +440,7 @@ fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) 
         test: Some(&split.test),
         clip,
     };
-    let (model, history) = p.fit(sets, split.train_users, split.train_items, progress, |_| {})?;
+    let (model, history) = fit(sets)?;
     let records = history
         .epochs
         .iter()
@@ -446,57 +453,32 @@ fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) 
         .collect();
     Ok(Outcome {
         model: model.into(),
-        params: json!(p),
+        params,
         history: records,
         train_seconds: history.train_seconds,
-        clip: p.clip,
+        clip: clip.is_some(),
+    })
+}
+
+fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) -> Result<Outcome> {
+    let setup = (p.val_fraction, p.seed, p.clip.then_some(scale));
+    train_network(split, json!(p), setup, |sets| {
+        p.fit(sets, split.train_users, split.train_items, progress, |_| {})
     })
 }
 
 fn train_deep(p: DeepParams, data: &Dataset, split: &TrainTest, progress: bool) -> Result<Outcome> {
-    let clip = p.clip.then_some(data.scale);
     let sides = crate::models::deep::side_inputs(&p.features, data, split)?;
-    let (fit_idx, val_idx) = if p.val_fraction > 0.0 {
-        validation_split(&split.train, p.val_fraction, p.seed)
-    } else {
-        ((0..split.train.len()).collect(), Vec::new())
-    };
-    let fit_set = if val_idx.is_empty() {
-        split.train.clone()
-    } else {
-        split.train.select(&fit_idx)
-    };
-    let val_set = split.train.select(&val_idx);
-    let sets = EvalSets {
-        train: &fit_set,
-        val: (!val_idx.is_empty()).then_some(&val_set),
-        test: Some(&split.test),
-        clip,
-    };
-    let (model, history) = p.fit(
-        sets,
-        split.train_users,
-        split.train_items,
-        sides,
-        progress,
-        |_| {},
-    )?;
-    let records = history
-        .epochs
-        .iter()
-        .map(|e| EpochRecord {
-            epoch: e.epoch,
-            train_rmse: e.train_rmse,
-            test_rmse: e.test_rmse.unwrap_or(f64::NAN),
-            seconds: e.seconds,
-        })
-        .collect();
-    Ok(Outcome {
-        model: model.into(),
-        params: json!(p),
-        history: records,
-        train_seconds: history.train_seconds,
-        clip: p.clip,
+    let setup = (p.val_fraction, p.seed, p.clip.then_some(data.scale));
+    train_network(split, json!(p), setup, |sets| {
+        p.fit(
+            sets,
+            split.train_users,
+            split.train_items,
+            sides,
+            progress,
+            |_| {},
+        )
     })
 }
 
