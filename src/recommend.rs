@@ -197,6 +197,10 @@ pub fn fold_in(saved: &SavedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser>
     rated.dedup();
     let n = ratings.len() as f64;
     match &saved.model {
+        AnyModel::Knn(_) => Err(Error::Usage(
+            "fold-in is not supported for knn models yet; retrain with the new user's ratings"
+                .into(),
+        )),
         AnyModel::Deep(_) => Err(Error::Usage(
             "fold-in is not supported for deep models (their user input passes through \
              the dense layers); retrain with the new user's ratings"
@@ -301,8 +305,11 @@ pub fn recommend_folded(saved: &SavedModel, user: &FoldedUser, n: usize) -> Reco
             .iter()
             .map(|&bi| b.mu + user.bias + bi)
             .collect(),
-        // fold_in refuses deep models; a hand-made FoldedUser gets the item-only
+        // fold_in refuses deep and knn models; a hand-made FoldedUser gets the item-only
         // fallback plus its bias.
+        AnyModel::Knn(m) => (0..m.baseline.item_bias.len() as u32)
+            .map(|i| m.fallback(None, Some(i)) + user.bias)
+            .collect(),
         AnyModel::Deep(m) => (0..m.item_bias.len() as u32)
             .map(|i| m.fallback(None, Some(i)) + user.bias)
             .collect(),

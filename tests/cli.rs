@@ -393,3 +393,68 @@ fn search_scores_every_grid_point_on_validation_data() {
         assert_eq!(embedrec(&args).status.code(), Some(2), "{bad:?}");
     }
 }
+
+#[test]
+fn knn_trains_saves_and_serves_predictions() {
+    let dir = TempDir::new("cli-knn");
+    let out = dir.path("syn");
+    let o = embedrec(&[
+        "data",
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--users",
+        "100",
+        "--items",
+        "120",
+        "--ratings",
+        "4000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let model = dir.path("knn.emb");
+    let o = embedrec(&[
+        "train",
+        "--model",
+        "knn",
+        "--data",
+        out.to_str().unwrap(),
+        "--split",
+        "random:0.2",
+        "--neighbors",
+        "20",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    assert_eq!(j["model"], "knn");
+    assert_eq!(j["params"]["k"], 20);
+    let trained_rmse = j["test_rmse"].as_f64().unwrap();
+    assert!(trained_rmse < 1.2, "{j}");
+    let o = embedrec(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--user",
+        "1",
+        "--item",
+        "2",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = last_json(&o)["prediction"].as_f64().unwrap();
+    assert!((1.0..=5.0).contains(&p));
+    let o = embedrec(&[
+        "recommend",
+        "--model",
+        model.to_str().unwrap(),
+        "--ratings",
+        "1:5",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "kNN fold-in is not supported yet: a usage error"
+    );
+}

@@ -114,6 +114,11 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::Deep(p)
         }
+        Either::Knn(p) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::Knn(p)
+        }
     })
 }
 

@@ -6,7 +6,7 @@ use crate::data::split::validation_split;
 use crate::data::{self, Dataset, RatingScale, TrainTest};
 use crate::error::{Error, Result};
 use crate::eval::rating_metrics;
-use crate::models::{AnyModel, BaselineParams, DeepParams, MfParams, Recommender};
+use crate::models::{AnyModel, BaselineParams, DeepParams, KnnParams, MfParams, Recommender};
 use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
 use clap::{Args, ValueEnum};
@@ -22,6 +22,8 @@ pub(crate) enum ModelKind {
     Mf,
     /// Hidden dense layers over concatenated embeddings, biases and side variables.
     Deep,
+    /// Item-based k-nearest neighbours with baselines (Surprise's KNNBaseline method).
+    Knn,
 }
 
 /// Where the training and test data come from.
@@ -89,6 +91,12 @@ pub(crate) struct TrainArgs {
     /// Baseline: L2 shrinkage of item biases.
     #[arg(long, help_heading = "Hyper-parameters")]
     reg_item: Option<f64>,
+    /// kNN: neighbours per prediction.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    neighbors: Option<usize>,
+    /// kNN: similarity shrinkage.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    shrinkage: Option<f64>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
@@ -379,6 +387,45 @@ impl TrainArgs {
         p.check()?;
         Ok(p)
     }
+
+    fn knn_params(&self) -> Result<KnnParams> {
+        if self.preset.is_some() {
+            return Err(Error::Usage("knn has no presets".into()));
+        }
+        let mut p = KnnParams::default();
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        if let Some(k) = self.neighbors {
+            p.k = k;
+        }
+        if let Some(s) = self.shrinkage {
+            p.shrinkage = s;
+        }
+        if let Some(e) = self.hyper.epochs {
+            p.baseline.epochs = e;
+        }
+        if let Some(r) = self.reg_user {
+            p.baseline.reg_user = r;
+        }
+        if let Some(r) = self.reg_item {
+            p.baseline.reg_item = r;
+        }
+        p.check()?;
+        Ok(p)
+    }
+}
+
+fn train_knn(p: KnnParams, split: &TrainTest) -> Result<Outcome> {
+    let started = Instant::now();
+    let model = p.fit(&split.train, split.train_users, split.train_items)?;
+    Ok(Outcome {
+        model: model.into(),
+        params: json!(p),
+        history: Vec::new(),
+        train_seconds: started.elapsed().as_secs_f64(),
+        clip: true,
+    })
 }
 
 fn train_baseline(
@@ -507,6 +554,7 @@ impl TrainArgs {
             ModelKind::Baseline => Either::Baseline(self.baseline_params()?),
             ModelKind::Mf => Either::Mf(self.mf_params()?),
             ModelKind::Deep => Either::Deep(self.deep_params()?),
+            ModelKind::Knn => Either::Knn(self.knn_params()?),
         })
     }
 }
@@ -522,6 +570,7 @@ pub(crate) fn fit(
         Either::Baseline(p) => train_baseline(p.clone(), split, Some(data.scale)),
         Either::Mf(p) => train_mf(p.clone(), split, data.scale, progress),
         Either::Deep(p) => train_deep(p.clone(), data, split, progress),
+        Either::Knn(p) => train_knn(p.clone(), split),
     }
 }
 
@@ -607,4 +656,5 @@ pub(crate) enum Either {
     Baseline(BaselineParams),
     Mf(MfParams),
     Deep(DeepParams),
+    Knn(KnnParams),
 }

@@ -94,6 +94,8 @@ pub enum AnyModel {
     Mf(Mf),
     /// The deep recommender.
     Deep(Deep),
+    /// Item-based kNN with baselines.
+    Knn(Knn),
 }
 
 impl From<Deep> for AnyModel {
@@ -114,15 +116,22 @@ impl From<Mf> for AnyModel {
     }
 }
 
+impl From<Knn> for AnyModel {
+    fn from(m: Knn) -> Self {
+        AnyModel::Knn(m)
+    }
+}
+
 impl AnyModel {
     /// The kinds a model file may hold, as [`Recommender::kind`] names them.
-    pub const KINDS: &'static [&'static str] = &["baseline", "mf", "deep"];
+    pub const KINDS: &'static [&'static str] = &["baseline", "mf", "deep", "knn"];
 
     fn inner(&self) -> &dyn Recommender {
         match self {
             AnyModel::Baseline(m) => m,
             AnyModel::Mf(m) => m,
             AnyModel::Deep(m) => m,
+            AnyModel::Knn(m) => m,
         }
     }
 
@@ -150,6 +159,20 @@ impl AnyModel {
                 t(s("user_bias"), &[m.user_bias.len()], &m.user_bias),
                 t(s("item_bias"), &[m.item_bias.len()], &m.item_bias),
             ],
+            AnyModel::Knn(m) => {
+                let (u, i, r) = (
+                    m.baseline.user_bias.len(),
+                    m.baseline.item_bias.len(),
+                    m.user_values.len(),
+                );
+                vec![
+                    t(s("mu"), &[1], std::slice::from_ref(&m.baseline.mu)),
+                    t(s("user_bias"), &[u], &m.baseline.user_bias),
+                    t(s("item_bias"), &[i], &m.baseline.item_bias),
+                    t(s("sims"), &[i, i], &m.sims),
+                    t(s("neighbour_values"), &[r], &m.user_values),
+                ]
+            }
             AnyModel::Deep(m) => {
                 let mut v = vec![
                     t(s("mu"), &[1], std::slice::from_ref(&m.mu)),
@@ -186,6 +209,10 @@ impl AnyModel {
                     ]
                 })
                 .collect(),
+            AnyModel::Knn(m) => vec![
+                ("neighbour_offsets".to_string(), &m.offsets[..]),
+                ("neighbour_items".to_string(), &m.user_items[..]),
+            ],
             _ => Vec::new(),
         }
     }
@@ -203,6 +230,15 @@ impl AnyModel {
         match kind {
             "baseline" => Ok(names(&["mu", "user_bias", "item_bias"])),
             "mf" => Ok(names(&["mu", "p", "q", "user_bias", "item_bias"])),
+            "knn" => Ok(names(&[
+                "mu",
+                "user_bias",
+                "item_bias",
+                "sims",
+                "neighbour_values",
+                "neighbour_offsets",
+                "neighbour_items",
+            ])),
             "deep" => {
                 let p = deep_params(params)?;
                 let mut v: Vec<String> = names(&["mu", "p", "q", "user_bias", "item_bias"]);
@@ -257,6 +293,42 @@ impl AnyModel {
                 mu: get("mu", Some(&[1]))?.1[0],
                 user_bias: get("user_bias", Some(&[users]))?.1,
                 item_bias: get("item_bias", Some(&[items]))?.1,
+            }));
+        }
+        if kind == "knn" {
+            let p: KnnParams =
+                serde_json::from_value(params.clone()).map_err(|e| format!("knn params: {e}"))?;
+            let baseline = Baseline {
+                mu: get("mu", Some(&[1]))?.1[0],
+                user_bias: get("user_bias", Some(&[users]))?.1,
+                item_bias: get("item_bias", Some(&[items]))?.1,
+            };
+            let sims = get("sims", Some(&[items, items]))?.1;
+            let (vs, user_values) = get("neighbour_values", None)?;
+            let (os, offsets) = take_u32("neighbour_offsets")?;
+            let (is, user_items) = take_u32("neighbour_items")?;
+            let r = user_values.len();
+            let ok = vs == [r]
+                && os == [users + 1]
+                && is == [r]
+                && offsets.first() == Some(&0)
+                && offsets.last().map(|&o| o as usize) == Some(r)
+                && offsets.windows(2).all(|w| w[0] <= w[1])
+                && user_items.iter().all(|&i| (i as usize) < items);
+            if !ok || p.k == 0 || p.min_k == 0 {
+                return Err(
+                    "knn neighbour tensors are inconsistent (shapes, offsets or item indices)"
+                        .into(),
+                );
+            }
+            return Ok(AnyModel::Knn(Knn {
+                k: p.k,
+                min_k: p.min_k,
+                baseline,
+                sims,
+                offsets,
+                user_items,
+                user_values,
             }));
         }
         if kind != "mf" && kind != "deep" {
