@@ -262,20 +262,7 @@ fn ml100k_baseline_on_u1_matches_surprise() {
 #[test]
 fn cv_reports_mean_and_std_over_folds() {
     let dir = TempDir::new("cli-cv");
-    let out = dir.path("syn");
-    let o = embedrec(&[
-        "data",
-        "synth",
-        "--out",
-        out.to_str().unwrap(),
-        "--users",
-        "150",
-        "--items",
-        "200",
-        "--ratings",
-        "6000",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let out = synth(&dir, "syn", 150, 200, 6000);
     let o = embedrec(&[
         "cv",
         "--model",
@@ -329,20 +316,7 @@ fn cv_reports_mean_and_std_over_folds() {
 #[test]
 fn search_scores_every_grid_point_on_validation_data() {
     let dir = TempDir::new("cli-search");
-    let out = dir.path("syn");
-    let o = embedrec(&[
-        "data",
-        "synth",
-        "--out",
-        out.to_str().unwrap(),
-        "--users",
-        "150",
-        "--items",
-        "200",
-        "--ratings",
-        "6000",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let out = synth(&dir, "syn", 150, 200, 6000);
     let data = out.to_str().unwrap();
     let o = embedrec(&[
         "search",
@@ -397,20 +371,7 @@ fn search_scores_every_grid_point_on_validation_data() {
 #[test]
 fn knn_trains_saves_and_serves_predictions() {
     let dir = TempDir::new("cli-knn");
-    let out = dir.path("syn");
-    let o = embedrec(&[
-        "data",
-        "synth",
-        "--out",
-        out.to_str().unwrap(),
-        "--users",
-        "100",
-        "--items",
-        "120",
-        "--ratings",
-        "4000",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let out = synth(&dir, "syn", 100, 120, 4000);
     let model = dir.path("knn.emb");
     let o = embedrec(&[
         "train",

@@ -4,33 +4,7 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
-
-fn reference_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/textbook-keras");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: Keras reference curves not found at {}",
-            dir.display()
-        );
-        None
-    }
-}
-
-/// (epoch, test RMSE) rows of a reference CSV `epoch,train_rmse,test_rmse,epoch_seconds`.
-fn reference_curve(path: &Path) -> Vec<(u64, f64)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[0].parse().unwrap(), f[2].parse().unwrap())
-        })
-        .collect()
-}
+use std::path::Path;
 
 /// `embedrec train --model MODEL --preset PRESET` on u1 with `extra` flags; the JSON.
 fn train_u1(data: &Path, model: &str, preset: &str, extra: &[&str]) -> serde_json::Value {
@@ -57,7 +31,7 @@ fn train_u1(data: &Path, model: &str, preset: &str, extra: &[&str]) -> serde_jso
 /// book-mf's parameters, and their first epoch tracks Keras's (one epoch each, ~15 s).
 #[test]
 fn book_dl_param_counts_and_first_epoch_on_u1() {
-    let (Some(data), Some(refs)) = (ml100k(), reference_dir()) else {
+    let (Some(data), Some(refs)) = (ml100k(), keras_reference_dir()) else {
         return;
     };
     let one = ["--epochs", "1", "--threads", "2"];
@@ -75,7 +49,7 @@ fn book_dl_param_counts_and_first_epoch_on_u1() {
             "{preset}"
         );
         let ours = j["history"][0]["test_rmse"].as_f64().unwrap();
-        let keras = reference_curve(&refs.join(csv))[0].1;
+        let keras = keras_reference_curve(&refs.join(csv))[0].1;
         assert!(
             (ours - keras).abs() <= 0.03,
             "{preset} epoch 1: ours {ours}, Keras {keras}"
@@ -92,7 +66,7 @@ fn book_dl_param_counts_and_first_epoch_on_u1() {
 #[test]
 #[ignore]
 fn book_dl_reproduces_keras_on_u1() {
-    let (Some(data), Some(refs)) = (ml100k(), reference_dir()) else {
+    let (Some(data), Some(refs)) = (ml100k(), keras_reference_dir()) else {
         return;
     };
     let j = train_u1(&data, "deep", "book-dl", &["--threads", "2"]);
@@ -102,7 +76,7 @@ fn book_dl_reproduces_keras_on_u1() {
         "u1: test RMSE {rmse}, Keras 0.9576"
     );
     let history = j["history"].as_array().unwrap();
-    let reference = reference_curve(&refs.join("deep_sgd_u1.csv"));
+    let reference = keras_reference_curve(&refs.join("deep_sgd_u1.csv"));
     assert_eq!(history.len(), reference.len());
     for (h, (epoch, keras)) in history.iter().zip(reference) {
         let ours = h["test_rmse"].as_f64().unwrap();

@@ -3,36 +3,9 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
-
-fn reference_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/textbook-keras");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: Keras reference curves not found at {}",
-            dir.display()
-        );
-        None
-    }
-}
-
-/// (epoch, test RMSE) rows of a reference CSV `epoch,train_rmse,test_rmse,epoch_seconds`.
-fn reference_curve(path: &Path) -> Vec<(u64, f64)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[0].parse().unwrap(), f[2].parse().unwrap())
-        })
-        .collect()
-}
 
 fn check_book_mf(split: &str, final_rmse: f64) {
-    let (Some(data), Some(refs)) = (ml100k(), reference_dir()) else {
+    let (Some(data), Some(refs)) = (ml100k(), keras_reference_dir()) else {
         return;
     };
     let train = data.join(format!("{split}.base"));
@@ -59,7 +32,7 @@ fn check_book_mf(split: &str, final_rmse: f64) {
     let (users, items) = (j["users"].as_u64().unwrap(), j["items"].as_u64().unwrap());
     assert_eq!(j["param_count"].as_u64().unwrap(), (users + items) * 201);
     let history = j["history"].as_array().unwrap();
-    let reference = reference_curve(&refs.join(format!("mf_sgd_{split}.csv")));
+    let reference = keras_reference_curve(&refs.join(format!("mf_sgd_{split}.csv")));
     assert_eq!(history.len(), reference.len());
     for (h, (epoch, keras)) in history.iter().zip(reference) {
         assert_eq!(h["epoch"].as_u64(), Some(epoch));

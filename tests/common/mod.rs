@@ -81,3 +81,51 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Writes synthetic ML-100K-format data (`embedrec data synth`) of the given shape into
+/// `dir/name` and returns that folder.
+pub fn synth(dir: &TempDir, name: &str, users: usize, items: usize, ratings: usize) -> PathBuf {
+    let out = dir.path(name);
+    let (u, i, r) = (users.to_string(), items.to_string(), ratings.to_string());
+    let o = embedrec(&[
+        "data",
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--users",
+        &u,
+        "--items",
+        &i,
+        "--ratings",
+        &r,
+    ]);
+    assert!(o.status.success(), "data synth failed: {}", stderr(&o));
+    out
+}
+
+/// `../shared/reference/textbook-keras`, or `None` with a printed notice when absent.
+pub fn keras_reference_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/textbook-keras");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: Keras reference curves not found at {}",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// (epoch, test RMSE) rows of a reference CSV `epoch,train_rmse,test_rmse,epoch_seconds`.
+pub fn keras_reference_curve(path: &Path) -> Vec<(u64, f64)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].parse().unwrap(), f[2].parse().unwrap())
+        })
+        .collect()
+}
