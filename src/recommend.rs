@@ -171,59 +171,114 @@ pub fn popular_items(saved: &SavedModel, n: usize) -> RecommendationList {
 }
 
 /// A user the model never saw, fitted from their ratings with the item side frozen.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FoldedUser {
     /// The user's bias.
     pub bias: f32,
-    /// The user's factors (empty for bias-only models).
+    /// The user's factors (empty for models without user factors).
     pub factors: Vec<f32>,
     /// The items the ratings named (sorted; excluded from recommendations).
     pub rated: Vec<u32>,
+    /// The ratings folded in, one per item (the last given wins), sorted by item: what an
+    /// item-based kNN predicts from.
+    pub ratings: Vec<(u32, f32)>,
+    /// For a blend: the user folded into each member, in member order.
+    pub members: Vec<FoldedUser>,
 }
 
-/// Fits a new user's bias (and factors, for MF) to `(item index, rating)` pairs by ridge
-/// regression with the item side frozen, minimising
-/// `sum (r - mu - b_i - b_u - p.q_i)^2 + n (l2 |p|^2 + l2_bias b_u^2)` — the objective
-/// the model was trained on (per-occurrence L2), restricted to this user. Baselines use
-/// their own shrinkage `b_u = sum (r - mu - b_i) / (reg_user + n)`.
+/// Fits a new user to `(item index, rating)` pairs with the item side frozen, for the
+/// saved model's kind:
+/// - MF: the user's bias and factors by ridge regression, minimising
+///   `sum (r - mu - b_i - b_u - p.q_i)^2 + n (l2 |p|^2 + l2_bias b_u^2)` — the objective
+///   the model was trained on (per-occurrence L2), restricted to this user;
+/// - baseline and kNN: the ALS user step of the baseline,
+///   `b_u = sum (r - mu - b_i) / (reg_user + n)`; kNN then predicts from these ratings
+///   and the stored item-item similarities, exactly as for a training user;
+/// - blend: each member folded in on its own;
+/// - deep: refused (its user input passes through the dense layers).
 pub fn fold_in(saved: &SavedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser> {
     if ratings.is_empty() {
         return Err(Error::Usage(
             "fold-in needs at least one (item, rating) pair".into(),
         ));
     }
-    let mut rated: Vec<u32> = ratings.iter().map(|&(i, _)| i).collect();
-    rated.sort_unstable();
-    rated.dedup();
+    fold_in_model(&saved.model, &saved.params, ratings)
+}
+
+fn fold_in_model(
+    model: &AnyModel,
+    params: &serde_json::Value,
+    ratings: &[(u32, f32)],
+) -> Result<FoldedUser> {
+    // One rating per item, the last given wins.
+    let mut unique: Vec<(u32, f32)> = Vec::with_capacity(ratings.len());
+    for &(i, r) in ratings.iter().rev() {
+        if !unique.iter().any(|&(j, _)| j == i) {
+            unique.push((i, r));
+        }
+    }
+    unique.sort_unstable_by_key(|&(i, _)| i);
+    let rated: Vec<u32> = unique.iter().map(|&(i, _)| i).collect();
     let n = ratings.len() as f64;
-    match &saved.model {
-        AnyModel::Knn(_) => Err(Error::Usage(
-            "fold-in is not supported for knn models yet; retrain with the new user's ratings"
-                .into(),
-        )),
+    let reg_user = |p: Option<&serde_json::Value>| {
+        p.and_then(|p| p.get("reg_user"))
+            .and_then(|v| v.as_f64())
+            .unwrap_or(crate::models::BaselineParams::default().reg_user)
+    };
+    let bias_step = |b: &crate::models::Baseline, reg: f64| {
+        let sum: f64 = ratings
+            .iter()
+            .map(|&(i, r)| (r - b.mu - b.item_bias[i as usize]) as f64)
+            .sum();
+        (sum / (reg + n)) as f32
+    };
+    match model {
         AnyModel::Deep(_) => Err(Error::Usage(
             "fold-in is not supported for deep models (their user input passes through \
              the dense layers); retrain with the new user's ratings"
                 .into(),
         )),
-        AnyModel::Baseline(b) => {
-            let reg = saved
-                .params
-                .get("reg_user")
-                .and_then(|v| v.as_f64())
-                .unwrap_or(15.0);
-            let sum: f64 = ratings
+        AnyModel::Baseline(b) => Ok(FoldedUser {
+            bias: bias_step(b, reg_user(Some(params))),
+            rated,
+            ratings: unique,
+            ..Default::default()
+        }),
+        AnyModel::Knn(m) => Ok(FoldedUser {
+            bias: bias_step(&m.baseline, reg_user(params.get("baseline"))),
+            rated,
+            ratings: unique,
+            ..Default::default()
+        }),
+        AnyModel::Blend(b) => {
+            let member_params = params
+                .get("member_params")
+                .and_then(|v| v.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let members = b
+                .members
                 .iter()
-                .map(|&(i, r)| (r - b.mu - b.item_bias[i as usize]) as f64)
-                .sum();
+                .enumerate()
+                .map(|(k, m)| {
+                    let p = member_params.get(k).cloned().unwrap_or_default();
+                    fold_in_model(m, &p, ratings).map_err(|e| match e {
+                        Error::Usage(msg) => {
+                            Error::Usage(format!("blend member {k} ({}): {msg}", m.kind()))
+                        }
+                        other => other,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
             Ok(FoldedUser {
-                bias: (sum / (reg + n)) as f32,
-                factors: Vec::new(),
                 rated,
+                ratings: unique,
+                members,
+                ..Default::default()
             })
         }
         AnyModel::Mf(m) => {
-            let params: MfParams = serde_json::from_value(saved.params.clone()).unwrap_or_default();
+            let params: MfParams = serde_json::from_value(params.clone()).unwrap_or_default();
             let k = m.dim;
             let dim = k + 1; // factors, then the bias
             let mut a = vec![0.0f64; dim * dim];
@@ -258,13 +313,15 @@ pub fn fold_in(saved: &SavedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser>
                 bias: w[k] as f32,
                 factors: w[..k].iter().map(|&v| v as f32).collect(),
                 rated,
+                ratings: unique,
+                members: Vec::new(),
             })
         }
     }
 }
 
 /// Solves `A w = b` for a symmetric positive-definite `A` (Cholesky).
-fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Vec<f64> {
+pub(crate) fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Vec<f64> {
     for j in 0..n {
         let mut d = a[j * n + j];
         for k in 0..j {
@@ -299,17 +356,23 @@ fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Vec<f64> {
 
 /// The `n` best items for a folded-in user, excluding the items they rated.
 pub fn recommend_folded(saved: &SavedModel, user: &FoldedUser, n: usize) -> RecommendationList {
-    let scores: Vec<f32> = match &saved.model {
+    let scores = folded_scores(&saved.model, user);
+    listing(saved, top_n(&scores, n, &user.rated), saved.clip, false)
+}
+
+/// The model's (unclipped) score of every item for a folded-in user.
+fn folded_scores(model: &AnyModel, user: &FoldedUser) -> Vec<f32> {
+    match model {
         AnyModel::Baseline(b) => b
             .item_bias
             .iter()
             .map(|&bi| b.mu + user.bias + bi)
             .collect(),
-        // fold_in refuses deep and knn models; a hand-made FoldedUser gets the item-only
-        // fallback plus its bias.
-        AnyModel::Knn(m) => (0..m.baseline.item_bias.len() as u32)
-            .map(|i| m.fallback(None, Some(i)) + user.bias)
+        AnyModel::Knn(m) => (0..m.n_items())
+            .map(|i| m.score_with(user.bias, &user.ratings, i))
             .collect(),
+        // fold_in refuses deep models; a hand-made FoldedUser gets the item-only
+        // fallback plus its bias.
         AnyModel::Deep(m) => (0..m.item_bias.len() as u32)
             .map(|i| m.fallback(None, Some(i)) + user.bias)
             .collect(),
@@ -320,20 +383,45 @@ pub fn recommend_folded(saved: &SavedModel, user: &FoldedUser, n: usize) -> Reco
                     + dot(&user.factors, &m.q[i * m.dim..(i + 1) * m.dim])
             })
             .collect(),
-    };
-    listing(saved, top_n(&scores, n, &user.rated), saved.clip, false)
+        AnyModel::Blend(b) => {
+            let mut out = vec![b.intercept; b.n_items() as usize];
+            for (k, (m, w)) in b.members.iter().zip(&b.weights).enumerate() {
+                let scores = match user.members.get(k) {
+                    Some(member_user) => folded_scores(m, member_user),
+                    None => (0..m.n_items())
+                        .map(|i| m.fallback(None, Some(i)))
+                        .collect(),
+                };
+                for (o, s) in out.iter_mut().zip(scores) {
+                    *o += w * b.clip.map_or(s, |c| c.clip(s));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The item embedding table `[items, K]` row-major and K: MF's and the deep model's `Q`;
+/// a blend's first member that has one; `None` for models without item embeddings.
+pub fn item_embeddings(model: &AnyModel) -> Option<(&[f32], usize)> {
+    match model {
+        AnyModel::Mf(m) => Some((&m.q, m.dim)),
+        AnyModel::Deep(m) => Some((&m.q, m.dim)),
+        AnyModel::Blend(b) => b.members.iter().find_map(item_embeddings),
+        AnyModel::Baseline(_) | AnyModel::Knn(_) => None,
+    }
 }
 
 /// Whether the model has item embeddings, i.e. whether [`similar_items`] can answer.
 pub fn has_item_embeddings(saved: &SavedModel) -> bool {
-    matches!(saved.model, AnyModel::Mf(_))
+    item_embeddings(&saved.model).is_some()
 }
 
 /// The `n` items nearest to item `item` (raw id) by cosine similarity of the item
-/// embeddings (the item itself excluded). Models without item embeddings are a usage
-/// error; an unknown item is an input error.
+/// embeddings (see [`item_embeddings`]; the item itself excluded). Models without item
+/// embeddings are a usage error; an unknown item is an input error.
 pub fn similar_items(saved: &SavedModel, item: &str, n: usize) -> Result<RecommendationList> {
-    let AnyModel::Mf(m) = &saved.model else {
+    let Some((q, k)) = item_embeddings(&saved.model) else {
         return Err(Error::Usage(format!(
             "a {} model has no item embeddings to compare",
             saved.model.kind()
@@ -342,12 +430,11 @@ pub fn similar_items(saved: &SavedModel, item: &str, n: usize) -> Result<Recomme
     let Some(target) = saved.item_index(item) else {
         return Err(Error::Usage(format!("item {item} is unknown to the model")));
     };
-    let k = m.dim;
-    let row = |i: usize| &m.q[i * k..(i + 1) * k];
+    let row = |i: usize| &q[i * k..(i + 1) * k];
     let norm = |v: &[f32]| dot(v, v).sqrt();
     let t = row(target as usize);
     let tn = norm(t);
-    let scores: Vec<f32> = (0..m.item_bias.len())
+    let scores: Vec<f32> = (0..q.len() / k)
         .map(|i| {
             let d = norm(row(i)) * tn;
             if d > 0.0 { dot(row(i), t) / d } else { 0.0 }

@@ -119,6 +119,11 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::Knn(p)
         }
+        Either::Blend(p) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::Blend(p)
+        }
     })
 }
 

@@ -6,6 +6,7 @@ use crate::data::split::validation_split;
 use crate::data::{self, Dataset, RatingScale, TrainTest};
 use crate::error::{Error, Result};
 use crate::eval::rating_metrics;
+use crate::models::blend::{Blend, BlendParams, fit_weights};
 use crate::models::{AnyModel, BaselineParams, DeepParams, KnnParams, MfParams, Recommender};
 use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
@@ -24,6 +25,9 @@ pub(crate) enum ModelKind {
     Deep,
     /// Item-based k-nearest neighbours with baselines (Surprise's KNNBaseline method).
     Knn,
+    /// A linear blend of other models (--members), weights fitted on validation data
+    /// carved from the training data.
+    Blend,
 }
 
 /// Where the training and test data come from.
@@ -97,6 +101,12 @@ pub(crate) struct TrainArgs {
     /// kNN: similarity shrinkage.
     #[arg(long, help_heading = "Hyper-parameters")]
     shrinkage: Option<f64>,
+    /// Blend: member model kinds, each trained with its own defaults (default mf,knn,deep).
+    #[arg(long, value_name = "LIST", help_heading = "Hyper-parameters")]
+    members: Option<String>,
+    /// Blend: L2 penalty on the member weights.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    ridge: Option<f64>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
@@ -416,6 +426,155 @@ impl TrainArgs {
     }
 }
 
+impl TrainArgs {
+    fn blend_params(&self) -> Result<BlendParams> {
+        if self.preset.is_some() {
+            return Err(Error::Usage("blend has no presets".into()));
+        }
+        let mut p = BlendParams {
+            seed: self.seed,
+            ..Default::default()
+        };
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        if let Some(m) = &self.members {
+            p.members = m
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        if let Some(r) = self.ridge {
+            p.ridge = r;
+        }
+        if let Some(v) = self.hyper.val_fraction {
+            p.val_fraction = v;
+        }
+        p.check()?;
+        Ok(p)
+    }
+}
+
+/// Each blend member's params: its kind's defaults, with the blend's seed.
+fn member_params(p: &BlendParams) -> Result<Vec<Either>> {
+    p.members
+        .iter()
+        .map(|kind| {
+            Ok(match kind.as_str() {
+                "baseline" => Either::Baseline(BaselineParams::default()),
+                "mf" => Either::Mf(MfParams {
+                    seed: p.seed,
+                    ..Default::default()
+                }),
+                "deep" => Either::Deep(DeepParams {
+                    seed: p.seed,
+                    ..Default::default()
+                }),
+                "knn" => Either::Knn(KnnParams::default()),
+                other => {
+                    return Err(Error::Usage(format!(
+                        "blend member `{other}` cannot be trained by a blend"
+                    )));
+                }
+            })
+        })
+        .collect()
+}
+
+/// Trains a blend: the members on the training data less a validation carve, the
+/// weights on the members' predictions of that carve, then (with `refit`) the members
+/// again on all the training data. The test set is only reported on.
+fn train_blend(
+    p: BlendParams,
+    data: &Dataset,
+    split: &TrainTest,
+    progress: bool,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let members = member_params(&p)?;
+    let (fit_idx, val_idx) = validation_split(&split.train, p.val_fraction, p.seed);
+    if val_idx.is_empty() || fit_idx.is_empty() {
+        return Err(Error::Usage(
+            "blend: too few training ratings to carve a validation set".into(),
+        ));
+    }
+    let inner = TrainTest {
+        train: split.train.select(&fit_idx),
+        test: split.train.select(&val_idx),
+        users: split.users.clone(),
+        items: split.items.clone(),
+        train_users: split.train_users,
+        train_items: split.train_items,
+    };
+    let val = &inner.test;
+    let scale = data.scale;
+    let mut columns = Vec::new();
+    let mut first_models = Vec::new();
+    let mut member_json = Vec::new();
+    let mut member_rmse = Vec::new();
+    let mut preds = Vec::new();
+    for m in &members {
+        let outcome = fit(m, &inner, data, progress)?;
+        outcome
+            .model
+            .predict_many(&val.users, &val.items, &mut preds);
+        let column: Vec<f32> = preds.iter().map(|x| scale.clip(x.value)).collect();
+        member_rmse.push(rmse(&column, &val.values));
+        columns.push(column);
+        member_json.push(outcome.params);
+        first_models.push(outcome.model);
+    }
+    let (intercept, weights) = fit_weights(&columns, &val.values, p.ridge)?;
+    let blended: Vec<f32> = (0..val.len())
+        .map(|t| {
+            intercept
+                + columns
+                    .iter()
+                    .zip(&weights)
+                    .map(|(c, w)| w * c[t])
+                    .sum::<f32>()
+        })
+        .collect();
+    let blend_val_rmse = rmse(&blended, &val.values);
+    let models = if p.refit {
+        members
+            .iter()
+            .map(|m| fit(m, split, data, progress).map(|o| o.model))
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        first_models
+    };
+    let blend = Blend::new(models, intercept, weights, Some(scale))?;
+    let mut params = json!(p);
+    params["member_params"] = json!(member_json);
+    params["member_clip"] = json!(scale);
+    params["validation"] = json!({
+        "ratings": val.len(),
+        "member_rmse": member_rmse,
+        "blend_rmse": blend_val_rmse,
+        "intercept": blend.intercept,
+        "weights": blend.weights,
+    });
+    Ok(Outcome {
+        model: blend.into(),
+        params,
+        history: Vec::new(),
+        train_seconds: started.elapsed().as_secs_f64(),
+        clip: true,
+    })
+}
+
+fn rmse(predictions: &[f32], values: &[f32]) -> f64 {
+    let se: f64 = predictions
+        .iter()
+        .zip(values)
+        .map(|(p, v)| ((p - v) as f64).powi(2))
+        .sum();
+    (se / values.len().max(1) as f64).sqrt()
+}
+
 fn train_knn(p: KnnParams, split: &TrainTest) -> Result<Outcome> {
     let started = Instant::now();
     let model = p.fit(&split.train, split.train_users, split.train_items)?;
@@ -555,6 +714,7 @@ impl TrainArgs {
             ModelKind::Mf => Either::Mf(self.mf_params()?),
             ModelKind::Deep => Either::Deep(self.deep_params()?),
             ModelKind::Knn => Either::Knn(self.knn_params()?),
+            ModelKind::Blend => Either::Blend(self.blend_params()?),
         })
     }
 }
@@ -571,6 +731,7 @@ pub(crate) fn fit(
         Either::Mf(p) => train_mf(p.clone(), split, data.scale, progress),
         Either::Deep(p) => train_deep(p.clone(), data, split, progress),
         Either::Knn(p) => train_knn(p.clone(), split),
+        Either::Blend(p) => train_blend(p.clone(), data, split, progress),
     }
 }
 
@@ -657,4 +818,5 @@ pub(crate) enum Either {
     Mf(MfParams),
     Deep(DeepParams),
     Knn(KnnParams),
+    Blend(BlendParams),
 }

@@ -187,6 +187,51 @@ pub struct Knn {
     pub user_values: Vec<f32>,
 }
 
+impl Knn {
+    /// The prediction for item `item` of a user the model did not train on, from that
+    /// user's bias `user_bias` and `(item, rating)` pairs: the same formula as for a
+    /// training user (used by fold-in).
+    pub fn score_with(&self, user_bias: f32, ratings: &[(u32, f32)], item: u32) -> f32 {
+        let b = &self.baseline;
+        let base = |j: u32| b.mu + user_bias + b.item_bias[j as usize];
+        self.predict_from(base, ratings.iter().copied(), item)
+    }
+
+    /// `base(item) + sum_j s_ij (r_j - base(j)) / sum_j s_ij` over the `k` rated items
+    /// most similar to `item` with a positive similarity (the baseline alone when fewer
+    /// than `min_k` remain).
+    fn predict_from(
+        &self,
+        base: impl Fn(u32) -> f32,
+        rated: impl Iterator<Item = (u32, f32)>,
+        item: u32,
+    ) -> f32 {
+        let n = self.n_items() as usize;
+        let row = &self.sims[item as usize * n..(item as usize + 1) * n];
+        let mut neighbours: Vec<(f32, u32, f32)> =
+            rated.map(|(j, r)| (row[j as usize], j, r)).collect();
+        let k = self.k.min(neighbours.len());
+        if k < neighbours.len() {
+            neighbours.select_nth_unstable_by(k, |a, b| b.0.total_cmp(&a.0));
+            neighbours.truncate(k);
+        }
+        let (mut sum_sim, mut sum, mut used) = (0.0f64, 0.0f64, 0usize);
+        for (s, j, r) in neighbours {
+            if s > 0.0 {
+                sum_sim += s as f64;
+                sum += s as f64 * (r - base(j)) as f64;
+                used += 1;
+            }
+        }
+        let base = base(item);
+        if used < self.min_k || sum_sim == 0.0 {
+            base
+        } else {
+            base + (sum / sum_sim) as f32
+        }
+    }
+}
+
 impl Recommender for Knn {
     fn kind(&self) -> &'static str {
         "knn"
@@ -201,35 +246,15 @@ impl Recommender for Knn {
         self.baseline.param_count() + self.sims.len()
     }
     fn score(&self, user: u32, item: u32) -> f32 {
-        let n = self.n_items() as usize;
-        let row = &self.sims[item as usize * n..(item as usize + 1) * n];
         let (lo, hi) = (
             self.offsets[user as usize] as usize,
             self.offsets[user as usize + 1] as usize,
         );
-        let mut neighbours: Vec<(f32, usize)> = (lo..hi)
-            .map(|at| (row[self.user_items[at] as usize], at))
-            .collect();
-        let k = self.k.min(neighbours.len());
-        if k < neighbours.len() {
-            neighbours.select_nth_unstable_by(k, |a, b| b.0.total_cmp(&a.0));
-            neighbours.truncate(k);
-        }
-        let (mut sum_sim, mut sum, mut used) = (0.0f64, 0.0f64, 0usize);
-        for (s, at) in neighbours {
-            if s > 0.0 {
-                let j = self.user_items[at];
-                sum_sim += s as f64;
-                sum += s as f64 * (self.user_values[at] - self.baseline.score(user, j)) as f64;
-                used += 1;
-            }
-        }
-        let base = self.baseline.score(user, item);
-        if used < self.min_k || sum_sim == 0.0 {
-            base
-        } else {
-            base + (sum / sum_sim) as f32
-        }
+        let rated = self.user_items[lo..hi]
+            .iter()
+            .copied()
+            .zip(self.user_values[lo..hi].iter().copied());
+        self.predict_from(|j| self.baseline.score(user, j), rated, item)
     }
     fn fallback(&self, user: Option<u32>, item: Option<u32>) -> f32 {
         self.baseline.fallback(user, item)

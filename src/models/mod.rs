@@ -2,12 +2,14 @@
 //! [`Recommender`] impl.
 
 pub mod baseline;
+pub mod blend;
 pub mod deep;
 pub mod knn;
 pub mod mf;
 pub mod popularity;
 
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
+pub use blend::{Blend, BlendParams};
 pub use deep::{Deep, DeepParams, SideInput};
 pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};
@@ -96,6 +98,14 @@ pub enum AnyModel {
     Deep(Deep),
     /// Item-based kNN with baselines.
     Knn(Knn),
+    /// A weighted blend of other models.
+    Blend(Blend),
+}
+
+impl From<Blend> for AnyModel {
+    fn from(m: Blend) -> Self {
+        AnyModel::Blend(m)
+    }
 }
 
 impl From<Deep> for AnyModel {
@@ -124,7 +134,7 @@ impl From<Knn> for AnyModel {
 
 impl AnyModel {
     /// The kinds a model file may hold, as [`Recommender::kind`] names them.
-    pub const KINDS: &'static [&'static str] = &["baseline", "mf", "deep", "knn"];
+    pub const KINDS: &'static [&'static str] = &["baseline", "mf", "deep", "knn", "blend"];
 
     fn inner(&self) -> &dyn Recommender {
         match self {
@@ -132,6 +142,7 @@ impl AnyModel {
             AnyModel::Mf(m) => m,
             AnyModel::Deep(m) => m,
             AnyModel::Knn(m) => m,
+            AnyModel::Blend(m) => m,
         }
     }
 
@@ -191,6 +202,23 @@ impl AnyModel {
                 }
                 v
             }
+            AnyModel::Blend(b) => {
+                let mut v = vec![
+                    t(
+                        s("blend.intercept"),
+                        &[1],
+                        std::slice::from_ref(&b.intercept),
+                    ),
+                    t(s("blend.weights"), &[b.weights.len()], &b.weights),
+                ];
+                for (k, member) in b.members.iter().enumerate() {
+                    v.extend(member.tensors().into_iter().map(|mut x| {
+                        x.name = format!("m{k}.{}", x.name);
+                        x
+                    }));
+                }
+                v
+            }
         }
     }
 
@@ -213,6 +241,17 @@ impl AnyModel {
                 ("neighbour_offsets".to_string(), &m.offsets[..]),
                 ("neighbour_items".to_string(), &m.user_items[..]),
             ],
+            AnyModel::Blend(b) => b
+                .members
+                .iter()
+                .enumerate()
+                .flat_map(|(k, member)| {
+                    member
+                        .int_tensors()
+                        .into_iter()
+                        .map(move |(name, data)| (format!("m{k}.{name}"), data))
+                })
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -225,6 +264,14 @@ impl AnyModel {
         kind: &str,
         params: &serde_json::Value,
         has: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, String> {
+        Self::tensor_names_dyn(kind, params, &has)
+    }
+
+    fn tensor_names_dyn(
+        kind: &str,
+        params: &serde_json::Value,
+        has: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<String>, String> {
         let names = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect();
         match kind {
@@ -258,6 +305,16 @@ impl AnyModel {
                 }
                 Ok(v)
             }
+            "blend" => {
+                let mut v = names(&["blend.intercept", "blend.weights"]);
+                for (k, (kind, params)) in blend_members(params)?.iter().enumerate() {
+                    let prefix = format!("m{k}.");
+                    let inner =
+                        Self::tensor_names_dyn(kind, params, &|n| has(&format!("{prefix}{n}")))?;
+                    v.extend(inner.into_iter().map(|n| format!("{prefix}{n}")));
+                }
+                Ok(v)
+            }
             other => Err(format!(
                 "unknown model kind `{other}` (known: {})",
                 Self::KINDS.join(", ")
@@ -278,6 +335,48 @@ impl AnyModel {
         mut take: impl FnMut(&str) -> Result<(Vec<usize>, Vec<f32>), String>,
         mut take_u32: impl FnMut(&str) -> Result<(Vec<usize>, Vec<u32>), String>,
     ) -> Result<Self, String> {
+        Self::from_tensors_dyn(kind, params, users, items, &mut take, &mut take_u32)
+    }
+
+    fn from_tensors_dyn(
+        kind: &str,
+        params: &serde_json::Value,
+        users: usize,
+        items: usize,
+        take: TakeF32<'_>,
+        take_u32: TakeU32<'_>,
+    ) -> Result<Self, String> {
+        if kind == "blend" {
+            let members = blend_members(params)?;
+            let (shape, intercept) = take("blend.intercept")?;
+            let (wshape, weights) = take("blend.weights")?;
+            if shape != [1] || wshape != [members.len()] {
+                return Err(format!(
+                    "blend tensors have shapes {shape:?} and {wshape:?}, expected [1] and [{}]",
+                    members.len()
+                ));
+            }
+            let mut models = Vec::new();
+            for (k, (kind, params)) in members.iter().enumerate() {
+                let prefix = format!("m{k}.");
+                models.push(Self::from_tensors_dyn(
+                    kind,
+                    params,
+                    users,
+                    items,
+                    &mut |n| take(&format!("{prefix}{n}")),
+                    &mut |n| take_u32(&format!("{prefix}{n}")),
+                )?);
+            }
+            let clip: Option<crate::data::RatingScale> = match params.get("member_clip") {
+                None => None,
+                Some(v) => serde_json::from_value(v.clone())
+                    .map_err(|e| format!("invalid blend member_clip: {e}"))?,
+            };
+            return Blend::new(models, intercept[0], weights, clip)
+                .map(AnyModel::Blend)
+                .map_err(|e| e.to_string());
+        }
         // A tensor's values, its shape checked against `want` when given.
         let mut get = |name: &str, want: Option<&[usize]>| {
             let (shape, data) = take(name)?;
@@ -434,6 +533,32 @@ impl AnyModel {
             mlp,
         }))
     }
+}
+
+type TakeF32<'a> = &'a mut dyn FnMut(&str) -> Result<(Vec<usize>, Vec<f32>), String>;
+type TakeU32<'a> = &'a mut dyn FnMut(&str) -> Result<(Vec<usize>, Vec<u32>), String>;
+
+/// A blend's members as (kind, params) from its params (`members` and `member_params`).
+fn blend_members(params: &serde_json::Value) -> Result<Vec<(String, serde_json::Value)>, String> {
+    let kinds: Vec<String> = params
+        .get("members")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .ok_or("blend params lack a `members` list of kinds")?;
+    let member_params: Vec<serde_json::Value> = params
+        .get("member_params")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .ok_or("blend params lack `member_params`")?;
+    if kinds.len() != member_params.len() || kinds.len() < 2 {
+        return Err(format!(
+            "blend params name {} members but hold {} member params",
+            kinds.len(),
+            member_params.len()
+        ));
+    }
+    if kinds.iter().any(|k| k == "blend") {
+        return Err("a blend cannot hold another blend".into());
+    }
+    Ok(kinds.into_iter().zip(member_params).collect())
 }
 
 /// The tensor name of a deep side variable: `user.NAME` or `item.NAME`.
