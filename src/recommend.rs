@@ -277,47 +277,82 @@ fn fold_in_model(
                 ..Default::default()
             })
         }
+        AnyModel::AutoRec(m) => {
+            // The decoder row and bias of the new user: ridge regression on the frozen
+            // item codes with the training penalty lambda on the row (AutoRec's
+            // objective restricted to this user).
+            let l2 = params
+                .get("l2")
+                .and_then(|v| v.as_f64())
+                .unwrap_or(crate::models::AutoRecParams::default().l2 as f64);
+            let h = m.hidden;
+            let codes = |i: u32| &m.codes[i as usize * h..(i as usize + 1) * h];
+            let (w, bias) = ridge_user(ratings, h, codes, |_| 0.0, l2.max(1e-6), 1e-6);
+            Ok(FoldedUser {
+                bias,
+                factors: w,
+                rated,
+                ratings: unique,
+                members: Vec::new(),
+            })
+        }
         AnyModel::Mf(m) => {
             let params: MfParams = serde_json::from_value(params.clone()).unwrap_or_default();
             let k = m.dim;
-            let dim = k + 1; // factors, then the bias
-            let mut a = vec![0.0f64; dim * dim];
-            let mut rhs = vec![0.0f64; dim];
-            let mut x = vec![0.0f64; dim];
-            for &(i, r) in ratings {
-                let i = i as usize;
-                x[..k]
-                    .iter_mut()
-                    .zip(&m.q[i * k..(i + 1) * k])
-                    .for_each(|(x, &q)| *x = q as f64);
-                x[k] = 1.0;
-                let y = (r - m.mu - m.item_bias[i]) as f64;
-                for row in 0..dim {
-                    rhs[row] += x[row] * y;
-                    for col in 0..dim {
-                        a[row * dim + col] += x[row] * x[col];
-                    }
-                }
-            }
+            let q = |i: u32| &m.q[i as usize * k..(i as usize + 1) * k];
             // Both penalties at least a little positive, so the system is always solvable.
             let (l2, l2b) = (
-                (params.l2 as f64).max(1e-6),
-                (params.l2_bias as f64).max(1e-6),
+                (params.l2 as f64).max(1e-6) * n,
+                (params.l2_bias as f64).max(1e-6) * n,
             );
-            for d in 0..k {
-                a[d * dim + d] += n * l2;
-            }
-            a[k * dim + k] += n * l2b;
-            let w = solve_spd(a, rhs, dim);
+            let offset = |i: u32| m.mu + m.item_bias[i as usize];
+            let (factors, bias) = ridge_user(ratings, k, q, offset, l2, l2b);
             Ok(FoldedUser {
-                bias: w[k] as f32,
-                factors: w[..k].iter().map(|&v| v as f32).collect(),
+                bias,
+                factors,
                 rated,
                 ratings: unique,
                 members: Vec::new(),
             })
         }
     }
+}
+
+/// Ridge regression of one user's `(item, rating)` pairs on frozen item rows:
+/// minimises `sum (r - offset(i) - b - w.row(i))^2 + l2 |w|^2 + l2_bias b^2`; returns
+/// `(w, b)`.
+fn ridge_user<'a>(
+    ratings: &[(u32, f32)],
+    k: usize,
+    row: impl Fn(u32) -> &'a [f32],
+    offset: impl Fn(u32) -> f32,
+    l2: f64,
+    l2_bias: f64,
+) -> (Vec<f32>, f32) {
+    let dim = k + 1; // factors, then the bias
+    let mut a = vec![0.0f64; dim * dim];
+    let mut rhs = vec![0.0f64; dim];
+    let mut x = vec![0.0f64; dim];
+    for &(i, r) in ratings {
+        x[..k]
+            .iter_mut()
+            .zip(row(i))
+            .for_each(|(x, &q)| *x = q as f64);
+        x[k] = 1.0;
+        let y = (r - offset(i)) as f64;
+        for r in 0..dim {
+            rhs[r] += x[r] * y;
+            for c in 0..dim {
+                a[r * dim + c] += x[r] * x[c];
+            }
+        }
+    }
+    for d in 0..k {
+        a[d * dim + d] += l2;
+    }
+    a[k * dim + k] += l2_bias;
+    let w = solve_spd(a, rhs, dim);
+    (w[..k].iter().map(|&v| v as f32).collect(), w[k] as f32)
 }
 
 /// Solves `A w = b` for a symmetric positive-definite `A` (Cholesky).
@@ -383,6 +418,9 @@ fn folded_scores(model: &AnyModel, user: &FoldedUser) -> Vec<f32> {
                     + dot(&user.factors, &m.q[i * m.dim..(i + 1) * m.dim])
             })
             .collect(),
+        AnyModel::AutoRec(m) => (0..m.n_items() as usize)
+            .map(|i| user.bias + dot(&user.factors, &m.codes[i * m.hidden..(i + 1) * m.hidden]))
+            .collect(),
         AnyModel::Blend(b) => {
             let mut out = vec![b.intercept; b.n_items() as usize];
             for (k, (m, w)) in b.members.iter().zip(&b.weights).enumerate() {
@@ -408,6 +446,7 @@ pub fn item_embeddings(model: &AnyModel) -> Option<(&[f32], usize)> {
         AnyModel::Mf(m) => Some((&m.q, m.dim)),
         AnyModel::Deep(m) => Some((&m.q, m.dim)),
         AnyModel::Blend(b) => b.members.iter().find_map(item_embeddings),
+        AnyModel::AutoRec(m) => Some((&m.codes, m.hidden)),
         AnyModel::Baseline(_) | AnyModel::Knn(_) => None,
     }
 }

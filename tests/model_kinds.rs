@@ -45,6 +45,7 @@ const KINDS: &[(&str, &[&str], bool)] = &[
         &["--dim", "8", "--hidden", "16", "--epochs", "2"],
         false,
     ),
+    ("autorec", &["--hidden", "16", "--epochs", "3"], true),
     ("blend", &["--members", "mf,knn,baseline"], true),
 ];
 
@@ -234,6 +235,7 @@ fn knn_fold_in_of_a_training_user_matches_the_trained_user() {
 /// The blend of the textbook's chapter on hybrids, on u1: it must beat each of its
 /// members on the test set, although its weights only saw validation data carved from
 /// u1.base. Each member alone is trained with the same defaults and seed the blend uses.
+/// Measured: mf 0.9147, knn 0.9359, autorec 0.9004, blend 0.8962.
 #[test]
 fn blend_beats_each_member_on_u1() {
     let Some(dir) = ml100k() else { return };
@@ -254,12 +256,17 @@ fn blend_beats_each_member_on_u1() {
         assert!(o.status.success(), "{kind}: {}", stderr(&o));
         last_json(&o)["test_rmse"].as_f64().unwrap()
     };
-    let blend = run("blend", &["--members", "mf,knn,baseline"]);
-    for member in ["mf", "knn", "baseline"] {
+    let blend = run("blend", &[]); // default members: mf, knn, autorec
+    for member in ["mf", "knn", "autorec"] {
         let alone = run(member, &[]);
         assert!(
             blend < alone,
             "blend {blend} does not beat {member} {alone}"
         );
+        if member == "autorec" {
+            // I-AutoRec with its defaults (chosen on validation data carved from u1.base)
+            assert!(alone <= 0.905, "autorec on u1: {alone}");
+        }
     }
+    assert!(blend <= 0.900, "blend on u1: {blend}");
 }

@@ -119,6 +119,11 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::Knn(p)
         }
+        Either::AutoRec(p) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::AutoRec(p)
+        }
         Either::Blend(p) => {
             let p = apply(p, overrides)?;
             p.check()?;

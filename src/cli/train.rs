@@ -7,7 +7,9 @@ use crate::data::{self, Dataset, RatingScale, TrainTest};
 use crate::error::{Error, Result};
 use crate::eval::rating_metrics;
 use crate::models::blend::{Blend, BlendParams, fit_weights};
-use crate::models::{AnyModel, BaselineParams, DeepParams, KnnParams, MfParams, Recommender};
+use crate::models::{
+    AnyModel, AutoRecParams, BaselineParams, DeepParams, KnnParams, MfParams, Recommender,
+};
 use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
 use clap::{Args, ValueEnum};
@@ -25,6 +27,8 @@ pub(crate) enum ModelKind {
     Deep,
     /// Item-based k-nearest neighbours with baselines (Surprise's KNNBaseline method).
     Knn,
+    /// I-AutoRec: an autoencoder of each item's ratings (code size --hidden).
+    Autorec,
     /// A linear blend of other models (--members), weights fitted on validation data
     /// carved from the training data.
     Blend,
@@ -101,7 +105,7 @@ pub(crate) struct TrainArgs {
     /// kNN: similarity shrinkage.
     #[arg(long, help_heading = "Hyper-parameters")]
     shrinkage: Option<f64>,
-    /// Blend: member model kinds, each trained with its own defaults (default mf,knn,deep).
+    /// Blend: member model kinds, each trained with its own defaults (default mf,knn,autorec).
     #[arg(long, value_name = "LIST", help_heading = "Hyper-parameters")]
     members: Option<String>,
     /// Blend: L2 penalty on the member weights.
@@ -427,6 +431,51 @@ impl TrainArgs {
 }
 
 impl TrainArgs {
+    fn autorec_params(&self) -> Result<AutoRecParams> {
+        if self.preset.is_some() {
+            return Err(Error::Usage("autorec has no presets".into()));
+        }
+        let mut p = AutoRecParams {
+            seed: self.seed,
+            ..Default::default()
+        };
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        let h = &self.hyper;
+        for (given, flag) in [
+            (h.dim.is_some(), "--dim (the code size is --hidden)"),
+            (h.l2_bias.is_some(), "--l2-bias"),
+            (h.l2_mode.is_some(), "--l2-mode"),
+            (h.init.is_some(), "--init"),
+            (h.loss.is_some(), "--loss"),
+            (h.activation.is_some(), "--activation"),
+            (h.dropout.is_some(), "--dropout"),
+            (h.features.is_some(), "--features"),
+            (h.l2_dense.is_some(), "--l2-dense"),
+            (h.threads.is_some(), "--threads"),
+        ] {
+            if given {
+                return Err(Error::Usage(format!("autorec does not take {flag}")));
+            }
+        }
+        set!(p, h, epochs);
+        set!(p, h, batch);
+        set!(p, h, lr);
+        set!(p, h, lr_decay);
+        set!(p, h, l2);
+        set!(p, h, patience);
+        set!(p, h, val_fraction);
+        if let Some(v) = &h.hidden {
+            p.hidden = v.trim().parse().map_err(|_| {
+                Error::Usage(format!("--hidden: autorec takes one code size, got '{v}'"))
+            })?;
+        }
+        h.apply_optimizer(&mut p.optimizer)?;
+        p.check()?;
+        Ok(p)
+    }
+
     fn blend_params(&self) -> Result<BlendParams> {
         if self.preset.is_some() {
             return Err(Error::Usage("blend has no presets".into()));
@@ -473,6 +522,10 @@ fn member_params(p: &BlendParams) -> Result<Vec<Either>> {
                     ..Default::default()
                 }),
                 "knn" => Either::Knn(KnnParams::default()),
+                "autorec" => Either::AutoRec(AutoRecParams {
+                    seed: p.seed,
+                    ..Default::default()
+                }),
                 other => {
                     return Err(Error::Usage(format!(
                         "blend member `{other}` cannot be trained by a blend"
@@ -673,6 +726,18 @@ fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) 
     })
 }
 
+fn train_autorec(
+    p: AutoRecParams,
+    split: &TrainTest,
+    scale: RatingScale,
+    progress: bool,
+) -> Result<Outcome> {
+    let setup = (p.val_fraction, p.seed, p.clip.then_some(scale));
+    train_network(split, json!(p), setup, |sets| {
+        p.fit(sets, split.train_users, split.train_items, progress, |_| {})
+    })
+}
+
 fn train_deep(p: DeepParams, data: &Dataset, split: &TrainTest, progress: bool) -> Result<Outcome> {
     let sides = crate::models::deep::side_inputs(&p.features, data, split)?;
     let setup = (p.val_fraction, p.seed, p.clip.then_some(data.scale));
@@ -714,6 +779,7 @@ impl TrainArgs {
             ModelKind::Mf => Either::Mf(self.mf_params()?),
             ModelKind::Deep => Either::Deep(self.deep_params()?),
             ModelKind::Knn => Either::Knn(self.knn_params()?),
+            ModelKind::Autorec => Either::AutoRec(self.autorec_params()?),
             ModelKind::Blend => Either::Blend(self.blend_params()?),
         })
     }
@@ -731,6 +797,7 @@ pub(crate) fn fit(
         Either::Mf(p) => train_mf(p.clone(), split, data.scale, progress),
         Either::Deep(p) => train_deep(p.clone(), data, split, progress),
         Either::Knn(p) => train_knn(p.clone(), split),
+        Either::AutoRec(p) => train_autorec(p.clone(), split, data.scale, progress),
         Either::Blend(p) => train_blend(p.clone(), data, split, progress),
     }
 }
@@ -818,5 +885,6 @@ pub(crate) enum Either {
     Mf(MfParams),
     Deep(DeepParams),
     Knn(KnnParams),
+    AutoRec(AutoRecParams),
     Blend(BlendParams),
 }

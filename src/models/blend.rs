@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
-/// | `members` | `["mf", "knn", "deep"]` | member model kinds, each trained with its own defaults | ≥ 2 kinds, no `blend` |
+/// | `members` | `["mf", "knn", "autorec"]` | member model kinds, each trained with its own defaults | ≥ 2 kinds, no `blend` |
 /// | `val_fraction` | 0.1 | share of the training data carved out to fit the weights | (0, 0.5] |
 /// | `ridge` | 1.0 | L2 penalty on the member weights (not the intercept), in units of validation ratings | ≥ 0 |
 /// | `refit` | true | retrain every member on all the training data once the weights are fitted | |
@@ -41,7 +41,7 @@ pub struct BlendParams {
 impl Default for BlendParams {
     fn default() -> Self {
         BlendParams {
-            members: vec!["mf".into(), "knn".into(), "deep".into()],
+            members: vec!["mf".into(), "knn".into(), "autorec".into()],
             val_fraction: 0.1,
             ridge: 1.0,
             refit: true,

@@ -1,6 +1,7 @@
 //! Models. Each file holds one model: its params, weights, `fit` and its
 //! [`Recommender`] impl.
 
+pub mod autorec;
 pub mod baseline;
 pub mod blend;
 pub mod deep;
@@ -8,6 +9,7 @@ pub mod knn;
 pub mod mf;
 pub mod popularity;
 
+pub use autorec::{AutoRec, AutoRecParams};
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
 pub use blend::{Blend, BlendParams};
 pub use deep::{Deep, DeepParams, SideInput};
@@ -100,6 +102,14 @@ pub enum AnyModel {
     Knn(Knn),
     /// A weighted blend of other models.
     Blend(Blend),
+    /// I-AutoRec: an autoencoder of each item's ratings.
+    AutoRec(AutoRec),
+}
+
+impl From<AutoRec> for AnyModel {
+    fn from(m: AutoRec) -> Self {
+        AnyModel::AutoRec(m)
+    }
 }
 
 impl From<Blend> for AnyModel {
@@ -134,7 +144,8 @@ impl From<Knn> for AnyModel {
 
 impl AnyModel {
     /// The kinds a model file may hold, as [`Recommender::kind`] names them.
-    pub const KINDS: &'static [&'static str] = &["baseline", "mf", "deep", "knn", "blend"];
+    pub const KINDS: &'static [&'static str] =
+        &["baseline", "mf", "deep", "knn", "autorec", "blend"];
 
     fn inner(&self) -> &dyn Recommender {
         match self {
@@ -143,6 +154,7 @@ impl AnyModel {
             AnyModel::Deep(m) => m,
             AnyModel::Knn(m) => m,
             AnyModel::Blend(m) => m,
+            AnyModel::AutoRec(m) => m,
         }
     }
 
@@ -201,6 +213,17 @@ impl AnyModel {
                     v.push(t(format!("dense{l}.bias"), &[o], layer.bias()));
                 }
                 v
+            }
+            AnyModel::AutoRec(m) => {
+                let (u, i, h) = (m.output_bias.len(), m.codes.len() / m.hidden, m.hidden);
+                vec![
+                    t(s("decoder"), &[u, h], &m.decoder),
+                    t(s("output_bias"), &[u], &m.output_bias),
+                    t(s("codes"), &[i, h], &m.codes),
+                    t(s("mu"), &[1], std::slice::from_ref(&m.fallback.mu)),
+                    t(s("user_bias"), &[u], &m.fallback.user_bias),
+                    t(s("item_bias"), &[i], &m.fallback.item_bias),
+                ]
             }
             AnyModel::Blend(b) => {
                 let mut v = vec![
@@ -305,6 +328,14 @@ impl AnyModel {
                 }
                 Ok(v)
             }
+            "autorec" => Ok(names(&[
+                "decoder",
+                "output_bias",
+                "codes",
+                "mu",
+                "user_bias",
+                "item_bias",
+            ])),
             "blend" => {
                 let mut v = names(&["blend.intercept", "blend.weights"]);
                 for (k, (kind, params)) in blend_members(params)?.iter().enumerate() {
@@ -392,6 +423,28 @@ impl AnyModel {
                 mu: get("mu", Some(&[1]))?.1[0],
                 user_bias: get("user_bias", Some(&[users]))?.1,
                 item_bias: get("item_bias", Some(&[items]))?.1,
+            }));
+        }
+        if kind == "autorec" {
+            let (dshape, decoder) = get("decoder", None)?;
+            let hidden = match dshape[..] {
+                [u, h] if u == users && h >= 1 => h,
+                _ => {
+                    return Err(format!(
+                        "tensor `decoder` has shape {dshape:?}, expected [{users}, H] with H >= 1"
+                    ));
+                }
+            };
+            return Ok(AnyModel::AutoRec(AutoRec {
+                hidden,
+                decoder,
+                output_bias: get("output_bias", Some(&[users]))?.1,
+                codes: get("codes", Some(&[items, hidden]))?.1,
+                fallback: Baseline {
+                    mu: get("mu", Some(&[1]))?.1[0],
+                    user_bias: get("user_bias", Some(&[users]))?.1,
+                    item_bias: get("item_bias", Some(&[items]))?.1,
+                },
             }));
         }
         if kind == "knn" {

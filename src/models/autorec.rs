@@ -1,0 +1,577 @@
+//! I-AutoRec (Sedhain, Menon, Sanner and Xie, WWW 2015): an autoencoder over each
+//! item's vector of user ratings, trained on the observed entries only.
+//!
+//! For item `i` with training ratings `r_ui` (`u` in `R(i)`), the code is
+//! `h_i = sigmoid(sum_{u in R(i)} r_ui V_u + b)` (`V`: users x H, the encoder) and the
+//! reconstruction of user `u`'s rating is `c_u + W_u . h_i` (`W`: users x H, the decoder).
+//! The loss is `1/2 sum_{observed} (c_u + W_u . h_i - r_ui)^2 + lambda/2 (|V|^2 + |W|^2)`;
+//! both sums run over the observed entries only, so an epoch costs O(ratings x H), not
+//! O(items x users x H): the encoder reads each item's sparse rating vector and the
+//! decoder is evaluated at the observed users only. Minibatches of items, Adam, a
+//! `B / items` share of the penalty per batch.
+//!
+//! Once trained, the item codes `h_i` are computed from all the training ratings, and a
+//! prediction is a dot product `c_u + W_u . h_i` — so scoring, top-N, `similar` (cosine of
+//! codes) and fold-in (ridge regression of a new user's `W_u, c_u` on the frozen codes)
+//! work as for MF. Unknown users or items get the fallback of a bias [`Baseline`] fitted
+//! on the same data.
+
+use super::{Baseline, BaselineParams, Recommender};
+use crate::data::Ratings;
+use crate::error::{Error, Result};
+use crate::eval::rating_metrics;
+use crate::nn::kernels::{axpy, dot};
+use crate::nn::{Optimizer, OptimizerKind};
+use crate::rng::Rng;
+use crate::train::{EpochRecord, EvalSets, History, process_cpu_seconds};
+use std::time::Instant;
+
+/// Parameters of [`AutoRec`].
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `hidden` | 500 | code size H | ≥ 1 |
+/// | `epochs` | 60 | passes over the items | 1..=100000 |
+/// | `batch` | 64 | items per minibatch | ≥ 1 |
+/// | `optimizer` | Adam | optimizer of every weight (see [`Optimizer`]) | |
+/// | `lr` | 0.001 | learning rate | > 0 |
+/// | `lr_decay` | 0.97 | learning-rate multiplier after each epoch | (0, 1] |
+/// | `l2` | 100 | `lambda`, the L2 penalty of `V` and `W` | ≥ 0 |
+/// | `init` | 0.03 | encoder and decoder weights drawn uniformly from ±`init` | > 0 |
+/// | `val_fraction` | 0 | share of training data for early stopping (used with `patience`) | [0, 0.5] |
+/// | `patience` | 0 | epochs without a better validation RMSE before stopping (0: never) | |
+/// | `seed` | 42 | initialisation and shuffling | any |
+/// | `clip` | true | clip predictions to the rating scale | |
+///
+/// The defaults were chosen on a validation split carved from `u1.base` (`embedrec
+/// search --model autorec --data u1.base --grid ...`, 10% held out; see BENCHMARKS.md),
+/// never on a test file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct AutoRecParams {
+    /// Code size H.
+    pub hidden: usize,
+    /// Passes over the items.
+    pub epochs: usize,
+    /// Items per minibatch.
+    pub batch: usize,
+    /// Optimizer.
+    pub optimizer: Optimizer,
+    /// Learning rate.
+    pub lr: f32,
+    /// Learning-rate multiplier after each epoch.
+    pub lr_decay: f32,
+    /// L2 penalty `lambda` of the encoder and decoder weights.
+    pub l2: f32,
+    /// Half-width of the uniform weight initialisation.
+    pub init: f32,
+    /// Share of the training data carved out for early stopping.
+    pub val_fraction: f64,
+    /// Early-stopping patience in epochs (0: off).
+    pub patience: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Clip predictions to the rating scale.
+    pub clip: bool,
+}
+
+impl Default for AutoRecParams {
+    fn default() -> Self {
+        AutoRecParams {
+            hidden: 500,
+            epochs: 60,
+            batch: 64,
+            optimizer: Optimizer {
+                kind: OptimizerKind::Adam,
+                ..Default::default()
+            },
+            lr: 0.001,
+            lr_decay: 0.97,
+            l2: 100.0,
+            init: 0.03,
+            val_fraction: 0.0,
+            patience: 0,
+            seed: 42,
+            clip: true,
+        }
+    }
+}
+
+impl AutoRecParams {
+    /// Checks the ranges in the table above.
+    pub fn check(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::Usage(format!("autorec {what}")));
+        if self.hidden == 0 || self.batch == 0 {
+            return bad(format!(
+                "hidden and batch must be >= 1, got {} and {}",
+                self.hidden, self.batch
+            ));
+        }
+        if !(1..=100_000).contains(&self.epochs) {
+            return bad(format!("epochs must be in 1..=100000, got {}", self.epochs));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("lr must be > 0, got {}", self.lr));
+        }
+        if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
+            return bad(format!("lr_decay must be in (0, 1], got {}", self.lr_decay));
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return bad(format!("l2 must be >= 0, got {}", self.l2));
+        }
+        if !(self.init.is_finite() && self.init > 0.0) {
+            return bad(format!("init must be > 0, got {}", self.init));
+        }
+        if !(0.0..=0.5).contains(&self.val_fraction) {
+            return bad(format!(
+                "val_fraction must be in [0, 0.5], got {}",
+                self.val_fraction
+            ));
+        }
+        self.optimizer.check()
+    }
+
+    /// Trains on `sets.train` (users below `n_users`, items below `n_items`), reporting
+    /// RMSE on every set after each epoch (clipped by `sets.clip`); with a validation set
+    /// and `patience > 0` the best epoch's weights are kept. One thread: a seeded run is
+    /// bit-reproducible.
+    ///
+    /// ```
+    /// use embedrec::data::Ratings;
+    /// use embedrec::models::{AutoRecParams, Recommender};
+    /// use embedrec::train::EvalSets;
+    /// let mut r = Ratings::default();
+    /// for (u, i, v) in [(0, 0, 5.0), (0, 1, 4.0), (1, 0, 2.0), (1, 1, 1.0), (2, 0, 5.0)] {
+    ///     r.push(u, i, v, None);
+    /// }
+    /// let sets = EvalSets { train: &r, val: None, test: None, clip: None };
+    /// let p = AutoRecParams { hidden: 4, epochs: 300, l2: 0.01, lr: 0.01, ..Default::default() };
+    /// let (model, _) = p.fit(sets, 3, 2, false, |_| {}).unwrap();
+    /// assert!(model.score(2, 1) > model.score(1, 1)); // user 2 rates like user 0
+    /// ```
+    pub fn fit(
+        &self,
+        sets: EvalSets<'_>,
+        n_users: u32,
+        n_items: u32,
+        progress: bool,
+        mut on_epoch: impl FnMut(&EpochRecord),
+    ) -> Result<(AutoRec, History)> {
+        self.check()?;
+        let train = sets.train;
+        if train.is_empty() {
+            return Err(Error::Usage("cannot train on no ratings".into()));
+        }
+        let fallback = BaselineParams::default().fit(train, n_users, n_items, |_, _| {})?;
+        let columns = ItemColumns::new(train, n_items as usize);
+        let mut net = Net::new(self, n_users as usize);
+        let mut rng = Rng::seeded(self.seed ^ 0xa07e_c0de);
+        let mut order: Vec<u32> = (0..n_items).filter(|&i| columns.len(i) > 0).collect();
+        let mut history = History::default();
+        let mut best: Option<(f64, Net)> = None;
+        let mut since_best = 0;
+        let mut lr = self.lr;
+        let mut step = 0u64;
+        let bar = progress.then(|| indicatif::ProgressBar::new(self.epochs as u64));
+        for epoch in 1..=self.epochs {
+            let (started, cpu) = (Instant::now(), process_cpu_seconds());
+            rng.shuffle(&mut order);
+            for batch in order.chunks(self.batch) {
+                step += 1;
+                net.zero_grad();
+                net.batch_loss_and_grad(batch, &columns);
+                let share = batch.len() as f32 / order.len() as f32;
+                net.apply(&self.optimizer.step(step, lr), self.l2 * share);
+            }
+            lr *= self.lr_decay;
+            let seconds = started.elapsed().as_secs_f64();
+            history.train_seconds += seconds;
+            history.train_cpu_seconds += process_cpu_seconds() - cpu;
+            let model = net.model(&columns, &fallback, n_items as usize);
+            let rmse = |r: &Ratings| rating_metrics(&model, r, sets.clip).rmse;
+            let record = EpochRecord {
+                epoch,
+                train_rmse: rmse(train),
+                val_rmse: sets.val.map(rmse),
+                test_rmse: sets.test.map(rmse),
+                seconds,
+            };
+            on_epoch(&record);
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+            history.best_epoch = epoch;
+            let val = record.val_rmse;
+            history.epochs.push(record);
+            if let (Some(val), true) = (val, self.patience > 0) {
+                if best.as_ref().is_none_or(|(b, _)| val < *b) {
+                    best = Some((val, net.clone()));
+                    since_best = 0;
+                } else {
+                    since_best += 1;
+                    if since_best >= self.patience {
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some((_, best_net)) = best {
+            net = best_net;
+            history.best_epoch = history.epochs.len() - since_best;
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Ok((net.model(&columns, &fallback, n_items as usize), history))
+    }
+}
+
+/// The training ratings grouped by item (CSR).
+struct ItemColumns {
+    offsets: Vec<usize>,
+    users: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl ItemColumns {
+    fn new(r: &Ratings, n_items: usize) -> Self {
+        let mut offsets = vec![0usize; n_items + 1];
+        r.items.iter().for_each(|&i| offsets[i as usize + 1] += 1);
+        for i in 0..n_items {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let (mut users, mut values) = (vec![0u32; r.len()], vec![0f32; r.len()]);
+        for k in 0..r.len() {
+            let at = &mut fill[r.items[k] as usize];
+            users[*at] = r.users[k];
+            values[*at] = r.values[k];
+            *at += 1;
+        }
+        ItemColumns {
+            offsets,
+            users,
+            values,
+        }
+    }
+
+    fn len(&self, item: u32) -> usize {
+        self.offsets[item as usize + 1] - self.offsets[item as usize]
+    }
+
+    fn column(&self, item: u32) -> (&[u32], &[f32]) {
+        let (lo, hi) = (self.offsets[item as usize], self.offsets[item as usize + 1]);
+        (&self.users[lo..hi], &self.values[lo..hi])
+    }
+}
+
+/// The trainable weights with their gradients and optimizer state.
+#[derive(Debug, Clone)]
+struct Net {
+    h: usize,
+    /// Encoder `V`, users x H; its bias `b` (H).
+    enc: Vec<f32>,
+    enc_bias: Vec<f32>,
+    /// Decoder `W`, users x H; its bias `c` (users).
+    dec: Vec<f32>,
+    dec_bias: Vec<f32>,
+    grads: [Vec<f32>; 4],
+    m: [Vec<f32>; 4],
+    v: [Vec<f32>; 4],
+    /// Scratch: the code, the pre-activation gradient.
+    code: Vec<f32>,
+    dcode: Vec<f32>,
+}
+
+impl Net {
+    fn new(p: &AutoRecParams, users: usize) -> Self {
+        let h = p.hidden;
+        let mut rng = Rng::seeded(p.seed);
+        let a = p.init as f64;
+        let mut draw =
+            |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform_in(-a, a) as f32).collect() };
+        let enc = draw(users * h);
+        let dec = draw(users * h);
+        let sizes = [users * h, h, users * h, users];
+        let state = |slot: usize| {
+            sizes.map(|n| {
+                vec![
+                    if p.optimizer.state_slots() >= slot {
+                        p.optimizer.state_init()
+                    } else {
+                        0.0
+                    };
+                    n
+                ]
+            })
+        };
+        Net {
+            h,
+            enc,
+            enc_bias: vec![0.0; h],
+            dec,
+            dec_bias: vec![0.0; users],
+            grads: sizes.map(|n| vec![0.0; n]),
+            m: state(1),
+            v: state(2),
+            code: vec![0.0; h],
+            dcode: vec![0.0; h],
+        }
+    }
+
+    fn zero_grad(&mut self) {
+        self.grads
+            .iter_mut()
+            .for_each(|g| g.iter_mut().for_each(|x| *x = 0.0));
+    }
+
+    /// `code = sigmoid(sum r_u V_u + b)` of one item column.
+    fn encode(
+        enc: &[f32],
+        enc_bias: &[f32],
+        h: usize,
+        users: &[u32],
+        values: &[f32],
+        code: &mut [f32],
+    ) {
+        code.copy_from_slice(enc_bias);
+        for (&u, &r) in users.iter().zip(values) {
+            axpy(r, &enc[u as usize * h..(u as usize + 1) * h], code);
+        }
+        code.iter_mut().for_each(|z| *z = 1.0 / (1.0 + (-*z).exp()));
+    }
+
+    /// Adds the gradient of the batch's data loss `1/2 sum (c_u + W_u.h_i - r_ui)^2` to
+    /// the gradients and returns that loss.
+    fn batch_loss_and_grad(&mut self, items: &[u32], columns: &ItemColumns) -> f64 {
+        let h = self.h;
+        let mut loss = 0.0f64;
+        let [g_enc, g_enc_bias, g_dec, g_dec_bias] = &mut self.grads;
+        for &item in items {
+            let (users, values) = columns.column(item);
+            Self::encode(&self.enc, &self.enc_bias, h, users, values, &mut self.code);
+            self.dcode.iter_mut().for_each(|d| *d = 0.0);
+            for (&u, &r) in users.iter().zip(values) {
+                let u = u as usize;
+                let w = &self.dec[u * h..(u + 1) * h];
+                let e = self.dec_bias[u] + dot(w, &self.code) - r;
+                loss += 0.5 * (e as f64) * (e as f64);
+                g_dec_bias[u] += e;
+                axpy(e, &self.code, &mut g_dec[u * h..(u + 1) * h]);
+                axpy(e, w, &mut self.dcode);
+            }
+            // through the sigmoid
+            for (d, &y) in self.dcode.iter_mut().zip(&self.code) {
+                *d *= y * (1.0 - y);
+            }
+            g_enc_bias
+                .iter_mut()
+                .zip(&self.dcode)
+                .for_each(|(g, &d)| *g += d);
+            for (&u, &r) in users.iter().zip(values) {
+                let u = u as usize;
+                axpy(r, &self.dcode, &mut g_enc[u * h..(u + 1) * h]);
+            }
+        }
+        loss
+    }
+
+    /// One optimizer step on every weight, with `l2 * W` added to the gradients of `V`
+    /// and `W` (the batch's share of `lambda/2 |W|^2`).
+    fn apply(&mut self, step: &crate::nn::Step, l2: f32) {
+        let params: [&mut Vec<f32>; 4] = [
+            &mut self.enc,
+            &mut self.enc_bias,
+            &mut self.dec,
+            &mut self.dec_bias,
+        ];
+        for (k, w) in params.into_iter().enumerate() {
+            if l2 > 0.0 && (k == 0 || k == 2) {
+                self.grads[k]
+                    .iter_mut()
+                    .zip(w.iter())
+                    .for_each(|(g, &x)| *g += l2 * x);
+            }
+            step.update(w, &self.grads[k], &mut self.m[k], &mut self.v[k]);
+        }
+    }
+
+    /// The servable model: codes of every item from `columns`.
+    fn model(&self, columns: &ItemColumns, fallback: &Baseline, n_items: usize) -> AutoRec {
+        let h = self.h;
+        let mut codes = vec![0.0f32; n_items * h];
+        for (i, code) in codes.chunks_exact_mut(h).enumerate() {
+            let (users, values) = columns.column(i as u32);
+            Self::encode(&self.enc, &self.enc_bias, h, users, values, code);
+        }
+        AutoRec {
+            hidden: h,
+            decoder: self.dec.clone(),
+            output_bias: self.dec_bias.clone(),
+            codes,
+            fallback: fallback.clone(),
+        }
+    }
+}
+
+/// A trained I-AutoRec, in its servable form: `score(u, i) = c_u + W_u . h_i`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoRec {
+    /// Code size H.
+    pub hidden: usize,
+    /// Decoder rows `W_u`, users x H.
+    pub decoder: Vec<f32>,
+    /// Decoder bias `c_u`, one per user.
+    pub output_bias: Vec<f32>,
+    /// Item codes `h_i`, items x H, computed from the training ratings.
+    pub codes: Vec<f32>,
+    /// Bias model for unknown users or items.
+    pub fallback: Baseline,
+}
+
+impl Recommender for AutoRec {
+    fn kind(&self) -> &'static str {
+        "autorec"
+    }
+    fn n_users(&self) -> u32 {
+        self.output_bias.len() as u32
+    }
+    fn n_items(&self) -> u32 {
+        (self.codes.len() / self.hidden) as u32
+    }
+    fn param_count(&self) -> usize {
+        // encoder and decoder with their biases (the codes are derived from them)
+        2 * self.decoder.len() + self.output_bias.len() + self.hidden
+    }
+    fn score(&self, user: u32, item: u32) -> f32 {
+        let (u, i, h) = (user as usize, item as usize, self.hidden);
+        self.output_bias[u]
+            + dot(
+                &self.decoder[u * h..(u + 1) * h],
+                &self.codes[i * h..(i + 1) * h],
+            )
+    }
+    fn fallback(&self, user: Option<u32>, item: Option<u32>) -> f32 {
+        self.fallback.fallback(user, item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The data loss of a tiny net in f64, written independently of the training code.
+    fn loss_f64(net: &Net, items: &[u32], cols: &ItemColumns) -> f64 {
+        let h = net.h;
+        let mut loss = 0.0;
+        for &i in items {
+            let (users, values) = cols.column(i);
+            let code: Vec<f64> = (0..h)
+                .map(|k| {
+                    let z = net.enc_bias[k] as f64
+                        + users
+                            .iter()
+                            .zip(values)
+                            .map(|(&u, &r)| r as f64 * net.enc[u as usize * h + k] as f64)
+                            .sum::<f64>();
+                    1.0 / (1.0 + (-z).exp())
+                })
+                .collect();
+            for (&u, &r) in users.iter().zip(values) {
+                let u = u as usize;
+                let o = net.dec_bias[u] as f64
+                    + (0..h)
+                        .map(|k| net.dec[u * h + k] as f64 * code[k])
+                        .sum::<f64>();
+                loss += 0.5 * (o - r as f64).powi(2);
+            }
+        }
+        loss
+    }
+
+    fn weight(n: &mut Net, k: usize, j: usize) -> &mut f32 {
+        match k {
+            0 => &mut n.enc[j],
+            1 => &mut n.enc_bias[j],
+            2 => &mut n.dec[j],
+            _ => &mut n.dec_bias[j],
+        }
+    }
+
+    /// Finite-difference check of every weight's gradient (central differences of the
+    /// f64 loss).
+    #[test]
+    fn gradients_match_finite_differences() {
+        let mut r = Ratings::default();
+        for (u, i, v) in [
+            (0, 0, 5.0),
+            (1, 0, 3.0),
+            (2, 0, 1.0),
+            (0, 1, 2.0),
+            (2, 1, 4.0),
+            (1, 2, 5.0),
+            (3, 2, 2.0),
+        ] {
+            r.push(u, i, v, None);
+        }
+        let cols = ItemColumns::new(&r, 3);
+        let p = AutoRecParams {
+            hidden: 3,
+            init: 0.3,
+            ..Default::default()
+        };
+        let mut net = Net::new(&p, 4);
+        net.enc_bias = vec![0.1, -0.2, 0.05];
+        net.dec_bias = vec![3.0, 2.5, 3.5, 1.0];
+        let items = [0u32, 1, 2];
+        net.zero_grad();
+        let loss = net.batch_loss_and_grad(&items, &cols);
+        assert!((loss - loss_f64(&net, &items, &cols)).abs() < 1e-4);
+        let eps = 1e-3f32;
+        for k in 0..4 {
+            for j in 0..net.grads[k].len() {
+                let mut plus = net.clone();
+                let mut minus = net.clone();
+                *weight(&mut plus, k, j) += eps;
+                *weight(&mut minus, k, j) -= eps;
+                let numeric = (loss_f64(&plus, &items, &cols) - loss_f64(&minus, &items, &cols))
+                    / (2.0 * eps as f64);
+                let analytic = net.grads[k][j] as f64;
+                assert!(
+                    (numeric - analytic).abs() < 2e-2 * (1.0 + numeric.abs()),
+                    "tensor {k}[{j}]: numeric {numeric} analytic {analytic}"
+                );
+            }
+        }
+    }
+
+    /// A seeded run is bit-reproducible.
+    #[test]
+    fn seeded_runs_are_identical() {
+        let mut r = Ratings::default();
+        let mut rng = Rng::seeded(3);
+        for _ in 0..300 {
+            r.push(
+                rng.below(20) as u32,
+                rng.below(15) as u32,
+                1.0 + rng.below(5) as f32,
+                None,
+            );
+        }
+        let sets = EvalSets {
+            train: &r,
+            val: None,
+            test: None,
+            clip: None,
+        };
+        let p = AutoRecParams {
+            hidden: 8,
+            epochs: 3,
+            batch: 4,
+            ..Default::default()
+        };
+        let (a, _) = p.fit(sets, 20, 15, false, |_| {}).unwrap();
+        let (b, _) = p.fit(sets, 20, 15, false, |_| {}).unwrap();
+        assert_eq!(a, b);
+    }
+}
