@@ -290,6 +290,8 @@ pub struct MfNet {
     loss: Loss,
     /// Set for per-example plain SGD: the fused kernel's constants and thread plan.
     fused: Option<FusedSgd>,
+    /// Set for minibatch plain SGD: the buffer-free batch kernel and its constants.
+    batched: Option<BatchKernel>,
     /// The batch's prediction errors.
     errors: Vec<f32>,
     /// d loss / d prediction_k = grad_scale * error_k for the current batch.
@@ -311,6 +313,13 @@ impl MfNet {
             threads: params.threads,
             plan: None,
         });
+        let plain_sgd = opt.kind == OptimizerKind::Sgd && opt.momentum == 0.0;
+        let batched = (plain_sgd && fused.is_none()).then(|| BatchKernel {
+            state: BatchSgd::new(users, items, params.dim),
+            l2: params.l2,
+            l2_bias: params.l2_bias,
+            table_mode: params.l2_mode == L2Mode::Table,
+        });
         MfNet {
             mu,
             p,
@@ -320,6 +329,7 @@ impl MfNet {
             optimizer: opt,
             loss: params.loss,
             fused,
+            batched,
             errors: vec![],
             grad_scale: 0.0,
         }
@@ -386,6 +396,27 @@ impl Network for MfNet {
     }
 
     fn train_epoch(&mut self, data: &Ratings, batch: usize, step: &mut u64, lr: f32) {
+        if let Some(kernel) = self.batched.as_mut() {
+            let c = BatchConstants {
+                mu: self.mu,
+                lr,
+                l2: kernel.l2,
+                l2_bias: kernel.l2_bias,
+                table_mode: kernel.table_mode,
+                loss: self.loss,
+                k: self.p.dim(),
+            };
+            let tables = Tables {
+                p: self.p.weights_mut(),
+                q: self.q.weights_mut(),
+                bu: self.bu.weights_mut(),
+                bi: self.bi.weights_mut(),
+                first_user: 0,
+                first_item: 0,
+            };
+            *step += kernel.state.epoch(tables, data, batch, &c);
+            return;
+        }
         let Some(fused) = self.fused.as_mut() else {
             let positions: Vec<u32> = (0..data.len() as u32).collect();
             for chunk in positions.chunks(batch) {
@@ -456,6 +487,20 @@ struct Tables<'a> {
     bi: &'a mut [f32],
     first_user: u32,
     first_item: u32,
+}
+
+impl Tables<'_> {
+    /// The same views, borrowed for a shorter time.
+    fn reborrow(&mut self) -> Tables<'_> {
+        Tables {
+            p: &mut *self.p,
+            q: &mut *self.q,
+            bu: &mut *self.bu,
+            bi: &mut *self.bi,
+            first_user: self.first_user,
+            first_item: self.first_item,
+        }
+    }
 }
 
 /// Per-example SGD over the ratings at `positions`, all of whose users and items lie in
@@ -786,6 +831,60 @@ mod tests {
         }
     }
 
+    /// The buffer-free minibatch SGD kernel does the same arithmetic as the generic
+    /// minibatch path (the kernel is off when `batched` is None), in both L2 modes and
+    /// with both losses, with rows repeated inside a batch.
+    #[test]
+    fn batch_sgd_matches_generic_path() {
+        let data = tiny_data().select(&[3, 1, 0, 6, 2, 5, 4, 1, 0, 3, 3, 6]);
+        for (mode, loss) in [
+            (L2Mode::Rows, Loss::Mse),
+            (L2Mode::Table, Loss::Mse),
+            (L2Mode::Table, Loss::Rmse),
+            (L2Mode::Rows, Loss::Rmse),
+        ] {
+            let params = MfParams {
+                dim: 5,
+                batch: 4,
+                optimizer: Optimizer::default(),
+                l2: 0.05,
+                l2_bias: 0.02,
+                l2_mode: mode,
+                loss,
+                init: Init::Uniform(0.5),
+                ..MfParams::default()
+            };
+            let mut batched = MfNet::new(&params, 3.0, 3, 4);
+            assert!(batched.batched.is_some() && batched.fused.is_none());
+            let mut generic = batched.clone();
+            generic.batched = None;
+            let (mut s1, mut s2) = (0, 0);
+            for epoch in 1..=4 {
+                let lr = 0.3 / epoch as f32;
+                batched.train_epoch(&data, 4, &mut s1, lr);
+                batched.flush();
+                generic.train_epoch(&data, 4, &mut s2, lr);
+                generic.flush();
+            }
+            assert_eq!(s1, s2);
+            let (a, b) = (batched.into_model(), generic.into_model());
+            for (x, y) in
+                a.p.iter()
+                    .chain(&a.q)
+                    .chain(&a.user_bias)
+                    .chain(&a.item_bias)
+                    .zip(
+                        b.p.iter()
+                            .chain(&b.q)
+                            .chain(&b.user_bias)
+                            .chain(&b.item_bias),
+                    )
+            {
+                assert!((x - y).abs() < 1e-5, "{mode:?} {loss:?}: {x} vs {y}");
+            }
+        }
+    }
+
     /// Parallel block SGD: reproducible for a fixed thread count, and it learns.
     #[test]
     fn parallel_sgd_is_reproducible_and_learns() {
@@ -856,4 +955,306 @@ mod tests {
             assert!(matches!(p.check(), Err(Error::Usage(_))), "{p:?}");
         }
     }
+}
+
+/// Minibatch plain SGD for MF without gradient buffers: the kernel behind
+/// [`MfNet::train_epoch`] for plain SGD with batches of more than one rating (the
+/// textbook's `book-mf` preset among them). The same arithmetic as the generic
+/// [`Embedding`] path — every gradient taken at the batch-start values, one L2 decay per
+/// step in table mode (applied lazily), per-occurrence L2 in rows mode — in two passes:
+/// 1. the errors of the batch, with each row's pending table decay as a factor (true
+///    value = stored x scale, as in [`Embedding::touch`]), copying the true value of a row
+///    aside on its second touch (its batch-start value is still needed after its first
+///    update);
+/// 2. the updates, each rating writing its own user and item rows directly
+///    (`w <- decay w - lr (scale e other_old + rows_l2 w_old)`; the decay only at a row's
+///    first occurrence): one pass over both rows when neither is used twice in the batch
+///    (the common case), else from the copies.
+///
+/// No per-row gradient slot is allocated, zeroed or swept, which is what the generic path
+/// spends most of its time on for small batches.
+#[derive(Debug, Clone)]
+struct BatchSgd {
+    users: SideState,
+    items: SideState,
+    /// Batch-start values of rows touched more than once in the batch (factors; biases).
+    copies: Vec<f32>,
+    copy_biases: Vec<f32>,
+    errors: Vec<f32>,
+    /// Scratch: batch-start user and item rows of the rating being updated.
+    old_p: Vec<f32>,
+    old_q: Vec<f32>,
+    batch_id: u32,
+    /// Products of the table-mode decay factors since the epoch started (factors; biases).
+    decay_w: f64,
+    decay_b: f64,
+}
+
+/// Per-row bookkeeping of one side (users or items).
+#[derive(Debug, Clone)]
+struct SideState {
+    /// Batch id of the row's last touch in pass 1, and of its first update in pass 2.
+    seen: Vec<u32>,
+    updated: Vec<u32>,
+    /// Index of the row's copy in `copies` (NO_COPY: none).
+    copy: Vec<u32>,
+    /// Table mode: `1 / decay` at the row's last catch-up (factors; bias).
+    inverse_w: Vec<f64>,
+    inverse_b: Vec<f64>,
+    /// The row's pending decay during the current batch (1 in rows mode).
+    scale_w: Vec<f32>,
+    scale_b: Vec<f32>,
+}
+
+const NO_COPY: u32 = u32::MAX;
+
+impl SideState {
+    fn new(rows: usize) -> Self {
+        SideState {
+            seen: vec![0; rows],
+            updated: vec![0; rows],
+            copy: vec![NO_COPY; rows],
+            inverse_w: vec![1.0; rows],
+            inverse_b: vec![1.0; rows],
+            scale_w: vec![1.0; rows],
+            scale_b: vec![1.0; rows],
+        }
+    }
+}
+
+/// The batch kernel with the constants it needs from the params.
+#[derive(Debug, Clone)]
+struct BatchKernel {
+    state: BatchSgd,
+    l2: f32,
+    l2_bias: f32,
+    table_mode: bool,
+}
+
+/// Constants of one [`BatchSgd`] epoch.
+#[derive(Debug, Clone, Copy)]
+struct BatchConstants {
+    mu: f32,
+    lr: f32,
+    l2: f32,
+    l2_bias: f32,
+    table_mode: bool,
+    loss: Loss,
+    k: usize,
+}
+
+impl BatchSgd {
+    fn new(users: usize, items: usize, k: usize) -> Self {
+        BatchSgd {
+            users: SideState::new(users),
+            items: SideState::new(items),
+            copies: Vec::new(),
+            copy_biases: Vec::new(),
+            errors: Vec::new(),
+            old_p: Vec::with_capacity(k),
+            old_q: Vec::with_capacity(k),
+            batch_id: 0,
+            decay_w: 1.0,
+            decay_b: 1.0,
+        }
+    }
+
+    /// One epoch over `data` in order, in batches of `batch`; returns the steps taken.
+    /// Every row is up to date (no pending decay) when it returns.
+    fn epoch(
+        &mut self,
+        mut t: Tables<'_>,
+        data: &Ratings,
+        batch: usize,
+        c: &BatchConstants,
+    ) -> u64 {
+        let mut steps = 0;
+        let positions: Vec<u32> = (0..data.len() as u32).collect();
+        for chunk in positions.chunks(batch) {
+            steps += 1;
+            self.step(t.reborrow(), data, chunk, c);
+        }
+        self.catch_up_all(t, c.k);
+        steps
+    }
+
+    fn step(&mut self, t: Tables<'_>, data: &Ratings, batch: &[u32], c: &BatchConstants) {
+        let k = c.k;
+        if self.batch_id == u32::MAX {
+            for side in [&mut self.users, &mut self.items] {
+                side.seen.iter_mut().for_each(|s| *s = 0);
+                side.updated.iter_mut().for_each(|s| *s = 0);
+            }
+            self.batch_id = 0;
+        }
+        self.batch_id += 1;
+        let id = self.batch_id;
+        let (dw, db) = if c.table_mode {
+            (1.0 - 2.0 * c.l2 * c.lr, 1.0 - 2.0 * c.l2_bias * c.lr)
+        } else {
+            (1.0, 1.0)
+        };
+        // Pass 1: each row's pending decay (true value = stored x scale), copies of the
+        // true values of rows used twice, the errors.
+        self.errors.clear();
+        self.copies.clear();
+        self.copy_biases.clear();
+        const PREFETCH_AHEAD: usize = 4;
+        for (j, &at) in batch.iter().enumerate() {
+            if let Some(&ahead) = batch.get(j + PREFETCH_AHEAD) {
+                prefetch_row(t.p, data.users[ahead as usize] as usize, k);
+                prefetch_row(t.q, data.items[ahead as usize] as usize, k);
+            }
+            let at = at as usize;
+            let (u, i) = (data.users[at] as usize, data.items[at] as usize);
+            for (side, w, b, r) in [
+                (&mut self.users, &*t.p, &*t.bu, u),
+                (&mut self.items, &*t.q, &*t.bi, i),
+            ] {
+                if side.seen[r] != id {
+                    side.seen[r] = id;
+                    side.copy[r] = NO_COPY;
+                    if c.table_mode {
+                        side.scale_w[r] = (self.decay_w * side.inverse_w[r]) as f32;
+                        side.scale_b[r] = (self.decay_b * side.inverse_b[r]) as f32;
+                    }
+                } else if side.copy[r] == NO_COPY {
+                    side.copy[r] = self.copy_biases.len() as u32;
+                    let sw = side.scale_w[r];
+                    self.copies
+                        .extend(w[r * k..(r + 1) * k].iter().map(|&x| x * sw));
+                    self.copy_biases.push(b[r] * side.scale_b[r]);
+                }
+            }
+            let (us, is) = (&self.users, &self.items);
+            let pred = t.bu[u] * us.scale_b[u]
+                + t.bi[i] * is.scale_b[i]
+                + dot(&t.p[u * k..(u + 1) * k], &t.q[i * k..(i + 1) * k])
+                    * (us.scale_w[u] * is.scale_w[i]);
+            self.errors.push(pred - (data.values[at] - c.mu));
+        }
+        let (_, scale) = c.loss.value_and_scale(&self.errors);
+        // Pass 2: updates from the batch-start (true) values.
+        let n = batch.len() as f32;
+        let (self_l2, self_l2_b) = if c.table_mode {
+            (0.0, 0.0)
+        } else {
+            (-c.lr * 2.0 * c.l2 / n, -c.lr * 2.0 * c.l2_bias / n)
+        };
+        let (next_w, next_b) = (
+            1.0 / (self.decay_w * dw as f64),
+            1.0 / (self.decay_b * db as f64),
+        );
+        for (j, &at) in batch.iter().enumerate() {
+            let at = at as usize;
+            let (u, i) = (data.users[at] as usize, data.items[at] as usize);
+            let g = c.lr * scale * self.errors[j];
+            let (cu, ci) = (self.users.copy[u], self.items.copy[i]);
+            let (first_u, first_i) = (self.users.updated[u] != id, self.items.updated[i] != id);
+            let (su, si) = (self.users.scale_w[u], self.items.scale_w[i]);
+            let (pw, qw) = (&mut t.p[u * k..(u + 1) * k], &mut t.q[i * k..(i + 1) * k]);
+            if cu == NO_COPY && ci == NO_COPY {
+                // Both rows used once in the batch: one pass, old values in registers.
+                let (ap, aq) = ((dw + self_l2) * su, (dw + self_l2) * si);
+                let (gq, gp) = (g * si, g * su);
+                for (p, q) in pw.iter_mut().zip(qw.iter_mut()) {
+                    let (po, qo) = (*p, *q);
+                    *p = ap * po - gq * qo;
+                    *q = aq * qo - gp * po;
+                }
+            } else {
+                // A row used more than once: its batch-start value is its copy.
+                let old = |cp: u32, w: &[f32], s: f32, out: &mut Vec<f32>| {
+                    out.clear();
+                    match cp {
+                        NO_COPY => out.extend(w.iter().map(|&x| x * s)),
+                        cp => out.extend_from_slice(
+                            &self.copies[cp as usize * k..(cp as usize + 1) * k],
+                        ),
+                    }
+                };
+                old(cu, pw, su, &mut self.old_p);
+                old(ci, qw, si, &mut self.old_q);
+                let (ap, aq) = (
+                    if first_u { dw * su } else { 1.0 },
+                    if first_i { dw * si } else { 1.0 },
+                );
+                for ((p, &po), &qo) in pw.iter_mut().zip(&self.old_p).zip(&self.old_q) {
+                    *p = ap * *p + self_l2 * po - g * qo;
+                }
+                for ((q, &qo), &po) in qw.iter_mut().zip(&self.old_q).zip(&self.old_p) {
+                    *q = aq * *q + self_l2 * qo - g * po;
+                }
+            }
+            let old_bias = |cp: u32, b: f32, s: f32| match cp {
+                NO_COPY => b * s,
+                cp => self.copy_biases[cp as usize],
+            };
+            let (obu, obi) = (
+                old_bias(cu, t.bu[u], self.users.scale_b[u]),
+                old_bias(ci, t.bi[i], self.items.scale_b[i]),
+            );
+            let abu = if first_u {
+                db * self.users.scale_b[u]
+            } else {
+                1.0
+            };
+            let abi = if first_i {
+                db * self.items.scale_b[i]
+            } else {
+                1.0
+            };
+            t.bu[u] = abu * t.bu[u] + self_l2_b * obu - g;
+            t.bi[i] = abi * t.bi[i] + self_l2_b * obi - g;
+            for (side, r, first) in [(&mut self.users, u, first_u), (&mut self.items, i, first_i)] {
+                if first {
+                    side.updated[r] = id;
+                    side.inverse_w[r] = next_w;
+                    side.inverse_b[r] = next_b;
+                }
+            }
+        }
+        if c.table_mode {
+            self.decay_w *= dw as f64;
+            self.decay_b *= db as f64;
+            if self.decay_w < 1e-200 || self.decay_b < 1e-200 {
+                self.catch_up_all(t, k);
+            }
+        }
+    }
+
+    /// Applies every row's pending table decay and restarts the products at 1.
+    fn catch_up_all(&mut self, t: Tables<'_>, k: usize) {
+        for (side, w, b) in [(&mut self.users, t.p, t.bu), (&mut self.items, t.q, t.bi)] {
+            for r in 0..b.len() {
+                let f = (self.decay_w * side.inverse_w[r]) as f32;
+                if f != 1.0 {
+                    w[r * k..(r + 1) * k].iter_mut().for_each(|x| *x *= f);
+                }
+                b[r] *= (self.decay_b * side.inverse_b[r]) as f32;
+                side.inverse_w[r] = 1.0;
+                side.inverse_b[r] = 1.0;
+            }
+        }
+        self.decay_w = 1.0;
+        self.decay_b = 1.0;
+    }
+}
+
+/// Hints the processor to load row `r` (width `k`) of `w` into cache.
+#[inline]
+fn prefetch_row(w: &[f32], r: usize, k: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        if let Some(row) = w.get(r * k..(r + 1) * k) {
+            for line in row.chunks(16) {
+                // SAFETY: a prefetch is only a hint; it never faults and the pointer is
+                // inside `row`.
+                unsafe { _mm_prefetch(line.as_ptr() as *const i8, _MM_HINT_T0) };
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (w, r, k);
 }
