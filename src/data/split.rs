@@ -174,6 +174,25 @@ pub fn leave_k_out(
     latest: bool,
     seed: u64,
 ) -> Result<(Vec<usize>, Vec<usize>)> {
+    leave_k_out_ranked(ratings, k, latest, seed, None)
+}
+
+/// [`leave_k_out`] with ties between equal latest timestamps broken by the highest
+/// `item_rank[item]` (then the highest position) instead of the highest item index;
+/// [`SplitSpec::apply`] ranks the items by raw id (numerically when every id is a
+/// number), so that `user-out:1:latest` on MovieLens holds out the highest item id
+/// among a user's latest ratings, as the NCF protocol does.
+pub fn leave_k_out_ranked(
+    ratings: &Ratings,
+    k: usize,
+    latest: bool,
+    seed: u64,
+    item_rank: Option<&[u32]>,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let rank = |pos: usize| {
+        let i = ratings.items[pos];
+        item_rank.map_or(i, |r| r[i as usize])
+    };
     let times = match (&ratings.times, latest) {
         (None, true) => {
             return Err(Error::Usage(format!(
@@ -208,9 +227,7 @@ pub fn leave_k_out(
         }
         if let (true, Some(t)) = (latest, times) {
             // Latest first.
-            group.sort_unstable_by(|&a, &b| {
-                (t[b], ratings.items[b], b).cmp(&(t[a], ratings.items[a], a))
-            });
+            group.sort_unstable_by(|&a, &b| (t[b], rank(b), b).cmp(&(t[a], rank(a), a)));
         } else {
             // Partial Fisher-Yates: the first k slots become a uniform random k-subset.
             for j in 0..k {
@@ -222,6 +239,23 @@ pub fn leave_k_out(
         train.extend_from_slice(&group[k..]);
     }
     Ok(sorted(train, test))
+}
+
+/// Each index's rank in the order of the raw ids: numeric when every id parses as an
+/// unsigned integer, else by string.
+fn raw_id_rank(ids: &IdMap) -> Vec<u32> {
+    let raw = ids.raw_ids();
+    let mut order: Vec<u32> = (0..raw.len() as u32).collect();
+    let numbers: Option<Vec<u64>> = raw.iter().map(|r| r.parse().ok()).collect();
+    match numbers {
+        Some(n) => order.sort_by_key(|&i| n[i as usize]),
+        None => order.sort_by(|&a, &b| raw[a as usize].cmp(&raw[b as usize])),
+    }
+    let mut rank = vec![0u32; raw.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    rank
 }
 
 /// Global temporal cut: the latest `round(n * test_fraction)` ratings by timestamp go to
@@ -254,7 +288,7 @@ pub fn temporal(ratings: &Ratings, test_fraction: f64) -> Result<(Vec<usize>, Ve
 /// | `random:F` | random holdout, test fraction `F` in (0, 1) |
 /// | `kfold:K:I` | fold `I` (1-based, `1..=K`) of a `K`-fold split, `K >= 2` |
 /// | `user-out:K` | per user, `K >= 1` random ratings to test ([`leave_k_out`]) |
-/// | `user-out:K:latest` | per user, the `K` latest ratings to test |
+/// | `user-out:K:latest` | per user, the `K` latest ratings to test (ties: the highest raw item id) |
 /// | `temporal:F` | the latest fraction `F` in (0, 1) of all ratings to test |
 ///
 /// ```
@@ -313,7 +347,14 @@ impl SplitSpec {
     /// Splits `data` ([`TrainTest::from_indices`]). Fails when the values are out of range
     /// (a spec built in code) or the split needs timestamps the data lacks.
     pub fn apply(&self, data: &Dataset, seed: u64) -> Result<TrainTest> {
-        let (train, test) = self.indices(&data.ratings, seed)?;
+        let (train, test) = match *self {
+            SplitSpec::UserOut { k, latest: true } => {
+                self.validate()?;
+                let rank = raw_id_rank(&data.items);
+                leave_k_out_ranked(&data.ratings, k, true, seed, Some(&rank))?
+            }
+            _ => self.indices(&data.ratings, seed)?,
+        };
         Ok(TrainTest::from_indices(data, &train, &test))
     }
 
@@ -427,5 +468,54 @@ impl FromStr for SplitSpec {
             other => other,
         })?;
         Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tie_tests {
+    use super::*;
+    use crate::data::{Features, RatingScale};
+
+    /// Among a user's ratings with the latest timestamp, `user-out:1:latest` holds out
+    /// the highest raw item id (numerically: "10" > "9"), whatever the index order.
+    #[test]
+    fn latest_ties_go_to_the_highest_raw_item_id() {
+        let mut ratings = Ratings::default();
+        // Items by first appearance: "10" -> 0, "9" -> 1, "100" -> 2, "2" -> 3.
+        for (u, i, t) in [
+            (0, 0, 7),
+            (0, 1, 7),
+            (0, 2, 3),
+            (1, 3, 5),
+            (1, 1, 5),
+            (1, 0, 4),
+        ] {
+            ratings.push(u, i, 4.0, Some(t));
+        }
+        let data = Dataset {
+            ratings,
+            users: IdMap::from_raw(["a", "b"]),
+            items: IdMap::from_raw(["10", "9", "100", "2"]),
+            features: Features::default(),
+            scale: RatingScale::STARS_1_5,
+            source: "test".into(),
+            warnings: vec![],
+        };
+        let split = SplitSpec::UserOut { k: 1, latest: true }
+            .apply(&data, 0)
+            .unwrap();
+        let held: Vec<(&str, &str)> = (0..split.test.len())
+            .map(|k| {
+                (
+                    split.users.raw(split.test.users[k]),
+                    split.items.raw(split.test.items[k]),
+                )
+            })
+            .collect();
+        // User a: "10" and "9" tie at t=7 -> "10"; user b: "2" and "9" tie at t=5 -> "9".
+        assert_eq!(held, vec![("a", "10"), ("b", "9")]);
+        // Index order alone would have picked "9" (index 1) for a and "2" (index 3) for b.
+        let (_, test) = leave_k_out(&data.ratings, 1, true, 0).unwrap();
+        assert_eq!(test, vec![1, 3]);
     }
 }
