@@ -82,7 +82,7 @@ mod tests {
 }
 
 use crate::error::{Error, Result};
-use crate::models::{AnyModel, MfParams, Recommender};
+use crate::models::{AnyModel, IalsParams, MfParams, Recommender};
 use crate::nn::kernels::dot;
 use crate::store::SavedModel;
 
@@ -195,6 +195,9 @@ pub struct FoldedUser {
 ///   `b_u = sum (r - mu - b_i) / (reg_user + n)`; kNN then predicts from these ratings
 ///   and the stored item-item similarities, exactly as for a training user;
 /// - blend: each member folded in on its own;
+/// - ials: the exact user step of weighted ALS (the items as interactions, the values
+///   as confidences) with the item factors frozen ([`crate::models::Ials::fold_in`]);
+/// - popularity: nothing to fit (the most popular items the user did not name);
 /// - deep: refused (its user input passes through the dense layers).
 pub fn fold_in(saved: &SavedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser> {
     if ratings.is_empty() {
@@ -238,6 +241,22 @@ fn fold_in_model(
              the dense layers); retrain with the new user's ratings"
                 .into(),
         )),
+        // Popularity has nothing personal to fit: the list is the most popular unrated items.
+        AnyModel::Popularity(_) => Ok(FoldedUser {
+            rated,
+            ratings: unique,
+            ..Default::default()
+        }),
+        AnyModel::Ials(m) => {
+            // The model file's loader checked the params.
+            let p: IalsParams = serde_json::from_value(params.clone()).unwrap_or_default();
+            Ok(FoldedUser {
+                factors: m.fold_in(&p, &unique),
+                rated,
+                ratings: unique,
+                ..Default::default()
+            })
+        }
         AnyModel::Baseline(b) => Ok(FoldedUser {
             bias: bias_step(b, reg_user(Some(params))),
             rated,
@@ -418,6 +437,12 @@ fn folded_scores(model: &AnyModel, user: &FoldedUser) -> Vec<f32> {
                     + dot(&user.factors, &m.q[i * m.dim..(i + 1) * m.dim])
             })
             .collect(),
+        AnyModel::Popularity(m) => m.counts.clone(),
+        AnyModel::Ials(m) => {
+            m.q.chunks_exact(m.dim)
+                .map(|q| dot(&user.factors, q))
+                .collect()
+        }
         AnyModel::AutoRec(m) => (0..m.n_items() as usize)
             .map(|i| user.bias + dot(&user.factors, &m.codes[i * m.hidden..(i + 1) * m.hidden]))
             .collect(),
@@ -447,7 +472,8 @@ pub fn item_embeddings(model: &AnyModel) -> Option<(&[f32], usize)> {
         AnyModel::Deep(m) => Some((&m.q, m.dim)),
         AnyModel::Blend(b) => b.members.iter().find_map(item_embeddings),
         AnyModel::AutoRec(m) => Some((&m.codes, m.hidden)),
-        AnyModel::Baseline(_) | AnyModel::Knn(_) => None,
+        AnyModel::Ials(m) => Some((&m.q, m.dim)),
+        AnyModel::Baseline(_) | AnyModel::Knn(_) | AnyModel::Popularity(_) => None,
     }
 }
 

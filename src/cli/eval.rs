@@ -1,9 +1,11 @@
 //! `embedrec eval`: rating and ranking metrics of a saved model on a test file.
 
+use super::train::{Protocol, SAMPLED_SEED};
 use super::{ReaderArgs, print_json, print_warnings};
 use crate::data::{Ratings, TrainTest, movielens};
 use crate::error::{Error, Result};
-use crate::eval::{ranking_metrics, rating_metrics};
+use crate::eval::ranking::DEFAULT_NEGATIVES;
+use crate::eval::{ranking_metrics, rating_metrics, sampled_ranking_metrics};
 use crate::store::{self, SavedModel};
 use clap::Args;
 use std::path::PathBuf;
@@ -25,6 +27,11 @@ pub(crate) struct EvalArgs {
     /// A test item is relevant when its rating is at least this (ranking metrics).
     #[arg(long, default_value_t = 4.0)]
     threshold: f32,
+    /// Ranking protocol: full (every item the user did not rate in training) or sampled
+    /// (each test item among 99 items the user never rated, seed 42; reports hr, ndcg,
+    /// mrr).
+    #[arg(long, value_enum, default_value_t = Protocol::Full)]
+    protocol: Protocol,
     /// Print one JSON object as the last line.
     #[arg(long)]
     json: bool,
@@ -85,22 +92,49 @@ pub(crate) fn run(a: &EvalArgs) -> Result<()> {
     if a.k == 0 {
         return Err(Error::Usage("--k must be at least 1".into()));
     }
-    let saved = store::load(&a.model)?;
-    let split = split_for(&saved, &a.test, &a.reader)?;
-    let rating = rating_metrics(&saved.model, &split.test, saved.clip.then_some(saved.scale));
-    let ranking = ranking_metrics(&saved.model, &split, a.k, Some(a.threshold));
-    let mut all = serde_json::Map::new();
-    all.insert("rmse".into(), rating.rmse.into());
-    all.insert("mae".into(), rating.mae.into());
-    if let serde_json::Value::Object(r) = ranking.to_json() {
-        all.extend(r);
-    }
     let key = |m: &str| {
         if matches!(m, "rmse" | "mae") {
             m.to_string()
         } else {
             format!("{m}@{}", a.k)
         }
+    };
+    let saved = store::load(&a.model)?;
+    let split = split_for(&saved, &a.test, &a.reader)?;
+    let rating = rating_metrics(&saved.model, &split.test, saved.clip.then_some(saved.scale));
+    let (ranking_json, ranking_users) = match a.protocol {
+        Protocol::Full => {
+            let r = ranking_metrics(&saved.model, &split, a.k, Some(a.threshold));
+            (r.to_json(), r.users)
+        }
+        Protocol::Sampled => {
+            let r =
+                sampled_ranking_metrics(&saved.model, &split, a.k, DEFAULT_NEGATIVES, SAMPLED_SEED);
+            (r.to_json(), r.users)
+        }
+    };
+    let mut all = serde_json::Map::new();
+    all.insert("rmse".into(), rating.rmse.into());
+    all.insert("mae".into(), rating.mae.into());
+    if let serde_json::Value::Object(r) = ranking_json {
+        all.extend(r);
+    }
+    // Implicit models' scores are not ratings: no RMSE unless asked for.
+    let implicit = crate::store::is_implicit_model(&saved);
+    let available: Vec<&str> = ALL
+        .iter()
+        .copied()
+        .filter(|m| all.contains_key(&key(m)))
+        .filter(|m| !(implicit && a.metrics.is_empty() && matches!(*m, "rmse" | "mae")))
+        .collect();
+    let wanted: Vec<&str> = if a.metrics.is_empty() {
+        available
+    } else if let Some(bad) = wanted.iter().find(|m| !available.contains(m)) {
+        return Err(Error::Usage(format!(
+            "--metrics: {bad} is not reported under --protocol sampled (hr, ndcg, mrr are)"
+        )));
+    } else {
+        wanted
     };
     let mut report = serde_json::Map::new();
     for m in &wanted {
@@ -109,13 +143,13 @@ pub(crate) fn run(a: &EvalArgs) -> Result<()> {
     }
     report.insert("test_count".into(), rating.count.into());
     report.insert("test_unknown".into(), rating.unknown.into());
-    report.insert("ranking_users".into(), ranking.users.into());
+    report.insert("ranking_users".into(), ranking_users.into());
     if a.json {
         print_json(&serde_json::Value::Object(report));
     } else {
         println!(
             "{} test ratings ({} with an id unknown to the model); ranking over {} users",
-            rating.count, rating.unknown, ranking.users
+            rating.count, rating.unknown, ranking_users
         );
         for m in &wanted {
             let k = key(m);

@@ -102,6 +102,12 @@ enum Duplicates {
 }
 
 impl ReaderArgs {
+    /// True when a generic file is read without a rating column (`--rating-col none`):
+    /// every value is then 1.
+    pub(crate) fn has_no_rating_column(&self) -> bool {
+        self.delimiter.is_some() && self.rating_col == "none"
+    }
+
     /// Validates the flags into [`ReadOptions`].
     pub(crate) fn options(&self) -> Result<ReadOptions> {
         let optional_col = |flag: &str, v: &str| -> Result<Option<usize>> {

@@ -7,7 +7,7 @@ use super::{print_json, print_warnings};
 use crate::data::split::SplitSpec;
 use crate::data::{self, TrainTest};
 use crate::error::{Error, Result};
-use crate::eval::rating_metrics;
+use crate::eval::{ranking_metrics, rating_metrics};
 use crate::rng::Rng;
 use clap::Args;
 use serde_json::{Value, json};
@@ -129,6 +129,21 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::Blend(p)
         }
+        Either::Ials(p, implicit) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::Ials(p, *implicit)
+        }
+        Either::MfRank(p, implicit) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::MfRank(p, *implicit)
+        }
+        Either::Popularity(_) => {
+            return Err(Error::Usage(
+                "popularity has no parameters to search".into(),
+            ));
+        }
     })
 }
 
@@ -188,26 +203,37 @@ pub(crate) fn run(a: &SearchArgs) -> Result<()> {
             .map(|fold| SplitSpec::KFold { k: a.folds, fold }.apply(&data, t.seed))
             .collect::<Result<_>>()?
     };
+    // Implicit models are scored by the validation NDCG@10 (protocol A), higher first;
+    // rating models by the validation RMSE, lower first.
+    let implicit = base.implicit().copied();
+    let metric = if implicit.is_some() {
+        "ndcg@10"
+    } else {
+        "rmse"
+    };
     let mut results: Vec<(f64, f64, usize)> = Vec::new();
     for (c, params) in candidates.iter().enumerate() {
         let mut scores = Vec::new();
         for split in &splits {
             let outcome = train::fit(params, split, &data, false)?;
-            scores.push(
-                rating_metrics(
-                    &outcome.model,
-                    &split.test,
-                    outcome.clip.then_some(data.scale),
-                )
-                .rmse,
-            );
+            scores.push(match implicit {
+                Some(i) => ranking_metrics(&outcome.model, split, 10, i.threshold).ndcg,
+                None => {
+                    rating_metrics(
+                        &outcome.model,
+                        &split.test,
+                        outcome.clip.then_some(data.scale),
+                    )
+                    .rmse
+                }
+            });
         }
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         let std =
             (scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / scores.len() as f64).sqrt();
         if !t.json {
             eprintln!(
-                "[{}/{}] {} -> validation RMSE {mean:.4}",
+                "[{}/{}] {} -> validation {metric} {mean:.4}",
                 c + 1,
                 candidates.len(),
                 describe(&points[c])
@@ -215,12 +241,13 @@ pub(crate) fn run(a: &SearchArgs) -> Result<()> {
         }
         results.push((mean, std, c));
     }
-    results.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.2.cmp(&y.2)));
+    let sign = if implicit.is_some() { -1.0 } else { 1.0 };
+    results.sort_by(|x, y| (sign * x.0).total_cmp(&(sign * y.0)).then(x.2.cmp(&y.2)));
     let best = results[0].2;
     if t.json {
         let trials: Vec<Value> = results
             .iter()
-            .map(|&(mean, std, c)| json!({ "params": Value::Object(points[c].iter().cloned().collect()), "val_rmse": mean, "val_std": std }))
+            .map(|&(mean, std, c)| json!({ "params": Value::Object(points[c].iter().cloned().collect()), format!("val_{metric}"): mean, "val_std": std }))
             .collect();
         print_json(&json!({ "folds": splits.len(), "trials": trials, "best": trials[0] }));
     } else {

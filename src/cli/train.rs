@@ -5,10 +5,11 @@ use crate::data::split::SplitSpec;
 use crate::data::split::validation_split;
 use crate::data::{self, Dataset, RatingScale, TrainTest};
 use crate::error::{Error, Result};
-use crate::eval::rating_metrics;
+use crate::eval::{RankingMetrics, ranking_metrics, rating_metrics};
 use crate::models::blend::{Blend, BlendParams, fit_weights};
 use crate::models::{
-    AnyModel, AutoRecParams, BaselineParams, DeepParams, KnnParams, MfParams, Recommender,
+    AnyModel, AutoRecParams, BaselineParams, DeepParams, IalsParams, KnnParams, MfParams,
+    MfRankParams, RankLoss, Recommender,
 };
 use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
@@ -32,7 +33,25 @@ pub(crate) enum ModelKind {
     /// A linear blend of other models (--members), weights fitted on validation data
     /// carved from the training data.
     Blend,
+    /// Weighted ALS for implicit feedback (Hu, Koren and Volinsky), conjugate gradient.
+    Ials,
+    /// Item popularity (training interaction counts): the top-N baseline; implicit only.
+    Popularity,
 }
+
+/// How an implicit model's test data is ranked.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// Protocol A: every item the user has not rated in training is ranked.
+    Full,
+    /// Protocol B (NCF): each test item among 99 items the user never rated, sampled
+    /// with a fixed seed.
+    Sampled,
+}
+
+/// Seed of protocol B's negatives: fixed, so that models trained with different seeds
+/// are ranked against the same items.
+pub(crate) const SAMPLED_SEED: u64 = 42;
 
 /// Where the training and test data come from.
 #[derive(Args, Debug, Clone)]
@@ -111,6 +130,39 @@ pub(crate) struct TrainArgs {
     /// Blend: L2 penalty on the member weights.
     #[arg(long, help_heading = "Hyper-parameters")]
     ridge: Option<f64>,
+    /// Treat the ratings as implicit feedback (interactions): the model is trained for
+    /// top-N ranking and reports ranking metrics. Implied by --model ials.
+    #[arg(long, help_heading = "Implicit feedback")]
+    implicit: bool,
+    /// Implicit: interactions are the training ratings >= R (default: every rating).
+    #[arg(long, value_name = "R", help_heading = "Implicit feedback")]
+    min_rating: Option<f32>,
+    /// Implicit: a test item is relevant when its rating is >= T, or 'none' (every test
+    /// item); default 4, or none when the file has no rating column.
+    #[arg(long, value_name = "T", help_heading = "Implicit feedback")]
+    threshold: Option<String>,
+    /// Ranking losses: negatives per positive (warp: most trials; 0 = the loss's default).
+    #[arg(long, help_heading = "Hyper-parameters")]
+    negatives: Option<usize>,
+    /// Ranking losses: uniform | popularity negative sampling.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    sampling: Option<String>,
+    /// Implicit: how the test data is ranked: full (every item the user has not rated in
+    /// training) or sampled (each test item among 99 sampled unrated items, NCF).
+    #[arg(long, value_enum, help_heading = "Implicit feedback")]
+    protocol: Option<Protocol>,
+    /// iALS: confidence weight alpha.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    alpha: Option<f32>,
+    /// iALS: binary | linear | log | log:EPS (confidence 1 + alpha f(value)).
+    #[arg(long, help_heading = "Hyper-parameters")]
+    confidence: Option<String>,
+    /// iALS: conjugate-gradient steps per row and sweep.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    cg_steps: Option<usize>,
+    /// iALS: a row's L2 is l2 * (its interactions)^E.
+    #[arg(long, value_name = "E", help_heading = "Hyper-parameters")]
+    l2_exponent: Option<f32>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
@@ -168,7 +220,8 @@ pub(crate) struct HyperArgs {
     /// uniform:A | normal:STD | zeros.
     #[arg(long)]
     init: Option<String>,
-    /// mse | rmse (batch RMSE, as the textbook's Keras code).
+    /// mse | rmse (batch RMSE, as the textbook's Keras code); mf on implicit feedback:
+    /// bpr | warp | bce | softmax (a ranking loss implies --implicit).
     #[arg(long)]
     loss: Option<String>,
     /// Early stopping: epochs without a better validation RMSE (needs --val-fraction).
@@ -238,8 +291,31 @@ pub(crate) struct Outcome {
     pub(crate) model: AnyModel,
     params: serde_json::Value,
     history: Vec<EpochRecord>,
+    /// Implicit models: per-epoch ranking metrics on the test data (protocol A).
+    ranking_history: Vec<RankRecord>,
     train_seconds: f64,
     pub(crate) clip: bool,
+}
+
+/// One line of an implicit model's history: `{epoch, seconds, ndcg@10, ...}`.
+#[derive(Debug, Clone)]
+pub(crate) struct RankRecord {
+    pub epoch: usize,
+    pub seconds: f64,
+    pub test: RankingMetrics,
+}
+
+impl serde::Serialize for RankRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("epoch", &self.epoch)?;
+        map.serialize_entry("seconds", &self.seconds)?;
+        let k = self.test.k;
+        map.serialize_entry(&format!("ndcg@{k}"), &self.test.ndcg)?;
+        map.serialize_entry(&format!("hr@{k}"), &self.test.hr)?;
+        map.end()
+    }
 }
 
 /// `base` overlaid with the keys of a TOML file (unknown keys are errors).
@@ -400,6 +476,184 @@ impl TrainArgs {
         }
         p.check()?;
         Ok(p)
+    }
+
+    fn ials_params(&self) -> Result<IalsParams> {
+        if self.preset.is_some() {
+            return Err(Error::Usage("ials has no presets".into()));
+        }
+        let mut p = IalsParams {
+            seed: self.seed,
+            ..IalsParams::default()
+        };
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        let h = &self.hyper;
+        let unsupported = [
+            ("--batch", h.batch.is_some()),
+            ("--optimizer", h.optimizer.is_some()),
+            ("--lr", h.lr.is_some()),
+            ("--lr-decay", h.lr_decay.is_some()),
+            ("--l2-bias", h.l2_bias.is_some()),
+            ("--l2-mode", h.l2_mode.is_some()),
+            ("--loss", h.loss.is_some()),
+            ("--patience", h.patience.is_some()),
+            ("--val-fraction", h.val_fraction.is_some()),
+            ("--hidden", h.hidden.is_some()),
+            ("--features", h.features.is_some()),
+        ];
+        if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
+            return Err(Error::Usage(format!("{flag} does not apply to ials")));
+        }
+        set!(p, h, dim);
+        if let Some(e) = h.epochs {
+            p.iterations = e;
+        }
+        set!(p, h, l2);
+        set!(p, h, threads);
+        if let Some(init) = &h.init {
+            match init.parse()? {
+                crate::nn::Init::Normal(std) => p.init = std,
+                _ => return Err(Error::Usage("ials takes --init normal:STD".into())),
+            }
+        }
+        if let Some(a) = self.alpha {
+            p.alpha = a;
+        }
+        if let Some(c) = &self.confidence {
+            p.confidence = c.parse()?;
+        }
+        if let Some(c) = self.cg_steps {
+            p.cg_steps = c;
+        }
+        if let Some(e) = self.l2_exponent {
+            p.l2_exponent = e;
+        }
+        p.check()?;
+        Ok(p)
+    }
+
+    /// Whether the model is trained on implicit feedback.
+    fn is_implicit(&self) -> bool {
+        let ranking_loss = self
+            .hyper
+            .loss
+            .as_deref()
+            .is_some_and(|l| l.parse::<RankLoss>().is_ok());
+        self.implicit
+            || matches!(self.model, ModelKind::Ials | ModelKind::Popularity)
+            || ranking_loss
+    }
+
+    fn mf_rank_params(&self) -> Result<MfRankParams> {
+        if self.preset.is_some() {
+            return Err(Error::Usage(
+                "the presets are rating models; mf on implicit feedback has none".into(),
+            ));
+        }
+        let mut p = MfRankParams {
+            seed: self.seed,
+            ..MfRankParams::default()
+        };
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        let h = &self.hyper;
+        let unsupported = [
+            ("--batch", h.batch.is_some()),
+            ("--momentum", h.momentum.is_some()),
+            ("--nesterov", h.nesterov),
+            ("--l2-mode", h.l2_mode.is_some()),
+            ("--patience", h.patience.is_some()),
+            ("--val-fraction", h.val_fraction.is_some()),
+            ("--threads", h.threads.is_some()),
+            ("--hidden", h.hidden.is_some()),
+            ("--features", h.features.is_some()),
+            ("--alpha", self.alpha.is_some()),
+            ("--confidence", self.confidence.is_some()),
+            ("--cg-steps", self.cg_steps.is_some()),
+            ("--l2-exponent", self.l2_exponent.is_some()),
+        ];
+        if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
+            return Err(Error::Usage(format!(
+                "{flag} does not apply to mf on implicit feedback"
+            )));
+        }
+        set!(p, h, dim);
+        set!(p, h, epochs);
+        set!(p, h, lr);
+        set!(p, h, lr_decay);
+        set!(p, h, l2);
+        set!(p, h, l2_bias);
+        set!(p, h, optimizer, parse);
+        if let Some(l) = &h.loss {
+            p.loss = l.parse()?;
+        }
+        if let Some(init) = &h.init {
+            match init.parse()? {
+                crate::nn::Init::Normal(std) => p.init = std,
+                _ => {
+                    return Err(Error::Usage(
+                        "mf on implicit feedback takes --init normal:STD".into(),
+                    ));
+                }
+            }
+        }
+        if let Some(n) = self.negatives {
+            p.negatives = n;
+        }
+        if let Some(s) = &self.sampling {
+            p.sampling = s.parse()?;
+        }
+        p.check()?;
+        Ok(p)
+    }
+
+    /// The implicit-feedback settings (`None` for a rating model), validated.
+    fn implicit_settings(&self) -> Result<Option<Implicit>> {
+        if !self.is_implicit() {
+            if self.min_rating.is_some() || self.threshold.is_some() || self.protocol.is_some() {
+                return Err(Error::Usage(
+                    "--min-rating, --threshold and --protocol need --implicit".into(),
+                ));
+            }
+            return Ok(None);
+        }
+        if !matches!(
+            self.model,
+            ModelKind::Mf | ModelKind::Ials | ModelKind::Popularity
+        ) {
+            return Err(Error::Usage(format!(
+                "--implicit is supported for --model ials and mf, not {:?}",
+                self.model
+            )));
+        }
+        if let Some(r) = self.min_rating
+            && !r.is_finite()
+        {
+            return Err(Error::Usage(format!(
+                "--min-rating must be a number, got {r}"
+            )));
+        }
+        let threshold =
+            match self.threshold.as_deref() {
+                Some("none") => None,
+                Some(t) => Some(t.parse::<f32>().ok().filter(|t| t.is_finite()).ok_or_else(
+                    || {
+                        Error::Usage(format!(
+                            "--threshold: expected a number or 'none', got '{t}'"
+                        ))
+                    },
+                )?),
+                None if self.data.reader.has_no_rating_column() => None,
+                None => Some(crate::eval::ranking::DEFAULT_THRESHOLD),
+            };
+        Ok(Some(Implicit {
+            min_rating: self.min_rating,
+            threshold,
+            protocol: self.protocol.unwrap_or(Protocol::Full),
+        }))
     }
 
     fn knn_params(&self) -> Result<KnnParams> {
@@ -614,6 +868,7 @@ fn train_blend(
         model: blend.into(),
         params,
         history: Vec::new(),
+        ranking_history: Vec::new(),
         train_seconds: started.elapsed().as_secs_f64(),
         clip: true,
     })
@@ -635,6 +890,7 @@ fn train_knn(p: KnnParams, split: &TrainTest) -> Result<Outcome> {
         model: model.into(),
         params: json!(p),
         history: Vec::new(),
+        ranking_history: Vec::new(),
         train_seconds: started.elapsed().as_secs_f64(),
         clip: true,
     })
@@ -668,6 +924,7 @@ fn train_baseline(
         model: model.into(),
         params: json!(p),
         history,
+        ranking_history: Vec::new(),
         train_seconds,
         clip: true,
     })
@@ -714,6 +971,7 @@ fn train_network<M: Into<AnyModel>>(
         model: model.into(),
         params,
         history: records,
+        ranking_history: Vec::new(),
         train_seconds: history.train_seconds,
         clip: clip.is_some(),
     })
@@ -753,6 +1011,91 @@ fn train_deep(p: DeepParams, data: &Dataset, split: &TrainTest, progress: bool) 
     })
 }
 
+/// iALS: trains on the interactions; after each sweep records its time and the test
+/// NDCG@10 (protocol A; not counted in the training time).
+fn train_ials(p: IalsParams, split: &TrainTest, implicit: &Option<Implicit>) -> Result<Outcome> {
+    let implicit = implicit.unwrap_or_default();
+    let interactions = implicit.interactions(split)?;
+    let mut history = Vec::new();
+    let mut train_seconds = 0.0;
+    let mut last = Instant::now();
+    let model = p.fit(
+        &interactions,
+        split.train_users,
+        split.train_items,
+        |sweep, m| {
+            let seconds = last.elapsed().as_secs_f64();
+            train_seconds += seconds;
+            history.push(RankRecord {
+                epoch: sweep,
+                seconds,
+                test: ranking_metrics(m, split, 10, implicit.threshold),
+            });
+            last = Instant::now();
+        },
+    )?;
+    Ok(Outcome {
+        model: model.into(),
+        params: json!(p),
+        history: Vec::new(),
+        ranking_history: history,
+        train_seconds,
+        clip: false,
+    })
+}
+
+/// MF with a ranking loss: trains on the interactions; after each epoch records its time
+/// and the test NDCG@10 (protocol A; not counted in the training time).
+fn train_mf_rank(
+    p: MfRankParams,
+    split: &TrainTest,
+    implicit: &Option<Implicit>,
+    progress: bool,
+) -> Result<Outcome> {
+    let implicit = implicit.unwrap_or_default();
+    let interactions = implicit.interactions(split)?;
+    let mut history = Vec::new();
+    let mut train_seconds = 0.0;
+    let bar = progress.then(|| {
+        indicatif::ProgressBar::new(p.epochs as u64).with_style(
+            indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg}")
+                .expect("a valid template"),
+        )
+    });
+    let mut last = Instant::now();
+    let model = p.fit(
+        &interactions,
+        split.train_users,
+        split.train_items,
+        |epoch, m| {
+            let seconds = last.elapsed().as_secs_f64();
+            train_seconds += seconds;
+            let test = ranking_metrics(m, split, 10, implicit.threshold);
+            if let Some(b) = &bar {
+                b.set_message(format!("test ndcg@10 {:.4}", test.ndcg));
+                b.inc(1);
+            }
+            history.push(RankRecord {
+                epoch,
+                seconds,
+                test,
+            });
+            last = Instant::now();
+        },
+    )?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(Outcome {
+        model: model.into(),
+        params: json!(p),
+        history: Vec::new(),
+        ranking_history: history,
+        train_seconds,
+        clip: false,
+    })
+}
+
 fn write_curve(path: &std::path::Path, history: &[EpochRecord]) -> Result<()> {
     let mut text = String::from("epoch,train_rmse,test_rmse,seconds\n");
     for h in history {
@@ -774,13 +1117,32 @@ fn write_plot(path: &std::path::Path, title: &str, history: &[EpochRecord]) -> R
 impl TrainArgs {
     /// The model's validated parameters (every flag is checked before data is read).
     pub(crate) fn params(&self) -> Result<Either> {
+        // Validates the implicit-feedback flags of every kind (errors for rating models).
+        let implicit = self.implicit_settings()?;
         Ok(match self.model {
             ModelKind::Baseline => Either::Baseline(self.baseline_params()?),
-            ModelKind::Mf => Either::Mf(self.mf_params()?),
+            ModelKind::Mf if self.is_implicit() => Either::MfRank(self.mf_rank_params()?, implicit),
+            ModelKind::Mf => {
+                if self.negatives.is_some() || self.sampling.is_some() {
+                    return Err(Error::Usage(
+                        "--negatives and --sampling need a ranking loss (--implicit)".into(),
+                    ));
+                }
+                Either::Mf(self.mf_params()?)
+            }
             ModelKind::Deep => Either::Deep(self.deep_params()?),
             ModelKind::Knn => Either::Knn(self.knn_params()?),
             ModelKind::Autorec => Either::AutoRec(self.autorec_params()?),
             ModelKind::Blend => Either::Blend(self.blend_params()?),
+            ModelKind::Ials => Either::Ials(self.ials_params()?, implicit),
+            ModelKind::Popularity => {
+                if self.preset.is_some() || self.config.is_some() {
+                    return Err(Error::Usage(
+                        "popularity has no presets and no hyper-parameters".into(),
+                    ));
+                }
+                Either::Popularity(implicit)
+            }
         })
     }
 }
@@ -799,6 +1161,23 @@ pub(crate) fn fit(
         Either::Knn(p) => train_knn(p.clone(), split),
         Either::AutoRec(p) => train_autorec(p.clone(), split, data.scale, progress),
         Either::Blend(p) => train_blend(p.clone(), data, split, progress),
+        Either::Ials(p, implicit) => train_ials(p.clone(), split, implicit),
+        Either::MfRank(p, implicit) => train_mf_rank(p.clone(), split, implicit, progress),
+        Either::Popularity(implicit) => {
+            let implicit = implicit.unwrap_or_default();
+            let started = Instant::now();
+            let interactions = implicit.interactions(split)?;
+            let model =
+                crate::models::Popularity::fit(&interactions, split.train_users, split.train_items);
+            Ok(Outcome {
+                model: model.into(),
+                params: json!({}),
+                history: Vec::new(),
+                ranking_history: Vec::new(),
+                train_seconds: started.elapsed().as_secs_f64(),
+                clip: false,
+            })
+        }
     }
 }
 
@@ -807,6 +1186,18 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     let kind_params = a.params()?;
     if let Some(path) = &a.plot {
         crate::plot::Format::from_path(path)?;
+    }
+    if let Some(implicit) = kind_params.implicit() {
+        if a.curve.is_some() || a.plot.is_some() {
+            return Err(Error::Usage(
+                "--curve and --plot draw RMSE curves; implicit models report ranking \
+                 metrics per epoch in the --json history instead"
+                    .into(),
+            ));
+        }
+        let (data, split) = a.data.load(a.seed)?;
+        let outcome = fit(&kind_params, &split, &data, !a.json)?;
+        return report_implicit(a, implicit, &data, &split, outcome);
     }
     let (data, split) = a.data.load(a.seed)?;
     let outcome = fit(&kind_params, &split, &data, !a.json)?;
@@ -821,18 +1212,7 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         let title = format!("{}: final test RMSE {:.4}", model.kind(), test_m.rmse);
         write_plot(path, &title, &outcome.history)?;
     }
-    if let Some(path) = &a.out {
-        let saved = SavedModel::new(
-            outcome.model.clone(),
-            outcome.params.clone(),
-            &split,
-            &data,
-            outcome.clip,
-            outcome.train_seconds,
-            outcome.history.len(),
-        )?;
-        store::save(path, &saved)?;
-    }
+    save_model(a, &outcome, &split, &data)?;
     let report = json!({
         "model": model.kind(),
         "params": outcome.params,
@@ -878,6 +1258,123 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+fn save_model(a: &TrainArgs, outcome: &Outcome, split: &TrainTest, data: &Dataset) -> Result<()> {
+    if let Some(path) = &a.out {
+        let epochs = outcome.history.len().max(outcome.ranking_history.len());
+        let saved = SavedModel::new(
+            outcome.model.clone(),
+            outcome.params.clone(),
+            split,
+            data,
+            outcome.clip,
+            outcome.train_seconds,
+            epochs,
+        )?;
+        store::save(path, &saved)?;
+    }
+    Ok(())
+}
+
+/// The report of an implicit model: the ranking metrics of protocol A on the test data
+/// (K = 10) instead of RMSE.
+fn report_implicit(
+    a: &TrainArgs,
+    implicit: &Implicit,
+    data: &Dataset,
+    split: &TrainTest,
+    outcome: Outcome,
+) -> Result<()> {
+    save_model(a, &outcome, split, data)?;
+    let model: &dyn Recommender = &outcome.model;
+    let mut report = json!({
+        "model": model.kind(),
+        "params": outcome.params,
+        "implicit": {
+            "min_rating": implicit.min_rating,
+            "threshold": implicit.threshold,
+            "protocol": format!("{:?}", implicit.protocol).to_lowercase(),
+        },
+        "users": model.n_users(),
+        "items": model.n_items(),
+        "param_count": model.param_count(),
+        "epochs_run": outcome.ranking_history.len(),
+        "train_seconds": outcome.train_seconds,
+        "test_count": split.test.len(),
+        "test_unknown": split.test_unknown(),
+    });
+    let (metrics, lines) = match implicit.protocol {
+        Protocol::Full => {
+            let m = ranking_metrics(model, split, 10, implicit.threshold);
+            let relevant = match implicit.threshold {
+                Some(t) => format!("test rating >= {t}"),
+                None => "every test item".into(),
+            };
+            let head = format!(
+                "ranking      full: {} users with a relevant test item ({relevant})",
+                m.users
+            );
+            report["ranking_users"] = m.users.into();
+            let rows = vec![
+                ("precision@10", m.precision),
+                ("recall@10", m.recall),
+                ("ndcg@10", m.ndcg),
+                ("hr@10", m.hr),
+                ("map@10", m.map),
+                ("mrr@10", m.mrr),
+                ("coverage@10", m.coverage),
+            ];
+            (m.to_json(), (head, rows))
+        }
+        Protocol::Sampled => {
+            let negatives = crate::eval::ranking::DEFAULT_NEGATIVES;
+            let m = crate::eval::sampled_ranking_metrics(model, split, 10, negatives, SAMPLED_SEED);
+            let head = format!(
+                "ranking      sampled: {} test items of {} users, each among {negatives} \
+                 unrated items (seed {SAMPLED_SEED}); {} unknown to the model",
+                m.cases, m.users, m.unknown
+            );
+            report["ranking_users"] = m.users.into();
+            report["ranking_cases"] = m.cases.into();
+            let rows = vec![("hr@10", m.hr), ("ndcg@10", m.ndcg), ("mrr@10", m.mrr)];
+            (m.to_json(), (head, rows))
+        }
+    };
+    if let (serde_json::Value::Object(r), serde_json::Value::Object(metrics)) =
+        (&mut report, metrics)
+    {
+        metrics.into_iter().for_each(|(k, v)| {
+            r.insert(k, v);
+        });
+        r.insert("history".into(), json!(outcome.ranking_history));
+    }
+    if a.json {
+        print_json(&report);
+        return Ok(());
+    }
+    println!("model        {} (implicit feedback)", model.kind());
+    println!(
+        "data         {} train / {} test ratings",
+        split.train.len(),
+        split.test.len()
+    );
+    println!(
+        "rows         {} users, {} items ({} parameters)",
+        model.n_users(),
+        model.n_items(),
+        model.param_count()
+    );
+    println!(
+        "epochs       {} in {:.3} s",
+        outcome.ranking_history.len(),
+        outcome.train_seconds
+    );
+    println!("{}", lines.0);
+    for (name, v) in lines.1 {
+        println!("  {name:<14} {v:.4}");
+    }
+    Ok(())
+}
+
 /// A model kind with its validated parameters.
 #[derive(Debug, Clone)]
 pub(crate) enum Either {
@@ -887,4 +1384,57 @@ pub(crate) enum Either {
     Knn(KnnParams),
     AutoRec(AutoRecParams),
     Blend(BlendParams),
+    Ials(IalsParams, Option<Implicit>),
+    MfRank(MfRankParams, Option<Implicit>),
+    Popularity(Option<Implicit>),
+}
+
+impl Either {
+    /// The implicit-feedback settings of an implicit model (`None` for rating models).
+    pub(crate) fn implicit(&self) -> Option<&Implicit> {
+        match self {
+            Either::Ials(_, i) | Either::MfRank(_, i) | Either::Popularity(i) => i.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// How ratings become implicit feedback, and how test items become relevant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Implicit {
+    /// Interactions are the training ratings >= this (`None`: all).
+    pub min_rating: Option<f32>,
+    /// Relevant test items: rating >= this (`None`: all).
+    pub threshold: Option<f32>,
+    /// How the final model's test data is ranked (the per-epoch history is protocol A).
+    pub protocol: Protocol,
+}
+
+impl Default for Implicit {
+    fn default() -> Self {
+        Implicit {
+            min_rating: None,
+            threshold: Some(crate::eval::ranking::DEFAULT_THRESHOLD),
+            protocol: Protocol::Full,
+        }
+    }
+}
+
+impl Implicit {
+    /// The training interactions of `split` (its training ratings at or above
+    /// `min_rating`).
+    pub(crate) fn interactions(&self, split: &TrainTest) -> Result<crate::data::Ratings> {
+        let Some(min) = self.min_rating else {
+            return Ok(split.train.clone());
+        };
+        let keep: Vec<usize> = (0..split.train.len())
+            .filter(|&k| split.train.values[k] >= min)
+            .collect();
+        if keep.is_empty() {
+            return Err(Error::Usage(format!(
+                "no training rating is >= --min-rating {min}"
+            )));
+        }
+        Ok(split.train.select(&keep))
+    }
 }

@@ -5,16 +5,20 @@ pub mod autorec;
 pub mod baseline;
 pub mod blend;
 pub mod deep;
+pub mod ials;
 pub mod knn;
 pub mod mf;
+pub mod mf_rank;
 pub mod popularity;
 
 pub use autorec::{AutoRec, AutoRecParams};
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
 pub use blend::{Blend, BlendParams};
 pub use deep::{Deep, DeepParams, SideInput};
+pub use ials::{Confidence, Ials, IalsParams};
 pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};
+pub use mf_rank::{MfRankParams, RankLoss, RankOptimizer, Sampling};
 pub use popularity::Popularity;
 
 /// A prediction for one (user, item) pair.
@@ -104,6 +108,10 @@ pub enum AnyModel {
     Blend(Blend),
     /// I-AutoRec: an autoencoder of each item's ratings.
     AutoRec(AutoRec),
+    /// Weighted ALS for implicit feedback.
+    Ials(Ials),
+    /// Item popularity (training interaction counts).
+    Popularity(Popularity),
 }
 
 impl From<AutoRec> for AnyModel {
@@ -115,6 +123,18 @@ impl From<AutoRec> for AnyModel {
 impl From<Blend> for AnyModel {
     fn from(m: Blend) -> Self {
         AnyModel::Blend(m)
+    }
+}
+
+impl From<Popularity> for AnyModel {
+    fn from(m: Popularity) -> Self {
+        AnyModel::Popularity(m)
+    }
+}
+
+impl From<Ials> for AnyModel {
+    fn from(m: Ials) -> Self {
+        AnyModel::Ials(m)
     }
 }
 
@@ -144,8 +164,16 @@ impl From<Knn> for AnyModel {
 
 impl AnyModel {
     /// The kinds a model file may hold, as [`Recommender::kind`] names them.
-    pub const KINDS: &'static [&'static str] =
-        &["baseline", "mf", "deep", "knn", "autorec", "blend"];
+    pub const KINDS: &'static [&'static str] = &[
+        "baseline",
+        "mf",
+        "deep",
+        "knn",
+        "autorec",
+        "blend",
+        "ials",
+        "popularity",
+    ];
 
     fn inner(&self) -> &dyn Recommender {
         match self {
@@ -155,6 +183,8 @@ impl AnyModel {
             AnyModel::Knn(m) => m,
             AnyModel::Blend(m) => m,
             AnyModel::AutoRec(m) => m,
+            AnyModel::Ials(m) => m,
+            AnyModel::Popularity(m) => m,
         }
     }
 
@@ -182,6 +212,14 @@ impl AnyModel {
                 t(s("user_bias"), &[m.user_bias.len()], &m.user_bias),
                 t(s("item_bias"), &[m.item_bias.len()], &m.item_bias),
             ],
+            AnyModel::Popularity(m) => vec![
+                t(s("mu"), &[1], std::slice::from_ref(&m.mu)),
+                t(s("counts"), &[m.counts.len()], &m.counts),
+            ],
+            AnyModel::Ials(m) => {
+                let (u, i) = (m.n_users() as usize, m.n_items() as usize);
+                vec![t(s("p"), &[u, m.dim], &m.p), t(s("q"), &[i, m.dim], &m.q)]
+            }
             AnyModel::Knn(m) => {
                 let (u, i, r) = (
                     m.baseline.user_bias.len(),
@@ -300,6 +338,8 @@ impl AnyModel {
         match kind {
             "baseline" => Ok(names(&["mu", "user_bias", "item_bias"])),
             "mf" => Ok(names(&["mu", "p", "q", "user_bias", "item_bias"])),
+            "ials" => Ok(names(&["p", "q"])),
+            "popularity" => Ok(names(&["mu", "counts"])),
             "knn" => Ok(names(&[
                 "mu",
                 "user_bias",
@@ -482,6 +522,34 @@ impl AnyModel {
                 user_items,
                 user_values,
             }));
+        }
+        if kind == "popularity" {
+            let counts = get("counts", Some(&[items]))?.1;
+            if counts.iter().any(|&c| c < 0.0) {
+                return Err("tensor `counts` holds a negative count".into());
+            }
+            return Ok(AnyModel::Popularity(Popularity {
+                counts,
+                mu: get("mu", Some(&[1]))?.1[0],
+                users: users as u32,
+            }));
+        }
+        if kind == "ials" {
+            let p: IalsParams = serde_json::from_value(params.clone())
+                .map_err(|e| format!("invalid ials model params: {e}"))?;
+            p.check()
+                .map_err(|e| format!("invalid ials model params: {e}"))?;
+            let (p_shape, p) = get("p", None)?;
+            let dim = match p_shape[..] {
+                [u, k] if u == users && k >= 1 => k,
+                _ => {
+                    return Err(format!(
+                        "tensor `p` has shape {p_shape:?}, expected [{users}, K] with K >= 1"
+                    ));
+                }
+            };
+            let q = get("q", Some(&[items, dim]))?.1;
+            return Ok(AnyModel::Ials(Ials { dim, p, q }));
         }
         if kind != "mf" && kind != "deep" {
             return Err(format!(

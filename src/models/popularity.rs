@@ -23,8 +23,9 @@ use crate::data::Ratings;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Popularity {
-    /// Training ratings per item (length = items known to the model).
-    pub counts: Vec<u32>,
+    /// Training ratings per item (length = items known to the model), as f32 (exact
+    /// below 2^24).
+    pub counts: Vec<f32>,
     /// Global mean of the training ratings (the fallback).
     pub mu: f32,
     /// Users seen in training.
@@ -35,10 +36,10 @@ impl Popularity {
     /// Counts the ratings of each item of `train` (indices below `n_users` / `n_items`;
     /// items past `n_items` are ignored).
     pub fn fit(train: &Ratings, n_users: u32, n_items: u32) -> Self {
-        let mut counts = vec![0u32; n_items as usize];
+        let mut counts = vec![0.0f32; n_items as usize];
         for &i in &train.items {
             if let Some(c) = counts.get_mut(i as usize) {
-                *c += 1;
+                *c += 1.0;
             }
         }
         Popularity {
@@ -63,14 +64,12 @@ impl Recommender for Popularity {
         self.counts.len()
     }
     fn score(&self, _user: u32, item: u32) -> f32 {
-        self.counts[item as usize] as f32
+        self.counts[item as usize]
     }
     fn fallback(&self, _user: Option<u32>, _item: Option<u32>) -> f32 {
         self.mu
     }
     fn score_items(&self, _user: u32, out: &mut [f32]) {
-        for (slot, &c) in out.iter_mut().zip(&self.counts) {
-            *slot = c as f32;
-        }
+        out.copy_from_slice(&self.counts);
     }
 }

@@ -4,7 +4,7 @@
 
 pub mod model_file;
 
-pub use model_file::{FORMAT_VERSION, SavedModel, TrainingInfo, load, save};
+pub use model_file::{FORMAT_VERSION, SavedModel, TrainingInfo, is_implicit_model, load, save};
 
 use crate::error::{Error, Result};
 use std::io::Write;

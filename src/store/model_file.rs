@@ -375,6 +375,20 @@ pub fn fingerprint(split: &TrainTest) -> String {
     hex(&h.finalize())
 }
 
+/// Whether a saved model was trained on implicit feedback (ials, popularity, or mf with
+/// a ranking loss): its scores are preferences, not ratings.
+pub fn is_implicit_model(saved: &SavedModel) -> bool {
+    match saved.model.kind() {
+        "ials" | "popularity" => true,
+        "mf" => saved
+            .params
+            .get("loss")
+            .and_then(|l| l.as_str())
+            .is_some_and(|l| l.parse::<crate::models::RankLoss>().is_ok()),
+        _ => false,
+    }
+}
+
 /// Writes `model` to `path` atomically (a temporary file renamed over the target, so a
 /// failed save leaves any previous file intact).
 ///
@@ -759,6 +773,31 @@ mod tests {
         SavedModel::new(m.into(), json!(p), split, data, false, 0.25, h.epochs.len()).unwrap()
     }
 
+    /// The implicit-feedback kinds: iALS, MF with a ranking loss, popularity.
+    fn implicit_models() -> Vec<SavedModel> {
+        use crate::models::{IalsParams, MfRankParams, Popularity};
+        let (data, split) = data();
+        let (u, i) = (split.train_users, split.train_items);
+        let ip = IalsParams {
+            dim: 5,
+            iterations: 2,
+            ..IalsParams::default()
+        };
+        let ials = ip.fit(&split.train, u, i, |_, _| {}).unwrap();
+        let rp = MfRankParams {
+            dim: 4,
+            epochs: 2,
+            ..MfRankParams::default()
+        };
+        let warp = rp.fit(&split.train, u, i, |_, _| {}).unwrap();
+        let pop = Popularity::fit(&split.train, u, i);
+        vec![
+            SavedModel::new(ials.into(), json!(ip), split, data, false, 0.1, 2).unwrap(),
+            SavedModel::new(warp.into(), json!(rp), split, data, false, 0.1, 2).unwrap(),
+            SavedModel::new(pop.into(), json!({}), split, data, false, 0.0, 0).unwrap(),
+        ]
+    }
+
     /// A small deep model with a user variable and a multi-valued item variable.
     fn deep() -> SavedModel {
         let (data, split) = data();
@@ -851,7 +890,11 @@ mod tests {
     #[test]
     fn round_trip_each_kind_predicts_identically() {
         let (_, split) = data();
-        for saved in [baseline(), mf(), deep()] {
+        let mut all = vec![baseline(), mf(), deep()];
+        all.extend(implicit_models());
+        for (n, saved) in all.into_iter().enumerate() {
+            // The first three are rating models, the rest implicit ones.
+            assert_eq!(is_implicit_model(&saved), n >= 3, "{}", saved.model.kind());
             let bytes = saved.to_bytes().unwrap();
             let back = SavedModel::from_bytes(&bytes, Path::new("x")).unwrap();
             assert!(

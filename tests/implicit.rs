@@ -1,0 +1,324 @@
+//! Implicit feedback on the command line: `--implicit`, `--model ials`, `--model
+//! popularity`, ranking losses for `--model mf`, ranking reports (protocols A and B), and
+//! saved implicit models in eval / recommend / similar.
+
+mod common;
+use common::{TempDir, embedrec, last_json, stderr, stdout};
+
+fn synth(dir: &TempDir) -> String {
+    let out = dir.path("syn");
+    let o = embedrec(&[
+        "data",
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--users",
+        "150",
+        "--items",
+        "200",
+        "--ratings",
+        "6000",
+        "--seed",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out.to_str().unwrap().to_string()
+}
+
+/// Interactions with a block structure: 4 groups of 30 users and 4 groups of 40 items;
+/// each user took 12 random items of its own group (rating 5) and 3 random items of any
+/// group (rating 1). Relevant test items (rating >= 4) are the own-group ones, which
+/// popularity cannot tell apart but a personalised model can.
+fn blocks(dir: &TempDir) -> String {
+    let mut state = 0x9e3779b97f4a7c15u64;
+    let mut next = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut text = String::from("user,item,rating\n");
+    for u in 0..120u64 {
+        let g = u / 30;
+        let mut taken = std::collections::BTreeSet::new();
+        while taken.len() < 12 {
+            taken.insert(g * 40 + next(40));
+        }
+        for &i in &taken {
+            text.push_str(&format!("u{u},i{i},5\n"));
+        }
+        let mut extra = 0;
+        while extra < 3 {
+            let i = next(160);
+            if taken.insert(i) {
+                text.push_str(&format!("u{u},i{i},1\n"));
+                extra += 1;
+            }
+        }
+    }
+    dir.write("blocks.csv", text).to_str().unwrap().to_string()
+}
+
+fn train_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["train"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let o = embedrec(&all);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    last_json(&o)
+}
+
+/// Every implicit model reports the ranking metrics of protocol A instead of RMSE, with a
+/// per-epoch history, and the personalised models beat popularity on block-structured
+/// interactions.
+#[test]
+fn implicit_models_report_ranking_metrics() {
+    let dir = TempDir::new("implicit-report");
+    let data = blocks(&dir);
+    let split = [
+        "--data",
+        &data,
+        "--delimiter",
+        ",",
+        "--time-col",
+        "none",
+        "--split",
+        "random:0.2",
+    ];
+    let pop = train_json(&[&["--model", "popularity"][..], &split].concat());
+    let ndcg_pop = pop["ndcg@10"].as_f64().unwrap();
+    let runs: [&[&str]; 5] = [
+        &["--model", "ials", "--dim", "8"],
+        &[
+            "--model", "mf", "--loss", "warp", "--dim", "8", "--epochs", "20",
+        ],
+        &[
+            "--model",
+            "mf",
+            "--loss",
+            "bpr",
+            "--dim",
+            "8",
+            "--epochs",
+            "20",
+            "--negatives",
+            "5",
+            "--l2",
+            "0.01",
+        ],
+        &[
+            "--model",
+            "mf",
+            "--implicit",
+            "--loss",
+            "bce",
+            "--dim",
+            "8",
+            "--epochs",
+            "20",
+            "--l2",
+            "0.01",
+        ],
+        &[
+            "--model",
+            "mf",
+            "--loss",
+            "softmax",
+            "--sampling",
+            "popularity",
+            "--dim",
+            "8",
+            "--epochs",
+            "20",
+            "--l2",
+            "0.01",
+        ],
+    ];
+    for args in runs {
+        let r = train_json(&[args, &split].concat());
+        for key in [
+            "precision@10",
+            "recall@10",
+            "ndcg@10",
+            "hr@10",
+            "map@10",
+            "coverage@10",
+        ] {
+            let v = r[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{args:?}: no {key} in {r}"));
+            assert!((0.0..=1.0).contains(&v), "{args:?}: {key} = {v}");
+        }
+        assert!(
+            r.get("test_rmse").is_none(),
+            "{args:?}: an implicit model reports no RMSE"
+        );
+        assert_eq!(r["ranking_users"], pop["ranking_users"]);
+        let history = r["history"].as_array().unwrap();
+        assert_eq!(history.len() as u64, r["epochs_run"].as_u64().unwrap());
+        assert!(history[0]["ndcg@10"].is_number());
+        let ndcg = r["ndcg@10"].as_f64().unwrap();
+        println!("{args:?}: ndcg@10 {ndcg:.4} (popularity {ndcg_pop:.4})");
+        assert!(
+            ndcg > ndcg_pop + 0.1,
+            "{args:?}: ndcg@10 {ndcg} vs popularity {ndcg_pop}"
+        );
+    }
+}
+
+#[test]
+fn implicit_models_save_and_serve_unclipped_scores() {
+    let dir = TempDir::new("implicit-model");
+    let data = synth(&dir);
+    let model = dir.path("m.emb");
+    let model = model.to_str().unwrap();
+    let train = format!("{data}/u.data");
+    let o = embedrec(&[
+        "train",
+        "--model",
+        "ials",
+        "--data",
+        &train,
+        "--split",
+        "user-out:1:latest",
+        "--epochs",
+        "4",
+        "--dim",
+        "8",
+        "--out",
+        model,
+        "--json",
+        "--protocol",
+        "sampled",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = last_json(&o);
+    assert_eq!(r["implicit"]["protocol"], "sampled");
+    assert_eq!(r["ranking_cases"], 150);
+    assert!(r["hr@10"].as_f64().unwrap() > 0.1, "{r}"); // a random ranker gets 0.1
+    assert!(r.get("precision@10").is_none());
+    // eval on the saved model: both protocols; no RMSE by default for implicit models.
+    let o = embedrec(&[
+        "eval",
+        "--model",
+        model,
+        "--test",
+        &format!("{data}/u.data"),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = last_json(&o);
+    assert!(e.get("rmse").is_none() && e["ndcg@10"].is_number(), "{e}");
+    let o = embedrec(&[
+        "eval",
+        "--model",
+        model,
+        "--test",
+        &format!("{data}/u.data"),
+        "--protocol",
+        "sampled",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = last_json(&o);
+    assert!(
+        e["hr@10"].is_number() && e.get("precision@10").is_none(),
+        "{e}"
+    );
+    let o = embedrec(&[
+        "eval",
+        "--model",
+        model,
+        "--test",
+        &format!("{data}/u.data"),
+        "--protocol",
+        "sampled",
+        "--metrics",
+        "precision",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // recommend, similar and fold-in work; scores are dot products, not ratings.
+    for args in [
+        &[
+            "recommend",
+            "--model",
+            model,
+            "--user",
+            "1",
+            "-n",
+            "5",
+            "--json",
+        ][..],
+        &[
+            "similar", "--model", model, "--item", "1", "-n", "5", "--json",
+        ][..],
+        &[
+            "recommend",
+            "--model",
+            model,
+            "--ratings",
+            "1:5,2:4,3:5",
+            "-n",
+            "5",
+            "--json",
+        ][..],
+    ] {
+        let o = embedrec(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let items = last_json(&o)["items"].as_array().unwrap().clone();
+        assert_eq!(items.len(), 5, "{args:?}");
+    }
+}
+
+#[test]
+fn implicit_usage_errors_exit_2() {
+    let dir = TempDir::new("implicit-usage");
+    let data = synth(&dir);
+    let split = ["--data", data.as_str(), "--split", "random:0.2"];
+    let bad: [&[&str]; 8] = [
+        &["--model", "mf", "--min-rating", "4"],
+        &["--model", "mf", "--protocol", "sampled"],
+        &["--model", "deep", "--implicit"],
+        &["--model", "mf", "--loss", "warp", "--batch", "8"],
+        &["--model", "mf", "--loss", "hinge"],
+        &["--model", "ials", "--lr", "0.1"],
+        &["--model", "ials", "--confidence", "log:0"],
+        &["--model", "mf", "--negatives", "5"],
+    ];
+    for args in bad {
+        let mut all = vec!["train"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&split);
+        all.push("--json");
+        let o = embedrec(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?}: JSON printed on error");
+        assert!(
+            stderr(&o).starts_with("error: "),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// `--min-rating` keeps only the high ratings as interactions (the model is trained on
+/// fewer of them; the test data and relevance are unchanged).
+#[test]
+fn min_rating_filters_the_training_interactions() {
+    let dir = TempDir::new("implicit-min");
+    let data = synth(&dir);
+    let split = ["--data", data.as_str(), "--split", "random:0.2"];
+    let all = train_json(&[&["--model", "popularity"][..], &split].concat());
+    let high = train_json(&[&["--model", "popularity", "--min-rating", "4"][..], &split].concat());
+    assert_eq!(high["implicit"]["min_rating"], 4.0);
+    assert_eq!(all["ranking_users"], high["ranking_users"]);
+    assert_ne!(all["ndcg@10"], high["ndcg@10"]);
+    let o = embedrec(
+        &[
+            &["train", "--model", "popularity", "--min-rating", "99"][..],
+            &split,
+        ]
+        .concat(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
