@@ -92,8 +92,8 @@ impl FromStr for Confidence {
 /// | `iterations` | 15 | ALS sweeps (users, then items) | 1..=10000 |
 /// | `l2` | 2 | L2 on every user and item row (scaled, see `l2_exponent`) | ≥ 0 |
 /// | `l2_exponent` | 0.5 | row `r`'s L2 is `l2 * n_r^l2_exponent`, `n_r` its interactions | [0, 2] |
-/// | `alpha` | 1 | confidence weight | ≥ 0 |
-/// | `confidence` | binary | value -> confidence ([`Confidence`]) | binary, linear, log, log:EPS |
+/// | `alpha` | 0.3 | confidence weight | ≥ 0 |
+/// | `confidence` | linear | value -> confidence ([`Confidence`]) | binary, linear, log, log:EPS |
 /// | `cg_steps` | 3 | conjugate-gradient steps per row and sweep | 1..=1000 |
 /// | `init` | 0.01 | std of the normal initial factors | > 0 |
 /// | `seed` | 42 | initialisation | any |
@@ -132,8 +132,8 @@ impl Default for IalsParams {
             iterations: 15,
             l2: 2.0,
             l2_exponent: 0.5,
-            alpha: 1.0,
-            confidence: Confidence::Binary,
+            alpha: 0.3,
+            confidence: Confidence::Linear,
             cg_steps: 3,
             init: 0.01,
             seed: 42,
