@@ -29,6 +29,22 @@ pub trait Network: Recommender + Clone {
         }
     }
 
+    /// Trains one epoch over `data` (the training ratings, unshuffled) in an order the
+    /// network draws from `rng` itself, e.g. a cache-friendly blocked order that needs no
+    /// shuffled copy of the data. Returns false, having done nothing, when the network
+    /// wants the loop's shuffled contiguous copy and [`Network::train_epoch`] instead (the
+    /// default).
+    fn train_epoch_in_own_order(
+        &mut self,
+        data: &Ratings,
+        rng: &mut Rng,
+        step: &mut u64,
+        lr: f32,
+    ) -> bool {
+        let _ = (data, rng, step, lr);
+        false
+    }
+
     /// Brings every weight up to date (lazy updates) before evaluation or saving.
     fn flush(&mut self);
 }
@@ -100,6 +116,35 @@ pub fn process_cpu_seconds() -> f64 {
     0.0
 }
 
+/// The peak resident set size of this process so far, in bytes (`VmHWM` of
+/// `/proc/self/status` on Linux, else `getrusage`'s `ru_maxrss`), or None where the
+/// platform does not say.
+pub fn peak_rss_bytes() -> Option<u64> {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+        if let Some(kb) = kb {
+            return Some(kb * 1024);
+        }
+    }
+    #[cfg(unix)]
+    {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: as in `process_cpu_seconds`: getrusage fills the struct we own, and we
+        // read it only after it reports success.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } == 0 {
+            // SAFETY: initialised by the successful call above.
+            let u = unsafe { usage.assume_init() };
+            // Kilobytes on Linux and the BSDs, bytes on macOS.
+            let unit = if cfg!(target_os = "macos") { 1 } else { 1024 };
+            return Some(u.ru_maxrss as u64 * unit);
+        }
+    }
+    None
+}
+
 /// The sets evaluated after every epoch.
 #[derive(Debug, Clone, Copy)]
 pub struct EvalSets<'a> {
@@ -124,7 +169,8 @@ pub fn fit<N: Network>(
     mut on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<History> {
     let train = sets.train;
-    let mut order: Vec<u32> = (0..train.len() as u32).collect();
+    // Allocated on the first epoch that needs the shuffled copy.
+    let mut order: Vec<u32> = Vec::new();
     let mut shuffled = Ratings::default();
     let mut rng = Rng::seeded(schedule.seed ^ 0x5851_f42d_4c95_7f2d);
     let batch = schedule.batch.max(1);
@@ -137,9 +183,14 @@ pub fn fit<N: Network>(
     for epoch in 1..=schedule.epochs {
         let started = Instant::now();
         let cpu_started = process_cpu_seconds();
-        rng.shuffle(&mut order);
-        shuffle_into(train, &order, &mut shuffled);
-        net.train_epoch(&shuffled, batch, &mut step, lr);
+        if !net.train_epoch_in_own_order(train, &mut rng, &mut step, lr) {
+            if order.len() != train.len() {
+                order = (0..train.len() as u32).collect();
+            }
+            rng.shuffle(&mut order);
+            shuffle_into(train, &order, &mut shuffled);
+            net.train_epoch(&shuffled, batch, &mut step, lr);
+        }
         net.flush();
         let seconds = started.elapsed().as_secs_f64();
         history.train_seconds += seconds;

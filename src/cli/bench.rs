@@ -70,6 +70,10 @@ pub(crate) struct TrainBench {
     /// Threads for the parallel setting.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Settings to run, by short name (default: all): book-mf, sgd64, sgd64-threads,
+    /// sgd200, adam64, adam200.
+    #[arg(long, value_delimiter = ',')]
+    settings: Vec<String>,
     #[command(flatten)]
     reader: ReaderArgs,
 }
@@ -78,9 +82,13 @@ pub(crate) struct TrainBench {
 pub(crate) struct ReadBench {
     /// Ratings file or MovieLens folder.
     path: PathBuf,
-    /// Number of timed runs (after one warm-up run).
+    /// Number of timed runs (after one warm-up run; 0 = the one run only, for files too
+    /// large to read twice quickly).
     #[arg(long, default_value_t = 20)]
     runs: usize,
+    /// Do not keep timestamps (as `train` does when the split does not need them).
+    #[arg(long)]
+    drop_times: bool,
     #[command(flatten)]
     reader: ReaderArgs,
 }
@@ -90,33 +98,70 @@ pub(crate) fn run(cmd: &BenchCommand) -> Result<()> {
         BenchCommand::Train(b) => run_train(b),
         BenchCommand::Serve(b) => run_serve(b),
         BenchCommand::Dense(b) => run_dense(b),
-        BenchCommand::Read(b) => {
-            if b.runs == 0 {
-                return Err(Error::Usage("--runs must be at least 1".into()));
-            }
-            let opts = b.reader.options()?;
-            let warm = data::load(&b.path, &opts)?;
-            let mut times: Vec<f64> = (0..b.runs)
-                .map(|_| {
-                    let t = Instant::now();
-                    let d = data::load(&b.path, &opts);
-                    let s = t.elapsed().as_secs_f64();
-                    drop(d);
-                    s
-                })
-                .collect();
-            times.sort_by(f64::total_cmp);
-            println!(
-                "read {}: {} ratings; best {:.2} ms, median {:.2} ms over {} runs",
-                b.path.display(),
-                warm.ratings.len(),
-                times[0] * 1e3,
-                times[times.len() / 2] * 1e3,
-                b.runs
-            );
-            Ok(())
-        }
+        BenchCommand::Read(b) => run_read(b),
     }
+}
+
+fn run_read(b: &ReadBench) -> Result<()> {
+    let opts = data::ReadOptions {
+        drop_times: b.drop_times,
+        ..b.reader.options()?
+    };
+    let t = Instant::now();
+    let first = data::load(&b.path, &opts)?;
+    let first_s = t.elapsed().as_secs_f64();
+    let r = &first.ratings;
+    let held = r.users.capacity() * 4
+        + r.items.capacity() * 4
+        + r.values.capacity() * 4
+        + r.times.as_ref().map_or(0, |t| t.capacity() * 8);
+    let ids = |m: &data::IdMap| m.raw_ids().iter().map(|s| s.len()).sum::<usize>();
+    println!(
+        "read {}: {} ratings, {} users, {} items{}",
+        b.path.display(),
+        r.len(),
+        first.users.len(),
+        first.items.len(),
+        if r.times.is_some() {
+            ", with timestamps"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "first run {:.3} s; ratings hold {:.1} bytes/rating ({:.0} MB; raw id text {:.1} MB); \
+         peak RSS {}; load average {}",
+        first_s,
+        held as f64 / r.len().max(1) as f64,
+        held as f64 / 1e6,
+        (ids(&first.users) + ids(&first.items)) as f64 / 1e6,
+        peak_rss_text(),
+        load_average()
+    );
+    let n = r.len();
+    drop(first);
+    if b.runs == 0 {
+        return Ok(());
+    }
+    let mut times: Vec<f64> = (0..b.runs)
+        .map(|_| {
+            let t = Instant::now();
+            let d = data::load(&b.path, &opts);
+            let s = t.elapsed().as_secs_f64();
+            drop(d);
+            s
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "read {}: {} ratings; best {:.2} ms, median {:.2} ms over {} runs",
+        b.path.display(),
+        n,
+        times[0] * 1e3,
+        times[times.len() / 2] * 1e3,
+        b.runs
+    );
+    Ok(())
 }
 
 fn load_average() -> String {
@@ -154,12 +199,14 @@ fn run_train(b: &TrainBench) -> Result<()> {
         epochs: b.epochs,
         ..MfParams::default()
     };
-    let settings: Vec<(String, MfParams)> = vec![
+    let all: Vec<(&str, String, MfParams)> = vec![
         (
+            "book-mf",
             "book-mf preset (K=200, SGD batch 256, 60 epochs)".into(),
             MfParams::book_mf(),
         ),
         (
+            "sgd64",
             "SGD per-example, K=64, 1 thread".into(),
             MfParams {
                 dim: 64,
@@ -167,6 +214,7 @@ fn run_train(b: &TrainBench) -> Result<()> {
             },
         ),
         (
+            "sgd64-threads",
             format!("SGD per-example, K=64, {} threads", b.threads),
             MfParams {
                 dim: 64,
@@ -175,6 +223,7 @@ fn run_train(b: &TrainBench) -> Result<()> {
             },
         ),
         (
+            "sgd200",
             "SGD per-example, K=200, 1 thread".into(),
             MfParams {
                 dim: 200,
@@ -182,6 +231,7 @@ fn run_train(b: &TrainBench) -> Result<()> {
             },
         ),
         (
+            "adam64",
             "Adam batch 128, K=64, 1 thread".into(),
             MfParams {
                 dim: 64,
@@ -193,6 +243,7 @@ fn run_train(b: &TrainBench) -> Result<()> {
             },
         ),
         (
+            "adam200",
             "Adam batch 128, K=200, 1 thread".into(),
             MfParams {
                 dim: 200,
@@ -200,6 +251,20 @@ fn run_train(b: &TrainBench) -> Result<()> {
             },
         ),
     ];
+    for s in &b.settings {
+        if !all.iter().any(|(short, _, _)| short == s) {
+            let names: Vec<&str> = all.iter().map(|(short, _, _)| *short).collect();
+            return Err(Error::Usage(format!(
+                "--settings: unknown setting `{s}` (one of {})",
+                names.join(", ")
+            )));
+        }
+    }
+    let settings: Vec<(String, MfParams)> = all
+        .into_iter()
+        .filter(|(short, _, _)| b.settings.is_empty() || b.settings.iter().any(|s| s == short))
+        .map(|(_, name, params)| (name, params))
+        .collect();
     println!(
         "{}: {} ratings, {} users, {} items; load average before: {}",
         b.data
@@ -236,8 +301,18 @@ fn run_train(b: &TrainBench) -> Result<()> {
             updates / cpu / 1e6
         );
     }
-    println!("load average after: {}", load_average());
+    println!(
+        "load average after: {}; peak RSS {}",
+        load_average(),
+        peak_rss_text()
+    );
     Ok(())
+}
+
+/// The process's peak resident set size so far, as text ("unknown" where the platform
+/// does not say).
+pub(crate) fn peak_rss_text() -> String {
+    crate::train::peak_rss_bytes().map_or("unknown".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
 }
 
 fn run_dense(b: &DenseBench) -> Result<()> {

@@ -76,7 +76,11 @@ pub(crate) fn run(cmd: &DataCommand) -> Result<()> {
 }
 
 fn run_stats(a: &StatsArgs) -> Result<()> {
-    let data = data::load(&a.path, &a.reader.options()?)?;
+    let opts = data::ReadOptions {
+        drop_times: true,
+        ..a.reader.options()?
+    };
+    let data = data::load(&a.path, &opts)?;
     print_warnings(&data.warnings);
     let s = stats::stats(&data, a.top);
     if a.json {

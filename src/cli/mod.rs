@@ -142,6 +142,7 @@ impl ReaderArgs {
             },
             users_file: self.users.clone(),
             items_file: self.items.clone(),
+            drop_times: false,
         })
     }
 }

@@ -74,12 +74,19 @@ pub(crate) struct DataArgs {
 
 impl DataArgs {
     /// Loads the data and builds the split (`seed` drives random splits).
+    /// Timestamps are kept only when the split needs them, and the returned `Dataset`'s
+    /// ratings are empty (they live on in the split): training reads the split, the
+    /// dataset gives the scale, ids and metadata.
     pub(crate) fn load(&self, seed: u64) -> Result<(Dataset, TrainTest)> {
-        let opts = self.reader.options()?;
-        let (data, split) = match (&self.train, &self.test, &self.data, &self.split) {
-            (Some(train), Some(test), None, None) => data::load_train_test(train, test, &opts)?,
+        let mut opts = self.reader.options()?;
+        let (mut data, split) = match (&self.train, &self.test, &self.data, &self.split) {
+            (Some(train), Some(test), None, None) => {
+                opts.drop_times = true;
+                data::load_train_test(train, test, &opts)?
+            }
             (None, None, Some(path), Some(spec)) => {
                 let spec: SplitSpec = spec.parse()?;
+                opts.drop_times = !spec.needs_times();
                 let data = data::load(path, &opts)?;
                 let split = spec.apply(&data, seed)?;
                 (data, split)
@@ -91,6 +98,7 @@ impl DataArgs {
             }
         };
         print_warnings(&data.warnings);
+        data.ratings = Default::default();
         Ok((data, split))
     }
 }
@@ -945,9 +953,9 @@ fn train_network<M: Into<AnyModel>>(
         ((0..split.train.len()).collect(), Vec::new())
     };
     let fit_set = if val_idx.is_empty() {
-        split.train.clone()
+        std::borrow::Cow::Borrowed(&split.train)
     } else {
-        split.train.select(&fit_idx)
+        std::borrow::Cow::Owned(split.train.select(&fit_idx))
     };
     let val_set = split.train.select(&val_idx);
     let sets = EvalSets {

@@ -39,7 +39,8 @@ pub fn read(
     if spec.delimiter.is_empty() {
         return Err(Error::Usage("the delimiter must not be empty".into()));
     }
-    let mut sink = RatingSink::new(path, GENERIC_NAMES, opts.scale, spec.time_col.is_some());
+    let with_times = spec.time_col.is_some() && !opts.drop_times;
+    let mut sink = RatingSink::new(path, GENERIC_NAMES, opts.scale, with_times);
     read_lines(path, spec, &mut sink, users, items)?;
     let (ratings, warnings) = sink.finish(opts.duplicates)?;
     let scale = opts
@@ -254,6 +255,8 @@ pub(crate) struct RatingSink<'a> {
     names: FieldNames,
     scale: Option<RatingScale>,
     ratings: Ratings,
+    /// Whether timestamps are stored (they are checked either way).
+    with_times: bool,
     /// Sparse map rating index -> line: from rating `k` on, line = `k + delta`.
     lines: Vec<(usize, usize)>,
 }
@@ -271,12 +274,14 @@ impl<'a> RatingSink<'a> {
             names,
             scale,
             ratings: Ratings::with_capacity(0, with_times),
+            with_times,
             lines: Vec::new(),
         }
     }
 
     /// Validates and stores one record from line `line_no`. A missing `rating` means 1;
-    /// `time` must be present exactly when the sink was made `with_times`.
+    /// a `time` is checked, and stored only when the sink was made `with_times` (it must
+    /// then be present on every line).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn push(
         &mut self,
@@ -332,7 +337,8 @@ impl<'a> RatingSink<'a> {
             self.lines.push((k, line_no - k));
         }
         let (u, i) = (users.get_or_insert(user), items.get_or_insert(item));
-        self.ratings.push(u, i, value, time);
+        self.ratings
+            .push(u, i, value, if self.with_times { time } else { None });
         Ok(())
     }
 
@@ -353,14 +359,12 @@ impl<'a> RatingSink<'a> {
         if self.ratings.is_empty() {
             return Err(Error::bad_input(self.path, "no ratings"));
         }
+        self.ratings.shrink_to_fit();
         let r = &self.ratings;
-        let key = |k: usize| ((r.users[k] as u64) << 32) | r.items[k] as u64;
-        let mut keys: Vec<u64> = (0..r.len()).map(key).collect();
-        keys.sort_unstable();
-        if keys.windows(2).all(|w| w[0] != w[1]) {
+        if !has_duplicates(r) {
             return Ok((self.ratings, Vec::new()));
         }
-        drop(keys);
+        let key = |k: usize| ((r.users[k] as u64) << 32) | r.items[k] as u64;
         // Positions grouped by pair, in file order within each group (stable sort).
         let mut order: Vec<u32> = (0..r.len() as u32).collect();
         order.sort_by_key(|&k| key(k as usize));
@@ -414,9 +418,44 @@ impl<'a> RatingSink<'a> {
     }
 }
 
+/// True when some (user, item) pair occurs twice. Groups the items by user (counting
+/// sort: 4 bytes a rating, not a 64-bit key per rating) and sorts each user's items.
+fn has_duplicates(r: &Ratings) -> bool {
+    let mut start = vec![0usize; r.user_bound() + 1];
+    for &u in &r.users {
+        start[u as usize + 1] += 1;
+    }
+    for u in 1..start.len() {
+        start[u] += start[u - 1];
+    }
+    let mut next = start.clone();
+    let mut by_user = vec![0u32; r.len()];
+    for (&u, &i) in r.users.iter().zip(&r.items) {
+        by_user[next[u as usize]] = i;
+        next[u as usize] += 1;
+    }
+    drop(next);
+    start.windows(2).any(|w| {
+        let items = &mut by_user[w[0]..w[1]];
+        items.sort_unstable();
+        items.windows(2).any(|p| p[0] == p[1])
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn duplicates_are_found_per_user() {
+        let mut r = Ratings::default();
+        for (u, i) in [(0, 1), (2, 1), (0, 2), (2, 0), (1, 1)] {
+            r.push(u, i, 1.0, None);
+        }
+        assert!(!has_duplicates(&r));
+        r.push(2, 1, 3.0, None);
+        assert!(has_duplicates(&r));
+    }
 
     #[test]
     fn split_fields_handles_multibyte_delimiters_and_spaces() {

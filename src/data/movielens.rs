@@ -210,7 +210,8 @@ fn read_ratings(
             return delimited::read(file, &spec, opts, users, items);
         }
     };
-    let mut sink = RatingSink::new(file, names, Some(opts.scale.unwrap_or(bound)), true);
+    let scale = Some(opts.scale.unwrap_or(bound));
+    let mut sink = RatingSink::new(file, names, scale, !opts.drop_times);
     if kind == Kind::Csv {
         read_csv_ratings(file, &mut sink, users, items)?;
     } else {

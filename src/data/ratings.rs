@@ -61,6 +61,17 @@ impl Ratings {
         }
     }
 
+    /// Gives back the spare capacity of the columns (after reading: the vectors grew by
+    /// doubling).
+    pub fn shrink_to_fit(&mut self) {
+        self.users.shrink_to_fit();
+        self.items.shrink_to_fit();
+        self.values.shrink_to_fit();
+        if let Some(t) = &mut self.times {
+            t.shrink_to_fit();
+        }
+    }
+
     /// The ratings at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Ratings {
         Ratings {
@@ -105,11 +116,99 @@ impl Ratings {
 /// assert_eq!(ids.index_of("42"), Some(1));
 /// assert_eq!(ids.raw(1), "42");
 /// assert_eq!(ids.len(), 2);
+/// // "007" and "7" are different ids.
+/// assert_eq!(ids.get_or_insert("007"), 2);
+/// assert_eq!(ids.get_or_insert("7"), 3);
+/// assert_eq!(ids.index_of("07"), None);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct IdMap {
     raw: Vec<String>,
-    index: HashMap<String, u32>,
+    /// Ids that are not small canonical decimal numbers.
+    index: HashMap<String, u32, FxBuild>,
+    /// Ids that are canonical decimal numbers below [`NUMERIC_IDS`] (MovieLens ids):
+    /// `numeric[n]` is the index of id `n`, or `u32::MAX`. A direct lookup into a small
+    /// table instead of a hash probe into a large one (loading is bound by those misses).
+    numeric: Vec<u32>,
+}
+
+/// Numeric ids below this use the direct table of [`IdMap`] (at most 16 MB).
+const NUMERIC_IDS: u32 = 1 << 22;
+
+/// The value of `raw` when it is a canonical decimal number (digits, no leading zero
+/// unless it is `"0"`) below [`NUMERIC_IDS`]: a one-to-one map between such strings and
+/// numbers.
+#[inline]
+fn small_number(raw: &str) -> Option<u32> {
+    let b = raw.as_bytes();
+    if b.is_empty() || b.len() > 7 || (b[0] == b'0' && b.len() > 1) {
+        return None;
+    }
+    let mut n = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + (c - b'0') as u32;
+    }
+    (n < NUMERIC_IDS).then_some(n)
+}
+
+impl PartialEq for IdMap {
+    fn eq(&self, other: &Self) -> bool {
+        // `index` and `numeric` are functions of `raw`.
+        self.raw == other.raw
+    }
+}
+
+/// The Fx hash of rustc (`rustc-hash`) with a finalising mix: a multiply-rotate per 8
+/// bytes, much faster than SipHash on short ids. Not DoS-resistant, which a map of ids read from local files
+/// does not need.
+#[derive(Debug, Clone, Copy, Default)]
+struct FxBuild;
+
+impl std::hash::BuildHasher for FxBuild {
+    type Hasher = FxHasher;
+    fn build_hasher(&self) -> FxHasher {
+        FxHasher(0)
+    }
+}
+
+struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, b: u8) {
+        self.add(b as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // The product's low bits depend only on the input's low bits (for numeric ids:
+        // the first digits), and the map indexes buckets by the low bits: mix the high
+        // bits down (MurmurHash3's finaliser step).
+        let h = (self.0 ^ (self.0 >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
+    }
 }
 
 impl IdMap {
@@ -128,18 +227,37 @@ impl IdMap {
 
     /// The index of `raw`, assigning the next free index when it is new.
     pub fn get_or_insert(&mut self, raw: &str) -> u32 {
-        if let Some(&k) = self.index.get(raw) {
-            return k;
+        let next = self.raw.len() as u32;
+        if let Some(n) = small_number(raw) {
+            let n = n as usize;
+            if n >= self.numeric.len() {
+                let len = (n + 1).next_power_of_two().max(1024);
+                self.numeric.resize(len, u32::MAX);
+            }
+            if self.numeric[n] != u32::MAX {
+                return self.numeric[n];
+            }
+            self.numeric[n] = next;
+        } else {
+            if let Some(&k) = self.index.get(raw) {
+                return k;
+            }
+            self.index.insert(raw.to_string(), next);
         }
-        let k = self.raw.len() as u32;
         self.raw.push(raw.to_string());
-        self.index.insert(raw.to_string(), k);
-        k
+        next
     }
 
     /// The index of `raw`, if known.
     pub fn index_of(&self, raw: &str) -> Option<u32> {
-        self.index.get(raw).copied()
+        match small_number(raw) {
+            Some(n) => self
+                .numeric
+                .get(n as usize)
+                .copied()
+                .filter(|&k| k != u32::MAX),
+            None => self.index.get(raw).copied(),
+        }
     }
 
     /// The raw id of index `k`. Panics when `k` is out of range (an internal bug).
@@ -160,5 +278,42 @@ impl IdMap {
     /// True when no id is mapped.
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two stores (direct table, hash map) behave as one map from strings.
+    #[test]
+    fn id_map_matches_a_plain_hash_map() {
+        let mut rng = crate::rng::Rng::seeded(3);
+        let mut ids = IdMap::default();
+        let mut reference: HashMap<String, u32> = HashMap::new();
+        for _ in 0..20_000 {
+            let raw = match rng.below(5) {
+                0 => format!("{}", rng.below(3000)),
+                1 => format!("0{}", rng.below(300)),
+                2 => format!("{}", NUMERIC_IDS as usize - 2 + rng.below(4)),
+                3 => format!("u{}", rng.below(500)),
+                _ => format!("{}", rng.below(100_000_000)),
+            };
+            let next = reference.len() as u32;
+            let want = *reference.entry(raw.clone()).or_insert(next);
+            assert_eq!(ids.get_or_insert(&raw), want, "{raw}");
+        }
+        assert_eq!(ids.len(), reference.len());
+        for (raw, &k) in &reference {
+            assert_eq!(ids.index_of(raw), Some(k));
+            assert_eq!(ids.raw(k), raw);
+        }
+        for absent in ["", "-1", "+5", "1.0", " 7", "99999999999"] {
+            assert_eq!(
+                ids.index_of(absent),
+                reference.get(absent).copied(),
+                "{absent}"
+            );
+        }
     }
 }

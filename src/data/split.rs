@@ -331,6 +331,14 @@ pub enum SplitSpec {
 }
 
 impl SplitSpec {
+    /// True when the split reads timestamps (`temporal:F`, `user-out:K:latest`).
+    pub fn needs_times(&self) -> bool {
+        matches!(
+            self,
+            SplitSpec::Temporal { .. } | SplitSpec::UserOut { latest: true, .. }
+        )
+    }
+
     /// The `(train, test)` positions of this split of `ratings` (validated first).
     pub fn indices(&self, ratings: &Ratings, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
         self.validate()?;

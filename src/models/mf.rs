@@ -35,12 +35,14 @@ use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
 ///
 /// **Threads.** With `batch = 1`, plain SGD (no momentum), `loss = mse` and `l2_mode =
 /// rows` (the classic SGD matrix factorization), training runs a fused per-example
-/// kernel, and on `threads > 1` it is parallel in the manner of LIBMF: users and items are
-/// cut into `threads` ranges of about equal rating counts, giving a grid of blocks; in
-/// each of `threads` sub-epochs every thread takes one block, and no two threads share a
-/// user range or an item range, so no row is ever written by two threads (no locks, no
-/// atomics, no data races). The result depends on the thread count but not on timing:
-/// seeded runs are reproducible for any fixed `threads`.
+/// kernel. On `threads > 1`, or on one thread from [`GRID_MIN_RATINGS`] ratings on, it
+/// trains in the manner of LIBMF on a grid of blocks (users and items cut into ranges of
+/// about equal rating counts; see [`grid_side`]): blocks that share no user range and no
+/// item range run in parallel, so no row is ever written by two threads (no locks, no
+/// atomics, no data races), and the grid is stored block by block so that an epoch
+/// needs no shuffled copy of the data. Grid results depend neither on the thread count
+/// nor on timing: seeded runs give the same weights on 1, 2 or 16 threads. Below
+/// [`GRID_MIN_RATINGS`], one thread keeps the classic global shuffle.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MfParams {
@@ -311,7 +313,7 @@ impl MfNet {
             l2: params.l2,
             l2_bias: params.l2_bias,
             threads: params.threads,
-            plan: None,
+            grid: None,
         });
         let plain_sgd = opt.kind == OptimizerKind::Sgd && opt.momentum == 0.0;
         let batched = (plain_sgd && fused.is_none()).then(|| BatchKernel {
@@ -426,7 +428,7 @@ impl Network for MfNet {
             return;
         };
         *step += data.len() as u64;
-        let (k, users, items) = (self.p.dim(), self.bu.rows(), self.bi.rows());
+        let k = self.p.dim();
         let tables = Tables {
             p: self.p.weights_mut(),
             q: self.q.weights_mut(),
@@ -442,15 +444,48 @@ impl Network for MfNet {
             l2_bias: fused.l2_bias,
             k,
         };
-        if fused.threads == 1 {
-            sgd_block(tables, data, 0..data.len() as u32, &c);
-            return;
+        // The loop's shuffled copy, in order, on this thread (threads > 1 and large data
+        // take the grid in `train_epoch_in_own_order` instead).
+        sgd_block(tables, data, 0..data.len() as u32, &c);
+    }
+
+    fn train_epoch_in_own_order(
+        &mut self,
+        data: &Ratings,
+        rng: &mut Rng,
+        step: &mut u64,
+        lr: f32,
+    ) -> bool {
+        let Some(fused) = self.fused.as_mut() else {
+            return false;
+        };
+        if fused.threads == 1 && data.len() < GRID_MIN_RATINGS {
+            return false;
         }
-        let plan = fused
-            .plan
-            .get_or_insert_with(|| BlockPlan::new(data, users, items, fused.threads));
-        plan.assign(data);
-        plan.run(tables, data, &c);
+        let (users, items) = (self.bu.rows(), self.bi.rows());
+        let grid = match &mut fused.grid {
+            Some(g) if g.entries.len() == data.len() => g,
+            slot => slot.insert(Grid::new(data, users, items)),
+        };
+        *step += data.len() as u64;
+        let k = self.p.dim();
+        let tables = Tables {
+            p: self.p.weights_mut(),
+            q: self.q.weights_mut(),
+            bu: self.bu.weights_mut(),
+            bi: self.bi.weights_mut(),
+            first_user: 0,
+            first_item: 0,
+        };
+        let c = SgdConstants {
+            mu: self.mu,
+            lr,
+            l2: fused.l2,
+            l2_bias: fused.l2_bias,
+            k,
+        };
+        grid.run(tables, &c, rng, fused.threads);
+        true
     }
 
     fn flush(&mut self) {
@@ -460,13 +495,25 @@ impl Network for MfNet {
     }
 }
 
-/// Constants of the fused per-example SGD kernel.
-#[derive(Debug, Clone)]
+/// Constants of the fused per-example SGD kernel, and its grid once built.
+#[derive(Debug)]
 struct FusedSgd {
     l2: f32,
     l2_bias: f32,
     threads: usize,
-    plan: Option<BlockPlan>,
+    /// Built from the training data on the first grid epoch.
+    grid: Option<Grid>,
+}
+
+impl Clone for FusedSgd {
+    /// A clone (e.g. the best weights kept for early stopping) does not copy the grid,
+    /// which holds a copy of the training data; it is rebuilt if the clone trains.
+    fn clone(&self) -> Self {
+        FusedSgd {
+            grid: None,
+            ..*self
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -513,40 +560,114 @@ fn sgd_block(
     c: &SgdConstants,
 ) {
     let k = c.k;
-    let (two_l2, two_l2b) = (2.0 * c.l2, 2.0 * c.l2_bias);
     for pos in positions {
         let pos = pos as usize;
         let u = (data.users[pos] - t.first_user) as usize;
         let i = (data.items[pos] - t.first_item) as usize;
-        let pu = &mut t.p[u * k..(u + 1) * k];
-        let qi = &mut t.q[i * k..(i + 1) * k];
-        let (bu, bi) = (&mut t.bu[u], &mut t.bi[i]);
-        let pred = *bu + *bi + dot(pu, qi);
-        let g = 2.0 * (pred - (data.values[pos] - c.mu));
-        *bu -= c.lr * (g + two_l2b * *bu);
-        *bi -= c.lr * (g + two_l2b * *bi);
-        for (p, q) in pu.iter_mut().zip(qi.iter_mut()) {
-            let (p0, q0) = (*p, *q);
-            *p = p0 - c.lr * (g * q0 + two_l2 * p0);
-            *q = q0 - c.lr * (g * p0 + two_l2 * q0);
-        }
+        sgd_one(
+            &mut t.p[u * k..(u + 1) * k],
+            &mut t.q[i * k..(i + 1) * k],
+            &mut t.bu[u],
+            &mut t.bi[i],
+            data.values[pos],
+            c,
+        );
     }
 }
 
-/// LIBMF-style partition for parallel SGD: `threads` user ranges x `threads` item
-/// ranges, each range holding about the same number of ratings.
-#[derive(Debug, Clone)]
-struct BlockPlan {
-    threads: usize,
-    user_bounds: Vec<u32>,
-    item_bounds: Vec<u32>,
-    /// Rating positions of block (user range a, item range b) at `a * threads + b`.
-    blocks: Vec<Vec<u32>>,
+/// One per-example SGD step on rating `value` of the rows `pu`, `qi`, `bu`, `bi`.
+#[inline(always)]
+fn sgd_one(
+    pu: &mut [f32],
+    qi: &mut [f32],
+    bu: &mut f32,
+    bi: &mut f32,
+    value: f32,
+    c: &SgdConstants,
+) {
+    let (two_l2, two_l2b) = (2.0 * c.l2, 2.0 * c.l2_bias);
+    let pred = *bu + *bi + dot(pu, qi);
+    let g = 2.0 * (pred - (value - c.mu));
+    *bu -= c.lr * (g + two_l2b * *bu);
+    *bi -= c.lr * (g + two_l2b * *bi);
+    for (p, q) in pu.iter_mut().zip(qi.iter_mut()) {
+        let (p0, q0) = (*p, *q);
+        *p = p0 - c.lr * (g * q0 + two_l2 * p0);
+        *q = q0 - c.lr * (g * p0 + two_l2 * q0);
+    }
 }
 
-impl BlockPlan {
-    /// Ranges of about equal rating counts for the ratings of `data`.
-    fn new(data: &Ratings, users: usize, items: usize, threads: usize) -> Self {
+/// A hint to bring `row` into the cache (no effect off x86-64).
+#[inline(always)]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in row.chunks(16) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: a prefetch is only a hint; it never faults, and the pointer is inside
+        // `row`.
+        unsafe { _mm_prefetch(line.as_ptr() as *const i8, _MM_HINT_T0) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
+}
+
+/// Training sets at least this large run per-example SGD on the [`Grid`] even on one
+/// thread (a cache-friendly order and no per-epoch copy of the data); smaller ones keep
+/// the classic global shuffle when `threads = 1`.
+pub const GRID_MIN_RATINGS: usize = 1 << 20;
+
+/// Side of the grid for `n` ratings: blocks of about 90K ratings, at least 4 x 4 and at
+/// most 64 x 64. On 22.5M ratings (16 x 16 blocks, each over about 10K users and 3.7K
+/// items, K = 64) this measured fastest among sides 8 to 48: 1.6-2x the throughput of
+/// one random pass over all the data. It does not depend on the thread count, so neither
+/// does the result.
+pub fn grid_side(n: usize) -> usize {
+    ((n as f64 / 90_000.0).sqrt().ceil() as usize).clamp(4, 64)
+}
+
+/// One training rating, packed for the hot loop (12 bytes: one sequential stream).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+struct Entry {
+    user: u32,
+    item: u32,
+    value: f32,
+}
+
+/// LIBMF-style grid for per-example SGD: `side` user ranges x `side` item ranges, each
+/// range holding about the same number of ratings, and the training ratings stored block
+/// by block.
+///
+/// An epoch draws a random permutation of the user ranges, one of the item ranges and a
+/// random order of the `side` "diagonals" (diagonal `d` = blocks (rows[a], cols[(a + d)
+/// mod side]) for every `a`): every block lies on exactly one diagonal and the blocks of
+/// one diagonal share no user and no item. Diagonals run one after the other; the blocks
+/// of a diagonal are handed to the threads from a queue (largest first), each block
+/// shuffled in place with its own seed before it is trained. Because the blocks of a
+/// diagonal touch disjoint rows, the order in which threads take them cannot change the
+/// result: weights are bit-identical for every thread count and every timing.
+#[derive(Debug)]
+struct Grid {
+    side: usize,
+    user_bounds: Vec<u32>,
+    item_bounds: Vec<u32>,
+    /// The ratings, block (a, b) at `block_start[a * side + b]..block_start[a * side + b + 1]`.
+    entries: Vec<Entry>,
+    block_start: Vec<usize>,
+}
+
+/// One block of a diagonal with the rows it may write.
+struct Task<'a> {
+    tables: Tables<'a>,
+    entries: &'a mut [Entry],
+    seed: u64,
+}
+
+impl Grid {
+    /// Ranges of about equal rating counts over `users` x `items`, and the ratings of
+    /// `data` placed into their blocks (file order within a block).
+    fn new(data: &Ratings, users: usize, items: usize) -> Self {
+        let side = grid_side(data.len());
         let bounds = |ids: &[u32], n: usize| -> Vec<u32> {
             let mut counts = vec![0usize; n];
             ids.iter().for_each(|&x| counts[x as usize] += 1);
@@ -555,68 +676,166 @@ impl BlockPlan {
             for (x, &cnt) in counts.iter().enumerate() {
                 seen += cnt;
                 let next = bounds.len();
-                if next < threads && seen * threads >= next * ids.len() {
+                if next < side && seen * side >= next * ids.len() {
                     bounds.push(x as u32 + 1);
                 }
             }
-            while bounds.len() <= threads {
+            while bounds.len() <= side {
                 bounds.push(n as u32);
             }
-            *bounds.last_mut().unwrap() = n as u32;
+            *bounds.last_mut().expect("side >= 1") = n as u32;
             bounds
         };
-        BlockPlan {
-            threads,
-            user_bounds: bounds(&data.users, users),
-            item_bounds: bounds(&data.items, items),
-            blocks: vec![Vec::new(); threads * threads],
-        }
-    }
-
-    /// Puts every rating position of `data` into its block, keeping the order of `data`
-    /// (which the training loop shuffles every epoch).
-    fn assign(&mut self, data: &Ratings) {
+        let user_bounds = bounds(&data.users, users);
+        let item_bounds = bounds(&data.items, items);
         let range_of = |bounds: &[u32], x: u32| bounds.partition_point(|&b| b <= x) - 1;
-        self.blocks.iter_mut().for_each(Vec::clear);
-        for pos in 0..data.len() {
-            let a = range_of(&self.user_bounds, data.users[pos]);
-            let b = range_of(&self.item_bounds, data.items[pos]);
-            self.blocks[a * self.threads + b].push(pos as u32);
+        let block_of = |k: usize| {
+            range_of(&user_bounds, data.users[k]) * side + range_of(&item_bounds, data.items[k])
+        };
+        // Counting sort by block: one pass to count, one to place.
+        let mut block_start = vec![0usize; side * side + 1];
+        for k in 0..data.len() {
+            block_start[block_of(k) + 1] += 1;
+        }
+        for b in 0..side * side {
+            block_start[b + 1] += block_start[b];
+        }
+        let mut next = block_start.clone();
+        let blank = Entry {
+            user: 0,
+            item: 0,
+            value: 0.0,
+        };
+        let mut entries = vec![blank; data.len()];
+        for k in 0..data.len() {
+            let b = block_of(k);
+            entries[next[b]] = Entry {
+                user: data.users[k],
+                item: data.items[k],
+                value: data.values[k],
+            };
+            next[b] += 1;
+        }
+        Grid {
+            side,
+            user_bounds,
+            item_bounds,
+            entries,
+            block_start,
         }
     }
 
-    /// One epoch: in sub-epoch `s`, thread `t` trains block (t, (t + s) mod T).
-    fn run(&self, t: Tables<'_>, data: &Ratings, c: &SgdConstants) {
-        let n = self.threads;
+    /// One epoch over every block (see the type's docs), on `threads` threads.
+    fn run(&mut self, t: Tables<'_>, c: &SgdConstants, rng: &mut Rng, threads: usize) {
+        let n = self.side;
+        let mut rows: Vec<usize> = (0..n).collect();
+        let mut cols: Vec<usize> = (0..n).collect();
+        let mut diagonals: Vec<usize> = (0..n).collect();
+        rng.shuffle(&mut rows);
+        rng.shuffle(&mut cols);
+        rng.shuffle(&mut diagonals);
+        let epoch_seed = rng.next_u64();
         let mut p_parts = split_rows(t.p, &self.user_bounds, c.k);
         let mut bu_parts = split_rows(t.bu, &self.user_bounds, 1);
         let mut q_parts = split_rows(t.q, &self.item_bounds, c.k);
         let mut bi_parts = split_rows(t.bi, &self.item_bounds, 1);
-        for s in 0..n {
-            std::thread::scope(|scope| {
-                // Item range (a + s) mod n goes to the thread of user range a.
-                let mut item_parts: Vec<(&mut [f32], &mut [f32])> = q_parts
-                    .iter_mut()
-                    .zip(bi_parts.iter_mut())
-                    .map(|(q, bi)| (&mut **q, &mut **bi))
-                    .collect();
-                item_parts.rotate_left(s);
-                let user_parts = p_parts.iter_mut().zip(bu_parts.iter_mut());
-                for (a, ((p, bu), (q, bi))) in user_parts.zip(item_parts).enumerate() {
-                    let b = (a + s) % n;
-                    let tables = Tables {
-                        p,
-                        q,
-                        bu,
-                        bi,
-                        first_user: self.user_bounds[a],
-                        first_item: self.item_bounds[b],
-                    };
-                    let block = &self.blocks[a * n + b];
-                    scope.spawn(move || sgd_block(tables, data, block.iter().copied(), c));
-                }
-            });
+        let mut blocks: Vec<&mut [Entry]> = Vec::with_capacity(n * n);
+        let mut rest = &mut self.entries[..];
+        for w in self.block_start.windows(2) {
+            let (head, tail) = rest.split_at_mut(w[1] - w[0]);
+            blocks.push(head);
+            rest = tail;
         }
+        for &d in &diagonals {
+            let mut p: Vec<Option<&mut [f32]>> =
+                p_parts.iter_mut().map(|x| Some(&mut **x)).collect();
+            let mut bu: Vec<Option<&mut [f32]>> =
+                bu_parts.iter_mut().map(|x| Some(&mut **x)).collect();
+            let mut q: Vec<Option<&mut [f32]>> =
+                q_parts.iter_mut().map(|x| Some(&mut **x)).collect();
+            let mut bi: Vec<Option<&mut [f32]>> =
+                bi_parts.iter_mut().map(|x| Some(&mut **x)).collect();
+            let mut bl: Vec<Option<&mut [Entry]>> =
+                blocks.iter_mut().map(|x| Some(&mut **x)).collect();
+            let mut tasks: Vec<Task<'_>> = (0..n)
+                .map(|a| {
+                    let (r, s) = (rows[a], cols[(a + d) % n]);
+                    let block = r * n + s;
+                    let taken = "each range is on a diagonal once";
+                    Task {
+                        tables: Tables {
+                            p: p[r].take().expect(taken),
+                            bu: bu[r].take().expect(taken),
+                            q: q[s].take().expect(taken),
+                            bi: bi[s].take().expect(taken),
+                            first_user: self.user_bounds[r],
+                            first_item: self.item_bounds[s],
+                        },
+                        entries: bl[block].take().expect(taken),
+                        seed: epoch_seed ^ (block as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    }
+                })
+                .collect();
+            // Largest blocks first (the queue pops from the end): less waiting at the end
+            // of the diagonal. Ties keep their order; which thread runs a block does not
+            // matter for the result.
+            tasks.sort_by_key(|t| t.entries.len());
+            if threads <= 1 {
+                while let Some(task) = tasks.pop() {
+                    task.run(c);
+                }
+            } else {
+                let queue = std::sync::Mutex::new(tasks);
+                let work = || loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                    match next {
+                        Some(task) => task.run(c),
+                        None => break,
+                    }
+                };
+                std::thread::scope(|scope| {
+                    for _ in 1..threads.min(n) {
+                        scope.spawn(work);
+                    }
+                    work();
+                });
+            }
+        }
+    }
+}
+
+impl Task<'_> {
+    /// Shuffles the block with its seed and trains it.
+    fn run(self, c: &SgdConstants) {
+        Rng::seeded(self.seed).shuffle(self.entries);
+        sgd_entries(self.tables, self.entries, c);
+    }
+}
+
+/// Per-example SGD over `entries` (all inside `t`), prefetching the rows of the rating
+/// a few places ahead.
+fn sgd_entries(t: Tables<'_>, entries: &[Entry], c: &SgdConstants) {
+    const AHEAD: usize = 6;
+    let k = c.k;
+    for (j, e) in entries.iter().enumerate() {
+        if let Some(next) = entries.get(j + AHEAD) {
+            let (u, i) = (
+                (next.user - t.first_user) as usize,
+                (next.item - t.first_item) as usize,
+            );
+            prefetch(&t.p[u * k..(u + 1) * k]);
+            prefetch(&t.q[i * k..(i + 1) * k]);
+        }
+        let u = (e.user - t.first_user) as usize;
+        let i = (e.item - t.first_item) as usize;
+        sgd_one(
+            &mut t.p[u * k..(u + 1) * k],
+            &mut t.q[i * k..(i + 1) * k],
+            &mut t.bu[u],
+            &mut t.bi[i],
+            e.value,
+            c,
+        );
     }
 }
 
@@ -885,23 +1104,25 @@ mod tests {
         }
     }
 
-    /// Parallel block SGD: reproducible for a fixed thread count, and it learns.
-    #[test]
-    fn parallel_sgd_is_reproducible_and_learns() {
+    fn synthetic(ratings: usize) -> (Ratings, u32, u32) {
         let syn = crate::data::synthetic::generate(&crate::data::synthetic::SynthParams {
             users: 300,
             items: 200,
-            ratings: 12_000,
+            ratings,
             ..Default::default()
         })
         .unwrap();
-        let r = &syn.dataset.ratings;
-        let (users, items) = (
-            syn.dataset.users.len() as u32,
-            syn.dataset.items.len() as u32,
-        );
+        let (u, i) = (syn.dataset.users.len(), syn.dataset.items.len());
+        (syn.dataset.ratings, u as u32, i as u32)
+    }
+
+    /// Grid SGD: the same weights for every thread count (the blocks of a diagonal touch
+    /// disjoint rows), reproducible, and it learns.
+    #[test]
+    fn grid_sgd_is_identical_for_every_thread_count_and_learns() {
+        let (r, users, items) = synthetic(12_000);
         let sets = EvalSets {
-            train: r,
+            train: &r,
             val: None,
             test: None,
             clip: None,
@@ -913,21 +1134,104 @@ mod tests {
             optimizer: Optimizer::default(),
             lr: 0.01,
             l2: 0.02,
-            threads: 3,
+            threads: 2,
             ..MfParams::default()
         };
         let (a, ha) = params.fit(sets, users, items, false, |_| {}).unwrap();
         let (b, _) = params.fit(sets, users, items, false, |_| {}).unwrap();
         assert_eq!(a, b, "same seed and threads must give identical weights");
+        for threads in [3, 5] {
+            let (c, _) = MfParams {
+                threads,
+                ..params.clone()
+            }
+            .fit(sets, users, items, false, |_| {})
+            .unwrap();
+            assert_eq!(a, c, "{threads} threads differ from 2");
+        }
         let first = ha.epochs.first().unwrap().train_rmse;
         let last = ha.epochs.last().unwrap().train_rmse;
         assert!(last < first, "train RMSE {first} -> {last}");
-        // Every rating lies in exactly one block.
-        let mut plan = BlockPlan::new(r, users as usize, items as usize, 3);
-        plan.assign(r);
-        let mut all: Vec<u32> = plan.blocks.concat();
+    }
+
+    /// The grid holds every rating once, in the block of its user and item ranges, and
+    /// one thread running it gives the weights of several.
+    #[test]
+    fn grid_partitions_the_ratings_and_one_thread_matches_many() {
+        let (r, users, items) = synthetic(9_000);
+        let grid = Grid::new(&r, users as usize, items as usize);
+        assert_eq!(grid.side, 4);
+        let n = grid.side;
+        let mut seen: Vec<(u32, u32, u32)> = Vec::new();
+        for a in 0..n {
+            for b in 0..n {
+                let block =
+                    &grid.entries[grid.block_start[a * n + b]..grid.block_start[a * n + b + 1]];
+                for e in block {
+                    assert!((grid.user_bounds[a]..grid.user_bounds[a + 1]).contains(&e.user));
+                    assert!((grid.item_bounds[b]..grid.item_bounds[b + 1]).contains(&e.item));
+                    seen.push((e.user, e.item, e.value.to_bits()));
+                }
+            }
+        }
+        let mut all: Vec<(u32, u32, u32)> = (0..r.len())
+            .map(|k| (r.users[k], r.items[k], r.values[k].to_bits()))
+            .collect();
+        seen.sort_unstable();
         all.sort_unstable();
-        assert_eq!(all, (0..r.len() as u32).collect::<Vec<_>>());
+        assert_eq!(seen, all);
+
+        let params = MfParams {
+            dim: 6,
+            batch: 1,
+            optimizer: Optimizer::default(),
+            lr: 0.01,
+            l2: 0.02,
+            ..MfParams::default()
+        };
+        let train = |threads: usize| {
+            let mut net = MfNet::new(
+                &MfParams {
+                    threads,
+                    ..params.clone()
+                },
+                3.5,
+                users as usize,
+                items as usize,
+            );
+            let mut rng = Rng::seeded(9);
+            let mut step = 0;
+            for _ in 0..3 {
+                if threads == 1 {
+                    // Below GRID_MIN_RATINGS one thread keeps the global shuffle: run
+                    // the grid directly.
+                    let fused = net.fused.as_mut().unwrap();
+                    let grid = fused
+                        .grid
+                        .get_or_insert_with(|| Grid::new(&r, users as usize, items as usize));
+                    let c = SgdConstants {
+                        mu: net.mu,
+                        lr: 0.01,
+                        l2: fused.l2,
+                        l2_bias: fused.l2_bias,
+                        k: 6,
+                    };
+                    let tables = Tables {
+                        p: net.p.weights_mut(),
+                        q: net.q.weights_mut(),
+                        bu: net.bu.weights_mut(),
+                        bi: net.bi.weights_mut(),
+                        first_user: 0,
+                        first_item: 0,
+                    };
+                    grid.run(tables, &c, &mut rng, 1);
+                } else {
+                    assert!(net.train_epoch_in_own_order(&r, &mut rng, &mut step, 0.01));
+                }
+            }
+            net.into_model()
+        };
+        assert_eq!(train(1), train(2));
     }
 
     #[test]
