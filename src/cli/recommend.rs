@@ -29,6 +29,9 @@ pub(crate) struct RecommendArgs {
     /// List length.
     #[arg(short = 'n', long = "n", default_value_t = 10)]
     n: usize,
+    /// Threads for --all-users (each scores its own blocks of users).
+    #[arg(long, default_value_t = 1, requires = "all_users")]
+    threads: usize,
     /// Print one JSON object as the last line: items[{item, score, title}], fallback.
     #[arg(long)]
     json: bool,
@@ -132,17 +135,21 @@ pub(crate) fn run(a: &RecommendArgs) -> Result<()> {
             a.json,
         );
     } else if let Some(out) = &a.out {
-        // One score buffer reused for every user: memory is O(items), never users x items.
-        let users = saved.users.len();
+        if !(1..=256).contains(&a.threads) {
+            return Err(Error::Usage(format!(
+                "--threads must be in 1..=256, got {}",
+                a.threads
+            )));
+        }
+        // Blocked scoring with one bounded heap per user: memory is a score tile per
+        // thread, never users x items.
+        let users = saved.model.n_users();
+        let started = std::time::Instant::now();
         store::write_atomically_with(out, |w| {
             writeln!(w, "user,rank,item,score")?;
-            let mut scores = vec![0.0f32; saved.items.len()];
-            for u in 0..users as u32 {
-                saved.model.score_items(u, &mut scores);
-                for (rank, (i, s)) in recommend::top_n(&scores, a.n, saved.rated_items(u))
-                    .into_iter()
-                    .enumerate()
-                {
+            let rated = |u: u32| saved.rated_items(u);
+            recommend::top_n_all_users(&saved.model, &rated, a.n, a.threads, |u, list| {
+                for (rank, &(i, s)) in list.iter().enumerate() {
                     let s = if saved.clip { saved.scale.clip(s) } else { s };
                     writeln!(
                         w,
@@ -150,15 +157,29 @@ pub(crate) fn run(a: &RecommendArgs) -> Result<()> {
                         saved.users.raw(u),
                         rank + 1,
                         saved.items.raw(i)
-                    )?;
+                    )
+                    .map_err(|e| Error::io(out, e))?;
                 }
-            }
-            Ok(())
+                Ok(())
+            })
+            .map_err(std::io::Error::other)
         })?;
+        let seconds = started.elapsed().as_secs_f64();
+        let rate = users as f64 / seconds.max(1e-9);
         if a.json {
-            print_json(&serde_json::json!({ "users": users, "out": out.display().to_string() }));
+            print_json(&serde_json::json!({
+                "users": users,
+                "out": out.display().to_string(),
+                "seconds": seconds,
+                "users_per_second": rate,
+            }));
         } else {
-            println!("wrote top {} for {users} users to {}", a.n, out.display());
+            println!(
+                "wrote top {} for {users} users to {} in {seconds:.2} s ({rate:.0} users/s, {} threads)",
+                a.n,
+                out.display(),
+                a.threads
+            );
         }
     }
     Ok(())
