@@ -175,7 +175,13 @@ fn run_train(b: &TrainBench) -> Result<()> {
     use crate::nn::{Optimizer, OptimizerKind};
     use crate::train::EvalSets;
     let data = match &b.data {
-        Some(path) => data::load(path, &b.reader.options()?)?,
+        Some(path) => {
+            let opts = data::ReadOptions {
+                drop_times: true,
+                ..b.reader.options()?
+            };
+            data::load(path, &opts)?
+        }
         None => data::synthetic::generate(&data::synthetic::SynthParams::default())?.dataset,
     };
     let r = &data.ratings;
