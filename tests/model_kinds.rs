@@ -16,9 +16,18 @@ fn data(dir: &TempDir) -> (PathBuf, PathBuf) {
         .map(String::from)
         .collect();
     let (train, test) = (data.join("syn.base"), data.join("syn.test"));
-    let cut = lines.len() * 4 / 5;
-    std::fs::write(&train, lines[..cut].join("\n")).unwrap();
-    std::fs::write(&test, lines[cut..].join("\n")).unwrap();
+    // every fifth rating to test, so that test users and items are known to the models
+    let pick = |want_test: bool| {
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| (k % 5 == 4) == want_test)
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    std::fs::write(&train, pick(false)).unwrap();
+    std::fs::write(&test, pick(true)).unwrap();
     (train, test)
 }
 
@@ -45,7 +54,7 @@ const KINDS: &[(&str, &[&str], bool)] = &[
         &["--dim", "8", "--hidden", "16", "--epochs", "2"],
         false,
     ),
-    ("autorec", &["--hidden", "16", "--epochs", "3"], true),
+    ("autorec", &["--hidden", "16", "--epochs", "20", "--lr", "0.02"], true),
     ("blend", &["--members", "mf,knn,baseline"], true),
 ];
 
@@ -156,6 +165,102 @@ fn every_kind_trains_saves_evaluates_and_recommends() {
             assert_eq!(o.status.code(), Some(2), "{kind}: {}", stderr(&o));
             assert!(stderr(&o).contains("fold-in"), "{kind}: {}", stderr(&o));
         }
+    }
+}
+
+/// The implicit-feedback kinds (top-N models; their scores are not ratings): `train
+/// --json` reports ranking metrics that `eval` of the saved file reproduces, and
+/// `recommend` (user and fold-in) and `similar` work as for the rating models.
+const IMPLICIT_KINDS: &[(&str, &[&str], bool)] = &[
+    ("ials", &["--dim", "8", "--epochs", "3"], true),
+    (
+        "mf",
+        &["--loss", "warp", "--dim", "8", "--epochs", "3"],
+        true,
+    ),
+    ("popularity", &["--implicit"], false),
+];
+
+#[test]
+fn every_implicit_kind_trains_saves_evaluates_and_recommends() {
+    let dir = TempDir::new("implicit-kinds");
+    let (train, test) = data(&dir);
+    let rated = rated_in(&train);
+    for &(kind, extra, has_embeddings) in IMPLICIT_KINDS {
+        let model = dir.path(&format!("{kind}-implicit.emb"));
+        let m = model.to_str().unwrap();
+        let mut args = vec![
+            "train",
+            "--model",
+            kind,
+            "--train",
+            train.to_str().unwrap(),
+            "--test",
+            test.to_str().unwrap(),
+            "--out",
+            m,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = embedrec(&args);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        let trained = last_json(&o);
+        let ndcg = trained["ndcg@10"].as_f64().unwrap();
+        assert!(ndcg > 0.0 && ndcg <= 1.0, "{kind}: {trained}");
+        let o = embedrec(&[
+            "eval",
+            "--model",
+            m,
+            "--test",
+            test.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        let j = last_json(&o);
+        assert!(
+            (j["ndcg@10"].as_f64().unwrap() - ndcg).abs() < 1e-9,
+            "{kind}: {j}"
+        );
+        for user in ["1", "9"] {
+            let o = embedrec(&[
+                "recommend",
+                "--model",
+                m,
+                "--user",
+                user,
+                "-n",
+                "8",
+                "--json",
+            ]);
+            assert!(o.status.success(), "{kind}: {}", stderr(&o));
+            let j = last_json(&o);
+            assert_eq!(j["fallback"], false, "{kind}");
+            for it in j["items"].as_array().unwrap() {
+                let item = it["item"].as_str().unwrap();
+                assert!(!rated[user].contains(item), "{kind}: training item {item}");
+            }
+        }
+        let o = embedrec(&[
+            "recommend",
+            "--model",
+            m,
+            "--ratings",
+            "1:5,2:4,3:1",
+            "-n",
+            "5",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        let items = last_json(&o)["items"].as_array().unwrap().clone();
+        assert!(
+            items.len() == 5
+                && items
+                    .iter()
+                    .all(|i| !["1", "2", "3"].contains(&i["item"].as_str().unwrap())),
+            "{kind}: {items:?}"
+        );
+        let o = embedrec(&["similar", "--model", m, "--item", "5", "-n", "4", "--json"]);
+        assert_eq!(o.status.success(), has_embeddings, "{kind}: {}", stderr(&o));
     }
 }
 
