@@ -775,15 +775,25 @@ pub fn write(syn: &Synthetic, out: &Path, format: SynthFormat) -> Result<Vec<Pat
             };
             write_atomic(&ratings_path, |w| {
                 writeln!(w, "userId,movieId,rating,timestamp")?;
+                // Each line is put together by hand in one buffer (as `{},{},{:.1},{}`
+                // would print it): formatting through `fmt` was a third of the time.
+                let mut line = Vec::with_capacity(64);
                 for k in 0..r.len() {
-                    writeln!(
-                        w,
-                        "{},{},{:.1},{}",
-                        data.users.raw(r.users[k]),
-                        data.items.raw(r.items[k]),
-                        r.values[k],
-                        times.map_or(0, |t| t[k])
-                    )?;
+                    line.clear();
+                    line.extend_from_slice(data.users.raw(r.users[k]).as_bytes());
+                    line.push(b',');
+                    line.extend_from_slice(data.items.raw(r.items[k]).as_bytes());
+                    line.push(b',');
+                    let v = r.values[k];
+                    if v.fract() == 0.0 && (0.0..10.0).contains(&v) {
+                        line.extend_from_slice(&[b'0' + v as u8, b'.', b'0']);
+                    } else {
+                        write!(line, "{v:.1}")?;
+                    }
+                    line.push(b',');
+                    push_decimal(&mut line, times.map_or(0, |t| t[k]));
+                    line.push(b'\n');
+                    w.write_all(&line)?;
                 }
                 Ok(())
             })?;
@@ -796,6 +806,25 @@ pub fn write(syn: &Synthetic, out: &Path, format: SynthFormat) -> Result<Vec<Pat
         }
     }
     Ok(written)
+}
+
+/// Appends the decimal digits of `x` (as `{}` prints it).
+fn push_decimal(out: &mut Vec<u8>, x: i64) {
+    if x < 0 {
+        out.push(b'-');
+    }
+    let mut n = x.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 fn write_users(table: &SideTable, path: &Path) -> Result<()> {
@@ -933,6 +962,15 @@ fn write_atomic(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_decimal_prints_as_display() {
+        for x in [0i64, 7, -3, 10, 874_724_710, i64::MAX, i64::MIN] {
+            let mut out = Vec::new();
+            push_decimal(&mut out, x);
+            assert_eq!(String::from_utf8(out).unwrap(), x.to_string());
+        }
+    }
 
     #[test]
     fn allocate_is_exact_and_capped() {
