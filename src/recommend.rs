@@ -451,9 +451,9 @@ fn fold_in_model(
         (sum / (reg + n)) as f32
     };
     match model {
-        AnyModel::Deep(_) => Err(Error::Usage(
-            "fold-in is not supported for deep models (their user input passes through \
-             the dense layers); retrain with the new user's ratings"
+        AnyModel::Deep(_) | AnyModel::NeuMf(_) => Err(Error::Usage(
+            "fold-in is not supported for deep and neumf models (their user input passes \
+             through dense layers); retrain with the new user's ratings"
                 .into(),
         )),
         // Popularity has nothing personal to fit: the list is the most popular unrated items.
@@ -645,6 +645,9 @@ fn folded_scores(model: &AnyModel, user: &FoldedUser) -> Vec<f32> {
         AnyModel::Deep(m) => (0..m.item_bias.len() as u32)
             .map(|i| m.fallback(None, Some(i)) + user.bias)
             .collect(),
+        AnyModel::NeuMf(m) => (0..m.item_bias.len() as u32)
+            .map(|i| m.fallback(None, Some(i)) + user.bias)
+            .collect(),
         AnyModel::Mf(m) => (0..m.item_bias.len())
             .map(|i| {
                 m.mu + user.bias
@@ -679,12 +682,14 @@ fn folded_scores(model: &AnyModel, user: &FoldedUser) -> Vec<f32> {
     }
 }
 
-/// The item embedding table `[items, K]` row-major and K: MF's and the deep model's `Q`;
+/// The item embedding table `[items, K]` row-major and K: MF's and the deep model's `Q`,
+/// NeuMF's GMF `Q`;
 /// a blend's first member that has one; `None` for models without item embeddings.
 pub fn item_embeddings(model: &AnyModel) -> Option<(&[f32], usize)> {
     match model {
         AnyModel::Mf(m) => Some((&m.q, m.dim)),
         AnyModel::Deep(m) => Some((&m.q, m.dim)),
+        AnyModel::NeuMf(m) => Some((&m.gmf_q, m.dim)),
         AnyModel::Blend(b) => b.members.iter().find_map(item_embeddings),
         AnyModel::AutoRec(m) => Some((&m.codes, m.hidden)),
         AnyModel::Ials(m) => Some((&m.q, m.dim)),

@@ -200,3 +200,102 @@ fn deep_with_features_round_trips_through_the_cli() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("occupation"), "{}", stderr(&o));
 }
+
+/// `--model neumf` trains, saves, and the file answers predict / eval / recommend; the
+/// rating-model contract holds (clipped predictions, fallback for unknown ids); fold-in
+/// and similar items are refused with exit 2, not a panic.
+#[test]
+fn neumf_trains_saves_and_predicts_through_the_cli() {
+    let dir = TempDir::new("neumf");
+    let syn = synth(&dir, "syn", 100, 120, 3000);
+    let model = dir.path("neumf.safetensors");
+    let o = embedrec(&[
+        "train",
+        "--model",
+        "neumf",
+        "--data",
+        syn.to_str().unwrap(),
+        "--split",
+        "random:0.2",
+        "--epochs",
+        "3",
+        "--dim",
+        "6",
+        "--mlp-dim",
+        "4",
+        "--hidden",
+        "8,4",
+        "--out",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    assert_eq!(j["model"], "neumf");
+    assert_eq!(j["history"].as_array().unwrap().len(), 3);
+    assert_eq!(j["params"]["mlp_dim"], 4);
+    let test_rmse = j["test_rmse"].as_f64().unwrap();
+    assert!(test_rmse.is_finite() && test_rmse < 2.0, "{test_rmse}");
+    // (users + items) x (6 + 4 + 1) + tower 8*8+8 + 8*4+4 + fusion (6+4)+1
+    let (users, items) = (j["users"].as_u64().unwrap(), j["items"].as_u64().unwrap());
+    let want = (users + items) * 11 + 72 + 36 + 11;
+    assert_eq!(j["param_count"].as_u64().unwrap(), want);
+
+    let saved = embedrec::store::load(&model).unwrap();
+    use embedrec::models::Recommender;
+    assert_eq!(saved.model.kind(), "neumf");
+    assert_eq!(saved.model.param_count() as u64, want);
+    let m = model.to_str().unwrap();
+    let o = embedrec(&[
+        "predict", "--model", m, "--user", "1", "--item", "2", "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p = last_json(&o);
+    assert!(
+        (1.0..=5.0).contains(&p["prediction"].as_f64().unwrap()),
+        "{p}"
+    );
+    let o = embedrec(&[
+        "predict", "--model", m, "--user", "nobody", "--item", "2", "--json",
+    ]);
+    assert_eq!(last_json(&o)["fallback"], true);
+    let o = embedrec(&[
+        "recommend",
+        "--model",
+        m,
+        "--user",
+        "1",
+        "-n",
+        "5",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(last_json(&o)["items"].as_array().unwrap().len(), 5);
+    let test = dir.path("all.data");
+    std::fs::copy(syn.join("u.data"), &test).unwrap();
+    let o = embedrec(&[
+        "eval",
+        "--model",
+        m,
+        "--test",
+        test.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(last_json(&o)["rmse"].as_f64().unwrap() < test_rmse + 0.5);
+    let o = embedrec(&["recommend", "--model", m, "--ratings", "1:5,2:4"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // deep-only flags are usage errors for neumf
+    let o = embedrec(&[
+        "train",
+        "--model",
+        "neumf",
+        "--data",
+        syn.to_str().unwrap(),
+        "--split",
+        "random:0.2",
+        "--features",
+        "occupation:2",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -56,6 +56,20 @@ const KINDS: &[(&str, &[&str], bool)] = &[
     ),
     ("autorec", &["--hidden", "16", "--epochs", "20", "--lr", "0.02"], true),
     ("blend", &["--members", "mf,knn,baseline"], true),
+    (
+        "neumf",
+        &[
+            "--dim",
+            "4",
+            "--mlp-dim",
+            "4",
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+        ],
+        false,
+    ),
 ];
 
 #[test]

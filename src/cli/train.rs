@@ -9,7 +9,7 @@ use crate::eval::{RankingMetrics, ranking_metrics, rating_metrics};
 use crate::models::blend::{Blend, BlendParams, fit_weights};
 use crate::models::{
     AnyModel, AutoRecParams, BaselineParams, DeepParams, IalsParams, KnnParams, MfParams,
-    MfRankParams, RankLoss, Recommender,
+    MfRankParams, NeuMfParams, RankLoss, Recommender,
 };
 use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
@@ -37,6 +37,8 @@ pub(crate) enum ModelKind {
     Ials,
     /// Item popularity (training interaction counts): the top-N baseline; implicit only.
     Popularity,
+    /// NeuMF (He et al. 2017): a GMF tower and an MLP tower fused by one output unit.
+    Neumf,
 }
 
 /// How an implicit model's test data is ranked.
@@ -242,7 +244,10 @@ pub(crate) struct HyperArgs {
     /// MfParams; deep: threads of the dense layers' matrix products).
     #[arg(long)]
     threads: Option<usize>,
-    /// Deep: hidden layer widths, e.g. 2048,256 (empty: no hidden layer).
+    /// NeuMF: size of each MLP-tower embedding (--dim is the GMF tower's).
+    #[arg(long)]
+    mlp_dim: Option<usize>,
+    /// Deep, neumf: hidden layer widths, e.g. 2048,256 (empty: no hidden layer).
     #[arg(long, value_name = "LIST")]
     hidden: Option<String>,
     /// Deep: linear | relu | leaky_relu[:A] | tanh | sigmoid.
@@ -257,6 +262,12 @@ pub(crate) struct HyperArgs {
     /// Deep: L2 on the dense kernels (Keras kernel_regularizer semantics).
     #[arg(long)]
     l2_dense: Option<f32>,
+    /// Deep: feed P_u * Q_i (element-wise) to the first layer as an extra input block.
+    #[arg(long, value_name = "BOOL")]
+    product: Option<bool>,
+    /// Deep: add b_u + b_i to the output directly (the biases also feed the network).
+    #[arg(long, value_name = "BOOL")]
+    bias_shortcut: Option<bool>,
 }
 
 /// `2048,256` -> [2048, 256] (empty -> no layers).
@@ -434,19 +445,17 @@ impl TrainArgs {
             p = overlay_config(p, path)?;
         }
         let h = &self.hyper;
-        if h.l2_bias.is_some() {
-            return Err(Error::Usage(
-                "deep uses one --l2 for every embedding table; --l2-bias is for mf".into(),
-            ));
-        }
         set!(p, h, dim);
         set!(p, h, epochs);
         set!(p, h, batch);
         set!(p, h, lr);
         set!(p, h, lr_decay);
         set!(p, h, l2);
+        set!(p, h, l2_bias);
         set!(p, h, l2_dense);
         set!(p, h, dropout);
+        set!(p, h, product);
+        set!(p, h, bias_shortcut);
         set!(p, h, patience);
         set!(p, h, val_fraction);
         set!(p, h, threads);
@@ -459,6 +468,47 @@ impl TrainArgs {
         }
         if let Some(v) = &h.features {
             p.features = parse_features(v)?;
+        }
+        h.apply_optimizer(&mut p.optimizer)?;
+        p.check()?;
+        Ok(p)
+    }
+
+    fn neumf_params(&self) -> Result<NeuMfParams> {
+        if self.preset.is_some() {
+            return Err(Error::Usage("neumf has no presets".into()));
+        }
+        let mut p = NeuMfParams {
+            seed: self.seed,
+            ..NeuMfParams::default()
+        };
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        let h = &self.hyper;
+        if h.features.is_some() || h.dropout.is_some() {
+            return Err(Error::Usage(
+                "neumf takes no --features or --dropout (those are for deep)".into(),
+            ));
+        }
+        set!(p, h, dim);
+        set!(p, h, mlp_dim);
+        set!(p, h, epochs);
+        set!(p, h, batch);
+        set!(p, h, lr);
+        set!(p, h, lr_decay);
+        set!(p, h, l2);
+        set!(p, h, l2_bias);
+        set!(p, h, l2_dense);
+        set!(p, h, patience);
+        set!(p, h, val_fraction);
+        set!(p, h, threads);
+        set!(p, h, l2_mode, parse);
+        set!(p, h, init, parse);
+        set!(p, h, loss, parse);
+        set!(p, h, activation, parse);
+        if let Some(v) = &h.hidden {
+            p.hidden = parse_hidden(v)?;
         }
         h.apply_optimizer(&mut p.optimizer)?;
         p.check()?;
@@ -1004,6 +1054,18 @@ fn train_autorec(
     })
 }
 
+fn train_neumf(
+    p: NeuMfParams,
+    split: &TrainTest,
+    scale: RatingScale,
+    progress: bool,
+) -> Result<Outcome> {
+    let setup = (p.val_fraction, p.seed, p.clip.then_some(scale));
+    train_network(split, json!(p), setup, |sets| {
+        p.fit(sets, split.train_users, split.train_items, progress, |_| {})
+    })
+}
+
 fn train_deep(p: DeepParams, data: &Dataset, split: &TrainTest, progress: bool) -> Result<Outcome> {
     let sides = crate::models::deep::side_inputs(&p.features, data, split)?;
     let setup = (p.val_fraction, p.seed, p.clip.then_some(data.scale));
@@ -1139,6 +1201,7 @@ impl TrainArgs {
                 Either::Mf(self.mf_params()?)
             }
             ModelKind::Deep => Either::Deep(self.deep_params()?),
+            ModelKind::Neumf => Either::NeuMf(self.neumf_params()?),
             ModelKind::Knn => Either::Knn(self.knn_params()?),
             ModelKind::Autorec => Either::AutoRec(self.autorec_params()?),
             ModelKind::Blend => Either::Blend(self.blend_params()?),
@@ -1166,6 +1229,7 @@ pub(crate) fn fit(
         Either::Baseline(p) => train_baseline(p.clone(), split, Some(data.scale)),
         Either::Mf(p) => train_mf(p.clone(), split, data.scale, progress),
         Either::Deep(p) => train_deep(p.clone(), data, split, progress),
+        Either::NeuMf(p) => train_neumf(p.clone(), split, data.scale, progress),
         Either::Knn(p) => train_knn(p.clone(), split),
         Either::AutoRec(p) => train_autorec(p.clone(), split, data.scale, progress),
         Either::Blend(p) => train_blend(p.clone(), data, split, progress),
@@ -1389,6 +1453,7 @@ pub(crate) enum Either {
     Baseline(BaselineParams),
     Mf(MfParams),
     Deep(DeepParams),
+    NeuMf(NeuMfParams),
     Knn(KnnParams),
     AutoRec(AutoRecParams),
     Blend(BlendParams),

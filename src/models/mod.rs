@@ -9,6 +9,7 @@ pub mod ials;
 pub mod knn;
 pub mod mf;
 pub mod mf_rank;
+pub mod neumf;
 pub mod popularity;
 
 pub use autorec::{AutoRec, AutoRecParams};
@@ -19,6 +20,7 @@ pub use ials::{Confidence, Ials, IalsParams};
 pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};
 pub use mf_rank::{MfRankParams, RankLoss, RankOptimizer, Sampling};
+pub use neumf::{NeuMf, NeuMfParams};
 pub use popularity::Popularity;
 
 /// A prediction for one (user, item) pair.
@@ -112,6 +114,14 @@ pub enum AnyModel {
     Ials(Ials),
     /// Item popularity (training interaction counts).
     Popularity(Popularity),
+    /// NeuMF: GMF and MLP towers fused by one output unit.
+    NeuMf(NeuMf),
+}
+
+impl From<NeuMf> for AnyModel {
+    fn from(m: NeuMf) -> Self {
+        AnyModel::NeuMf(m)
+    }
 }
 
 impl From<AutoRec> for AnyModel {
@@ -173,6 +183,7 @@ impl AnyModel {
         "blend",
         "ials",
         "popularity",
+        "neumf",
     ];
 
     fn inner(&self) -> &dyn Recommender {
@@ -185,13 +196,16 @@ impl AnyModel {
             AnyModel::AutoRec(m) => m,
             AnyModel::Ials(m) => m,
             AnyModel::Popularity(m) => m,
+            AnyModel::NeuMf(m) => m,
         }
     }
 
     /// The f32 weights as named tensors: baseline `mu [1]`, `user_bias [U]`,
     /// `item_bias [I]`; mf additionally `p [U, K]` and `q [I, K]`; deep as mf, plus
     /// `user.NAME` / `item.NAME` `[rows, size]` per side variable and `dense{l}.weight
-    /// [in, out]`, `dense{l}.bias [out]` per dense layer (input first).
+    /// [in, out]`, `dense{l}.bias [out]` per dense layer (input first); neumf `mu`,
+    /// `gmf.p`, `gmf.q`, `mlp.p`, `mlp.q`, the biases, `dense{l}.*` per hidden layer of
+    /// the MLP tower and `fuse.weight [fused, 1]`, `fuse.bias [1]`.
     pub fn tensors(&self) -> Vec<NamedTensor<'_>> {
         let t = |name: String, shape: &[usize], data| NamedTensor {
             name,
@@ -278,6 +292,27 @@ impl AnyModel {
                         x
                     }));
                 }
+                v
+            }
+            AnyModel::NeuMf(m) => {
+                let (u, i) = (m.user_bias.len(), m.item_bias.len());
+                let mut v = vec![
+                    t(s("mu"), &[1], std::slice::from_ref(&m.mu)),
+                    t(s("gmf.p"), &[u, m.dim], &m.gmf_p),
+                    t(s("gmf.q"), &[i, m.dim], &m.gmf_q),
+                    t(s("mlp.p"), &[u, m.mlp_dim], &m.mlp_p),
+                    t(s("mlp.q"), &[i, m.mlp_dim], &m.mlp_q),
+                    t(s("user_bias"), &[u], &m.user_bias),
+                    t(s("item_bias"), &[i], &m.item_bias),
+                ];
+                for (l, layer) in m.tower.iter().enumerate() {
+                    let (i, o) = (layer.input(), layer.output());
+                    v.push(t(format!("dense{l}.weight"), &[i, o], layer.weight()));
+                    v.push(t(format!("dense{l}.bias"), &[o], layer.bias()));
+                }
+                let f = &m.fuse;
+                v.push(t(s("fuse.weight"), &[f.input(), 1], f.weight()));
+                v.push(t(s("fuse.bias"), &[1], f.bias()));
                 v
             }
         }
@@ -384,6 +419,25 @@ impl AnyModel {
                         Self::tensor_names_dyn(kind, params, &|n| has(&format!("{prefix}{n}")))?;
                     v.extend(inner.into_iter().map(|n| format!("{prefix}{n}")));
                 }
+                Ok(v)
+            }
+            "neumf" => {
+                let p = neumf_params(params)?;
+                let mut v: Vec<String> = names(&[
+                    "mu",
+                    "gmf.p",
+                    "gmf.q",
+                    "mlp.p",
+                    "mlp.q",
+                    "user_bias",
+                    "item_bias",
+                ]);
+                for l in 0..p.hidden.len() {
+                    v.push(format!("dense{l}.weight"));
+                    v.push(format!("dense{l}.bias"));
+                }
+                v.push("fuse.weight".into());
+                v.push("fuse.bias".into());
                 Ok(v)
             }
             other => Err(format!(
@@ -551,6 +605,41 @@ impl AnyModel {
             let q = get("q", Some(&[items, dim]))?.1;
             return Ok(AnyModel::Ials(Ials { dim, p, q }));
         }
+        if kind == "neumf" {
+            let p = neumf_params(params)?;
+            let (k, km) = (p.dim, p.mlp_dim);
+            let mu = get("mu", Some(&[1]))?.1[0];
+            let gmf_p = get("gmf.p", Some(&[users, k]))?.1;
+            let gmf_q = get("gmf.q", Some(&[items, k]))?.1;
+            let mlp_p = get("mlp.p", Some(&[users, km]))?.1;
+            let mlp_q = get("mlp.q", Some(&[items, km]))?.1;
+            let user_bias = get("user_bias", Some(&[users]))?.1;
+            let item_bias = get("item_bias", Some(&[items]))?.1;
+            let mut tower = Vec::new();
+            let mut width = 2 * km;
+            for (l, &h) in p.hidden.iter().enumerate() {
+                let w = get(&format!("dense{l}.weight"), Some(&[width, h]))?.1;
+                let b = get(&format!("dense{l}.bias"), Some(&[h]))?.1;
+                tower.push((w, b));
+                width = h;
+            }
+            let fw = get("fuse.weight", Some(&[p.fused_width(), 1]))?.1;
+            let fb = get("fuse.bias", Some(&[1]))?.1;
+            let (tower, fuse) = NeuMf::dense_from_weights(&p, tower, (fw, fb));
+            return Ok(AnyModel::NeuMf(NeuMf {
+                mu,
+                dim: k,
+                mlp_dim: km,
+                gmf_p,
+                gmf_q,
+                mlp_p,
+                mlp_q,
+                user_bias,
+                item_bias,
+                tower,
+                fuse,
+            }));
+        }
         if kind != "mf" && kind != "deep" {
             return Err(format!(
                 "unknown model kind `{kind}` (known: {})",
@@ -652,6 +741,9 @@ impl AnyModel {
             sides,
             side_weights,
             mlp,
+            product: params.product,
+            bias_shortcut: params.bias_shortcut,
+            item_part: Default::default(),
         }))
     }
 }
@@ -686,6 +778,15 @@ fn blend_members(params: &serde_json::Value) -> Result<Vec<(String, serde_json::
 fn side_name(side: &SideInput) -> String {
     let whose = if side.of_users { "user" } else { "item" };
     format!("{whose}.{}", side.name)
+}
+
+/// A NeuMF model's params from the model file's metadata.
+fn neumf_params(params: &serde_json::Value) -> Result<NeuMfParams, String> {
+    let p: NeuMfParams = serde_json::from_value(params.clone())
+        .map_err(|e| format!("invalid neumf model params: {e}"))?;
+    p.check()
+        .map_err(|e| format!("invalid neumf model params: {e}"))?;
+    Ok(p)
 }
 
 /// A deep model's params from the model file's metadata.

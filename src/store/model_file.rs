@@ -806,6 +806,8 @@ mod tests {
             hidden: vec![5, 3],
             epochs: 2,
             features: vec![("occupation".into(), 2), ("genres".into(), 3)],
+            product: true,
+            bias_shortcut: true,
             ..DeepParams::default()
         };
         let sides = crate::models::deep::side_inputs(&p.features, data, split).unwrap();
@@ -826,6 +828,43 @@ mod tests {
             )
             .unwrap();
         SavedModel::new(m.into(), json!(p), split, data, true, 0.25, h.epochs.len()).unwrap()
+    }
+
+    /// A small NeuMF model with two hidden layers in its MLP tower.
+    fn neumf() -> SavedModel {
+        let (data, split) = data();
+        let p = crate::models::NeuMfParams {
+            dim: 3,
+            mlp_dim: 2,
+            hidden: vec![4, 3],
+            epochs: 2,
+            ..Default::default()
+        };
+        let sets = EvalSets {
+            train: &split.train,
+            val: None,
+            test: None,
+            clip: None,
+        };
+        let (m, h) = p
+            .fit(sets, split.train_users, split.train_items, false, |_| {})
+            .unwrap();
+        SavedModel::new(m.into(), json!(p), split, data, true, 0.25, h.epochs.len()).unwrap()
+    }
+
+    /// A fusion unit of the wrong width is named.
+    #[test]
+    fn neumf_bad_fusion_shape_is_named() {
+        let bytes = neumf().to_bytes().unwrap();
+        let (meta, mut tensors) = parts(&bytes);
+        let t = tensors
+            .iter_mut()
+            .find(|t| t.name == "fuse.weight")
+            .expect("fusion saved");
+        t.shape = vec![2, 1];
+        t.bytes.truncate(8);
+        let msg = err(&encode_raw(meta, tensors).unwrap());
+        assert!(msg.contains("fuse.weight"), "{msg}");
     }
 
     #[test]
@@ -890,11 +929,11 @@ mod tests {
     #[test]
     fn round_trip_each_kind_predicts_identically() {
         let (_, split) = data();
-        let mut all = vec![baseline(), mf(), deep()];
+        let mut all = vec![baseline(), mf(), deep(), neumf()];
         all.extend(implicit_models());
         for (n, saved) in all.into_iter().enumerate() {
-            // The first three are rating models, the rest implicit ones.
-            assert_eq!(is_implicit_model(&saved), n >= 3, "{}", saved.model.kind());
+            // The first four are rating models, the rest implicit ones.
+            assert_eq!(is_implicit_model(&saved), n >= 4, "{}", saved.model.kind());
             let bytes = saved.to_bytes().unwrap();
             let back = SavedModel::from_bytes(&bytes, Path::new("x")).unwrap();
             assert!(
@@ -1000,8 +1039,10 @@ mod tests {
         };
         let e = err(&rewrite(&|m| m["format_version"] = json!(2)));
         assert!(e.contains("unsupported model format version 2"), "{e}");
+        let e = err(&rewrite(&|m| m["kind"] = json!("blend")));
+        assert!(e.contains("unknown model kind `blend`"), "{e}");
         let e = err(&rewrite(&|m| m["kind"] = json!("neumf")));
-        assert!(e.contains("unknown model kind `neumf`"), "{e}");
+        assert!(e.contains("invalid neumf model params"), "{e}");
         let e = err(&rewrite(&|m| m["kind"] = json!("deep")));
         assert!(e.contains("invalid deep model params"), "{e}");
         let e = err(&rewrite(&|m| {
