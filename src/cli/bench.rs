@@ -19,6 +19,28 @@ pub(crate) enum BenchCommand {
     /// Forward + backward of the dense MLP (the deep model's layers): ms per batch and
     /// GFLOP/s.
     Dense(DenseBench),
+    /// The textbook's deep model (`--preset book-dl`) on a training file: seconds per
+    /// epoch, achieved GFLOP/s, and the gemm crate's 2048^3 f32 peak measured in the
+    /// same run.
+    Deep(DeepBench),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DeepBench {
+    /// Training ratings (e.g. ml-100k/u1.base).
+    #[arg(long)]
+    train: PathBuf,
+    /// Test ratings, evaluated after every epoch as `train` does (e.g. ml-100k/u1.test).
+    #[arg(long)]
+    test: PathBuf,
+    /// Epochs to time.
+    #[arg(long, default_value_t = 3)]
+    epochs: usize,
+    /// Threads for the matrix products (training and the peak).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    #[command(flatten)]
+    reader: ReaderArgs,
 }
 
 #[derive(Args, Debug)]
@@ -99,6 +121,7 @@ pub(crate) fn run(cmd: &BenchCommand) -> Result<()> {
         BenchCommand::Serve(b) => run_serve(b),
         BenchCommand::Dense(b) => run_dense(b),
         BenchCommand::Read(b) => run_read(b),
+        BenchCommand::Deep(b) => run_deep(b),
     }
 }
 
@@ -389,6 +412,102 @@ fn run_dense(b: &DenseBench) -> Result<()> {
         flops / median / 1e9,
         b.iters,
         flops / 1e9
+    );
+    println!("load average after: {}", load_average());
+    Ok(())
+}
+
+/// Best GFLOP/s of an `n x n` times `n x n` f32 product over `runs` runs (after one
+/// warm-up run) on `threads` threads.
+fn gemm_peak(n: usize, runs: usize, threads: usize) -> f64 {
+    use crate::nn::linalg::{Mat, matmul_threads};
+    let a: Vec<f32> = (0..n * n).map(|k| ((k % 17) as f32 - 8.0) * 0.01).collect();
+    let mut c = vec![0.0f32; n * n];
+    let mut best = f64::INFINITY;
+    for r in 0..=runs {
+        let t = Instant::now();
+        matmul_threads(
+            Mat::new(&a, n, n),
+            Mat::new(&a, n, n),
+            &mut c,
+            false,
+            threads,
+        );
+        let s = t.elapsed().as_secs_f64();
+        if r > 0 {
+            best = best.min(s);
+        }
+    }
+    2.0 * (n as f64).powi(3) / best / 1e9
+}
+
+fn run_deep(b: &DeepBench) -> Result<()> {
+    use crate::models::DeepParams;
+    use crate::train::EvalSets;
+    if b.epochs == 0 || !(1..=256).contains(&b.threads) {
+        return Err(Error::Usage(
+            "--epochs must be at least 1 and --threads in 1..=256".into(),
+        ));
+    }
+    let (data, split) = data::load_train_test(&b.train, &b.test, &b.reader.options()?)?;
+    let params = DeepParams {
+        epochs: b.epochs,
+        threads: b.threads,
+        ..DeepParams::book_dl()
+    };
+    let sides = crate::models::deep::side_inputs(&params.features, &data, &split)?;
+    // forward + backward: 3 products of 2 m n k flops per layer and rating
+    let mut widths = vec![params.input_width()];
+    widths.extend(&params.hidden);
+    widths.push(1);
+    let flop_per_rating: f64 = widths.windows(2).map(|w| 6.0 * (w[0] * w[1]) as f64).sum();
+    println!(
+        "deep book-dl on {} ({} ratings), {} threads, {} epochs; {:.0} FLOP per rating; load average before: {}",
+        b.train.display(),
+        split.train.len(),
+        b.threads,
+        b.epochs,
+        flop_per_rating,
+        load_average()
+    );
+    let peak_before = gemm_peak(2048, 3, b.threads);
+    let sets = EvalSets {
+        train: &split.train,
+        val: None,
+        test: Some(&split.test),
+        clip: None,
+    };
+    let started = Instant::now();
+    let (_, history) = params.fit(
+        sets,
+        split.train_users,
+        split.train_items,
+        sides,
+        false,
+        |_| {},
+    )?;
+    let wall = started.elapsed().as_secs_f64();
+    let peak_after = gemm_peak(2048, 3, b.threads);
+    let peak = peak_before.max(peak_after);
+    let epoch_flops = flop_per_rating * split.train.len() as f64;
+    let mut secs: Vec<f64> = history.epochs.iter().map(|e| e.seconds).collect();
+    secs.sort_by(f64::total_cmp);
+    let (best, median) = (secs[0], secs[secs.len() / 2]);
+    let eval = (wall - history.train_seconds) / b.epochs as f64;
+    println!(
+        "gemm 2048^3 f32 peak: {peak:.1} GFLOP/s (before {peak_before:.1}, after {peak_after:.1})"
+    );
+    println!(
+        "training: best {best:.2} s/epoch ({:.1} GFLOP/s, {:.0}% of peak), median {median:.2} s/epoch ({:.1} GFLOP/s, {:.0}% of peak); {:.0} GFLOP per epoch",
+        epoch_flops / best / 1e9,
+        100.0 * epoch_flops / best / 1e9 / peak,
+        epoch_flops / median / 1e9,
+        100.0 * epoch_flops / median / 1e9 / peak,
+        epoch_flops / 1e9
+    );
+    println!(
+        "evaluation after each epoch (train + test RMSE, {} ratings): {eval:.2} s",
+        split.train.len() + split.test.len()
     );
     println!("load average after: {}", load_average());
     Ok(())
