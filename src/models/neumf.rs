@@ -22,7 +22,11 @@ use crate::nn::{
 use crate::rng::Rng;
 use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
 
-/// Hyper-parameters of [`NeuMf`].
+/// Hyper-parameters of [`NeuMf`]. The defaults were chosen on a validation split
+/// carved from ML-100K u1.base (`--data u1.base --split random:0.1 --seed 42`, never
+/// u1.test) by a dozen runs around the deep model's recipe (Adam with decoupled weight
+/// decay on the factor tables): validation RMSE 0.9168 (0.9336 with the deep model's
+/// `l2` 1 and lr decay 0.93, which let it overfit after epoch 7).
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
@@ -33,10 +37,10 @@ use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
 /// | `epochs` | 20 | training epochs | 1..=100000 |
 /// | `batch` | 256 | ratings per minibatch | 1..=1048576 |
 /// | `optimizer` | adam | update rule and its constants | see [`Optimizer`] |
-/// | `lr` | 0.001 | learning rate | > 0 |
-/// | `lr_decay` | 1 | lr multiplier after each epoch | (0, 1] |
-/// | `l2` | 1 | L2 on the four factor tables | ≥ 0 |
-/// | `l2_bias` | 0.01 | L2 on the two bias tables | ≥ 0 |
+/// | `lr` | 0.002 | learning rate | > 0 |
+/// | `lr_decay` | 0.8 | lr multiplier after each epoch | (0, 1] |
+/// | `l2` | 0.4 | L2 on the four factor tables | ≥ 0 |
+/// | `l2_bias` | 0.001 | L2 on the two bias tables | ≥ 0 |
 /// | `l2_mode` | table | where the embedding L2 applies ([`L2Mode`]; with Adam, table mode is decoupled weight decay) | rows, table |
 /// | `l2_dense` | 0.001 | L2 on the dense kernels and the fusion weights (Keras semantics) | ≥ 0 |
 /// | `init` | normal:0.01 | initialiser of every embedding table | see [`Init`] |
@@ -107,10 +111,10 @@ impl Default for NeuMfParams {
                 kind: OptimizerKind::Adam,
                 ..Optimizer::default()
             },
-            lr: 0.001,
-            lr_decay: 1.0,
-            l2: 1.0,
-            l2_bias: 0.01,
+            lr: 0.002,
+            lr_decay: 0.8,
+            l2: 0.4,
+            l2_bias: 0.001,
             l2_mode: L2Mode::Table,
             l2_dense: 0.001,
             init: Init::Normal(0.01),

@@ -1039,8 +1039,8 @@ mod tests {
         };
         let e = err(&rewrite(&|m| m["format_version"] = json!(2)));
         assert!(e.contains("unsupported model format version 2"), "{e}");
-        let e = err(&rewrite(&|m| m["kind"] = json!("blend")));
-        assert!(e.contains("unknown model kind `blend`"), "{e}");
+        let e = err(&rewrite(&|m| m["kind"] = json!("wide-and-deep")));
+        assert!(e.contains("unknown model kind `wide-and-deep`"), "{e}");
         let e = err(&rewrite(&|m| m["kind"] = json!("neumf")));
         assert!(e.contains("invalid neumf model params"), "{e}");
         let e = err(&rewrite(&|m| m["kind"] = json!("deep")));
