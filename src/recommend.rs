@@ -297,7 +297,7 @@ mod tests {
 }
 
 use crate::error::{Error, Result};
-use crate::models::{AnyModel, IalsParams, MfParams, Recommender};
+use crate::models::{AnyModel, IalsParams, MfParams, MfRankParams, Recommender};
 use crate::nn::kernels::dot;
 use crate::store::SavedModel;
 
@@ -410,6 +410,8 @@ pub struct FoldedUser {
 ///   `b_u = sum (r - mu - b_i) / (reg_user + n)`; kNN then predicts from these ratings
 ///   and the stored item-item similarities, exactly as for a training user;
 /// - blend: each member folded in on its own;
+/// - mf trained with a ranking loss: the same loss, negatives and epochs on the new
+///   user's row, the items frozen ([`crate::models::MfRankParams::fold_in`]);
 /// - ials: the exact user step of weighted ALS (the items as interactions, the values
 ///   as confidences) with the item factors frozen ([`crate::models::Ials::fold_in`]);
 /// - popularity: nothing to fit (the most popular items the user did not name);
@@ -528,6 +530,16 @@ fn fold_in_model(
                 rated,
                 ratings: unique,
                 members: Vec::new(),
+            })
+        }
+        // An mf trained with a ranking loss: the same loss on the new user's row.
+        AnyModel::Mf(m) if serde_json::from_value::<MfRankParams>(params.clone()).is_ok() => {
+            let p: MfRankParams = serde_json::from_value(params.clone()).unwrap_or_default();
+            Ok(FoldedUser {
+                factors: p.fold_in(m, &rated),
+                rated,
+                ratings: unique,
+                ..Default::default()
             })
         }
         AnyModel::Mf(m) => {

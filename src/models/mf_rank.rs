@@ -357,7 +357,7 @@ impl MfRankParams {
                     rated,
                     &sampler,
                     &mut rng,
-                    lr,
+                    (lr, true),
                 );
             }
             lr *= self.lr_decay;
@@ -378,7 +378,7 @@ impl MfRankParams {
         rated: &[u32],
         sampler: &Sampler,
         rng: &mut Rng,
-        lr: f32,
+        (lr, train_items): (f32, bool),
     ) {
         let k = m.dim;
         let ni = m.item_bias.len();
@@ -431,7 +431,7 @@ impl MfRankParams {
                 .map(|(&j, &g)| (j as usize, g as f32)),
         );
         for (j, g) in items {
-            if g == 0.0 {
+            if g == 0.0 || !train_items {
                 continue;
             }
             ex.gq.copy_from_slice(&m.p[u * k..(u + 1) * k]);
@@ -448,6 +448,70 @@ impl MfRankParams {
         axpy(self.l2, p, &mut ex.gp);
         let acc_p = acc.p.get_mut(u * k..(u + 1) * k).unwrap_or(&mut []);
         update(p, &ex.gp, acc_p, lr);
+    }
+}
+
+impl MfRankParams {
+    /// The factors of a user the model `m` (trained with these params) never saw, from the
+    /// items they interacted with: the same loss, negatives (uniform, never one of
+    /// `items`), optimizer and epochs as training, restricted to this user's row with the
+    /// items frozen. Seeded: the same input gives the same factors.
+    pub fn fold_in(&self, m: &Mf, items: &[u32]) -> Vec<f32> {
+        let k = m.dim;
+        let ni = m.item_bias.len();
+        let mut rated: Vec<u32> = items
+            .iter()
+            .copied()
+            .filter(|&i| (i as usize) < ni)
+            .collect();
+        rated.sort_unstable();
+        rated.dedup();
+        let mut rng = Rng::seeded(self.seed);
+        let p: Vec<f32> = (0..k)
+            .map(|_| (rng.normal() * self.init as f64) as f32)
+            .collect();
+        if rated.is_empty() || rated.len() >= ni {
+            return p;
+        }
+        // One user row over a copy of the item side (which the steps only read).
+        let mut user = Mf {
+            mu: 0.0,
+            dim: k,
+            p,
+            q: m.q.clone(),
+            user_bias: vec![0.0],
+            item_bias: m.item_bias.clone(),
+        };
+        let adagrad = self.optimizer == RankOptimizer::Adagrad;
+        let mut acc = Accumulators {
+            p: if adagrad { vec![1.0; k] } else { Vec::new() },
+            q: Vec::new(),
+            b: Vec::new(),
+        };
+        let sampler = Sampler {
+            n_items: ni,
+            cum: Vec::new(),
+        };
+        let mut ex = Example::new(k, self.negatives());
+        let mut order = rated.clone();
+        let mut lr = self.lr;
+        for _ in 0..self.epochs {
+            rng.shuffle(&mut order);
+            for &i in &order {
+                self.step(
+                    &mut user,
+                    &mut acc,
+                    &mut ex,
+                    (0, i),
+                    &rated,
+                    &sampler,
+                    &mut rng,
+                    (lr, false),
+                );
+            }
+            lr *= self.lr_decay;
+        }
+        user.p
     }
 }
 
@@ -692,7 +756,7 @@ mod tests {
                 &rated,
                 &sampler,
                 &mut Rng::seeded(0),
-                lr,
+                (lr, true),
             );
             // f64 loss of the same example as a function of the parameters.
             let j = 2usize;
@@ -742,6 +806,40 @@ mod tests {
             check("b_i", 3, 0, stepped.item_bias[i] - m.item_bias[i]);
             check("b_j", 4, 0, stepped.item_bias[j] - m.item_bias[j]);
         }
+    }
+
+    /// Fold-in of a new user (seeded; order and repeats of the items do not matter): a new user with exactly training user 0's items gets the same best
+    /// items as user 0, led by those items.
+    #[test]
+    fn fold_in_learns_the_user_row_only() {
+        let mut r = Ratings::default();
+        for u in 0..20u32 {
+            let base = if u < 10 { 0 } else { 10 };
+            for i in base..base + 6 {
+                r.push(u, i + (u % 4), 1.0, None);
+            }
+        }
+        let p = MfRankParams {
+            dim: 4,
+            epochs: 40,
+            init: 0.1,
+            l2: 0.01,
+            ..MfRankParams::default()
+        };
+        let m = p.fit(&r, 20, 20, |_, _| {}).unwrap();
+        let x = p.fold_in(&m, &[0, 1, 2, 3, 4, 5]);
+        assert_eq!(x, p.fold_in(&m, &[5, 4, 3, 2, 1, 0, 0]));
+        let top6 = |score: &dyn Fn(usize) -> f32| {
+            let mut items: Vec<usize> = (0..20).collect();
+            items.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
+            let mut top: Vec<usize> = items[..6].to_vec();
+            top.sort_unstable();
+            top
+        };
+        let folded = top6(&|i| dot(&x, &m.q[i * 4..(i + 1) * 4]) + m.item_bias[i]);
+        let user0 = top6(&|i| m.score(0, i as u32));
+        assert_eq!(folded, vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(folded, user0);
     }
 
     #[test]
