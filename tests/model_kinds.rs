@@ -54,7 +54,11 @@ const KINDS: &[(&str, &[&str], bool)] = &[
         &["--dim", "8", "--hidden", "16", "--epochs", "2"],
         false,
     ),
-    ("autorec", &["--hidden", "16", "--epochs", "20", "--lr", "0.02"], true),
+    (
+        "autorec",
+        &["--hidden", "16", "--epochs", "20", "--lr", "0.02"],
+        true,
+    ),
     ("blend", &["--members", "mf,knn,baseline"], true),
     (
         "neumf",

@@ -838,6 +838,10 @@ fn member_params(p: &BlendParams) -> Result<Vec<Either>> {
                     seed: p.seed,
                     ..Default::default()
                 }),
+                "neumf" => Either::NeuMf(NeuMfParams {
+                    seed: p.seed,
+                    ..Default::default()
+                }),
                 other => {
                     return Err(Error::Usage(format!(
                         "blend member `{other}` cannot be trained by a blend"

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
-/// | `members` | `["mf", "knn", "autorec"]` | member model kinds, each trained with its own defaults | ≥ 2 kinds, no `blend` |
+/// | `members` | `["mf", "knn", "autorec"]` | member model kinds, each trained with its own defaults | ≥ 2 of [`BlendParams::BLENDABLE`] |
 /// | `val_fraction` | 0.1 | share of the training data carved out to fit the weights | (0, 0.5] |
 /// | `ridge` | 1.0 | L2 penalty on the member weights (not the intercept), in units of validation ratings | ≥ 0 |
 /// | `refit` | true | retrain every member on all the training data once the weights are fitted | |
@@ -51,6 +51,11 @@ impl Default for BlendParams {
 }
 
 impl BlendParams {
+    /// The kinds a blend can hold: the rating-prediction models (not `blend` itself, nor
+    /// the implicit-feedback `ials` and `popularity`, whose scores are not ratings).
+    pub const BLENDABLE: &'static [&'static str] =
+        &["baseline", "mf", "deep", "knn", "autorec", "neumf"];
+
     /// Checks the ranges in the table above.
     pub fn check(&self) -> Result<()> {
         if self.members.len() < 2 {
@@ -62,16 +67,11 @@ impl BlendParams {
         if let Some(bad) = self
             .members
             .iter()
-            .find(|m| *m == "blend" || !AnyModel::KINDS.contains(&m.as_str()))
+            .find(|m| !Self::BLENDABLE.contains(&m.as_str()))
         {
             return Err(Error::Usage(format!(
-                "blend member `{bad}` is not a model kind that can be blended (known: {})",
-                AnyModel::KINDS
-                    .iter()
-                    .filter(|k| **k != "blend")
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "blend member `{bad}` is not a rating model that can be blended (blendable: {})",
+                Self::BLENDABLE.join(", ")
             )));
         }
         if !(self.val_fraction > 0.0 && self.val_fraction <= 0.5) {
@@ -335,6 +335,8 @@ mod tests {
         p.members = vec!["mf".into(), "blend".into()];
         assert!(p.check().is_err());
         p.members = vec!["mf".into(), "nope".into()];
+        assert!(p.check().is_err());
+        p.members = vec!["mf".into(), "ials".into()];
         assert!(p.check().is_err());
         p = BlendParams {
             val_fraction: 0.0,
