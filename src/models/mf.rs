@@ -408,14 +408,7 @@ impl Network for MfNet {
                 loss: self.loss,
                 k: self.p.dim(),
             };
-            let tables = Tables {
-                p: self.p.weights_mut(),
-                q: self.q.weights_mut(),
-                bu: self.bu.weights_mut(),
-                bi: self.bi.weights_mut(),
-                first_user: 0,
-                first_item: 0,
-            };
+            let tables = whole_tables(&mut self.p, &mut self.q, &mut self.bu, &mut self.bi);
             *step += kernel.state.epoch(tables, data, batch, &c);
             return;
         }
@@ -429,14 +422,7 @@ impl Network for MfNet {
         };
         *step += data.len() as u64;
         let k = self.p.dim();
-        let tables = Tables {
-            p: self.p.weights_mut(),
-            q: self.q.weights_mut(),
-            bu: self.bu.weights_mut(),
-            bi: self.bi.weights_mut(),
-            first_user: 0,
-            first_item: 0,
-        };
+        let tables = whole_tables(&mut self.p, &mut self.q, &mut self.bu, &mut self.bi);
         let c = SgdConstants {
             mu: self.mu,
             lr,
@@ -469,14 +455,7 @@ impl Network for MfNet {
         };
         *step += data.len() as u64;
         let k = self.p.dim();
-        let tables = Tables {
-            p: self.p.weights_mut(),
-            q: self.q.weights_mut(),
-            bu: self.bu.weights_mut(),
-            bi: self.bi.weights_mut(),
-            first_user: 0,
-            first_item: 0,
-        };
+        let tables = whole_tables(&mut self.p, &mut self.q, &mut self.bu, &mut self.bi);
         let c = SgdConstants {
             mu: self.mu,
             lr,
@@ -534,6 +513,23 @@ struct Tables<'a> {
     bi: &'a mut [f32],
     first_user: u32,
     first_item: u32,
+}
+
+/// Views of the four whole tables.
+fn whole_tables<'a>(
+    p: &'a mut Embedding,
+    q: &'a mut Embedding,
+    bu: &'a mut Embedding,
+    bi: &'a mut Embedding,
+) -> Tables<'a> {
+    Tables {
+        p: p.weights_mut(),
+        q: q.weights_mut(),
+        bu: bu.weights_mut(),
+        bi: bi.weights_mut(),
+        first_user: 0,
+        first_item: 0,
+    }
 }
 
 impl Tables<'_> {
