@@ -393,3 +393,33 @@ fn blend_beats_each_member_on_u1() {
     }
     assert!(blend <= 0.900, "blend on u1: {blend}");
 }
+
+/// Flags a kind cannot use are usage errors, found before any data is read (the data
+/// files here do not exist).
+#[test]
+fn presets_and_flags_a_kind_lacks_are_usage_errors() {
+    for (args, says) in [
+        (
+            &["--model", "knn", "--preset", "book-mf"][..],
+            "knn has no presets",
+        ),
+        (
+            &["--model", "blend", "--preset", "book-mf"],
+            "blend has no presets",
+        ),
+        (
+            &["--model", "autorec", "--dim", "8"],
+            "does not apply to autorec",
+        ),
+        (
+            &["--model", "ials", "--lr", "0.1"],
+            "--lr does not apply to ials",
+        ),
+    ] {
+        let mut all = vec!["train", "--train", "no-such.base", "--test", "no-such.test"];
+        all.extend_from_slice(args);
+        let o = embedrec(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -353,6 +353,15 @@ fn overlay_config<T: serde::Serialize + serde::de::DeserializeOwned>(
         .map_err(|e: toml::de::Error| Error::bad_input(path, e.to_string()))
 }
 
+/// The first of `flags` that was given (`(name, given)`), as a usage error: the flag
+/// does not apply to `kind`.
+fn refuse_flags(kind: &str, flags: &[(&str, bool)]) -> Result<()> {
+    match flags.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(Error::Usage(format!("{flag} does not apply to {kind}"))),
+        None => Ok(()),
+    }
+}
+
 fn merge_tables(base: &mut toml::Table, overlay: toml::Table) {
     for (key, value) in overlay {
         match (base.get_mut(&key), value) {
@@ -396,6 +405,22 @@ impl HyperArgs {
 }
 
 impl TrainArgs {
+    /// `base` overlaid with `--config`, for a model `kind` that has no presets (a given
+    /// `--preset` is a usage error).
+    fn without_preset<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        kind: &str,
+        base: T,
+    ) -> Result<T> {
+        if self.preset.is_some() {
+            return Err(Error::Usage(format!("{kind} has no presets")));
+        }
+        match &self.config {
+            Some(path) => overlay_config(base, path),
+            None => Ok(base),
+        }
+    }
+
     fn mf_params(&self) -> Result<MfParams> {
         let mut p = match self.preset.as_deref() {
             None => MfParams::default(),
@@ -475,16 +500,13 @@ impl TrainArgs {
     }
 
     fn neumf_params(&self) -> Result<NeuMfParams> {
-        if self.preset.is_some() {
-            return Err(Error::Usage("neumf has no presets".into()));
-        }
-        let mut p = NeuMfParams {
-            seed: self.seed,
-            ..NeuMfParams::default()
-        };
-        if let Some(path) = &self.config {
-            p = overlay_config(p, path)?;
-        }
+        let mut p = self.without_preset(
+            "neumf",
+            NeuMfParams {
+                seed: self.seed,
+                ..NeuMfParams::default()
+            },
+        )?;
         let h = &self.hyper;
         if h.features.is_some() || h.dropout.is_some() {
             return Err(Error::Usage(
@@ -516,13 +538,7 @@ impl TrainArgs {
     }
 
     fn baseline_params(&self) -> Result<BaselineParams> {
-        if self.preset.is_some() {
-            return Err(Error::Usage("the baseline has no presets".into()));
-        }
-        let mut p = BaselineParams::default();
-        if let Some(path) = &self.config {
-            p = overlay_config(p, path)?;
-        }
+        let mut p = self.without_preset("the baseline", BaselineParams::default())?;
         if let Some(e) = self.hyper.epochs {
             p.epochs = e;
         }
@@ -537,16 +553,13 @@ impl TrainArgs {
     }
 
     fn ials_params(&self) -> Result<IalsParams> {
-        if self.preset.is_some() {
-            return Err(Error::Usage("ials has no presets".into()));
-        }
-        let mut p = IalsParams {
-            seed: self.seed,
-            ..IalsParams::default()
-        };
-        if let Some(path) = &self.config {
-            p = overlay_config(p, path)?;
-        }
+        let mut p = self.without_preset(
+            "ials",
+            IalsParams {
+                seed: self.seed,
+                ..IalsParams::default()
+            },
+        )?;
         let h = &self.hyper;
         let unsupported = [
             ("--batch", h.batch.is_some()),
@@ -561,9 +574,7 @@ impl TrainArgs {
             ("--hidden", h.hidden.is_some()),
             ("--features", h.features.is_some()),
         ];
-        if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
-            return Err(Error::Usage(format!("{flag} does not apply to ials")));
-        }
+        refuse_flags("ials", &unsupported)?;
         set!(p, h, dim);
         if let Some(e) = h.epochs {
             p.iterations = e;
@@ -605,18 +616,13 @@ impl TrainArgs {
     }
 
     fn mf_rank_params(&self) -> Result<MfRankParams> {
-        if self.preset.is_some() {
-            return Err(Error::Usage(
-                "the presets are rating models; mf on implicit feedback has none".into(),
-            ));
-        }
-        let mut p = MfRankParams {
-            seed: self.seed,
-            ..MfRankParams::default()
-        };
-        if let Some(path) = &self.config {
-            p = overlay_config(p, path)?;
-        }
+        let mut p = self.without_preset(
+            "mf on implicit feedback",
+            MfRankParams {
+                seed: self.seed,
+                ..MfRankParams::default()
+            },
+        )?;
         let h = &self.hyper;
         let unsupported = [
             ("--batch", h.batch.is_some()),
@@ -633,11 +639,7 @@ impl TrainArgs {
             ("--cg-steps", self.cg_steps.is_some()),
             ("--l2-exponent", self.l2_exponent.is_some()),
         ];
-        if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
-            return Err(Error::Usage(format!(
-                "{flag} does not apply to mf on implicit feedback"
-            )));
-        }
+        refuse_flags("mf on implicit feedback", &unsupported)?;
         set!(p, h, dim);
         set!(p, h, epochs);
         set!(p, h, lr);
@@ -715,13 +717,7 @@ impl TrainArgs {
     }
 
     fn knn_params(&self) -> Result<KnnParams> {
-        if self.preset.is_some() {
-            return Err(Error::Usage("knn has no presets".into()));
-        }
-        let mut p = KnnParams::default();
-        if let Some(path) = &self.config {
-            p = overlay_config(p, path)?;
-        }
+        let mut p = self.without_preset("knn", KnnParams::default())?;
         if let Some(k) = self.neighbors {
             p.k = k;
         }
@@ -744,33 +740,29 @@ impl TrainArgs {
 
 impl TrainArgs {
     fn autorec_params(&self) -> Result<AutoRecParams> {
-        if self.preset.is_some() {
-            return Err(Error::Usage("autorec has no presets".into()));
-        }
-        let mut p = AutoRecParams {
-            seed: self.seed,
-            ..Default::default()
-        };
-        if let Some(path) = &self.config {
-            p = overlay_config(p, path)?;
-        }
+        let mut p = self.without_preset(
+            "autorec",
+            AutoRecParams {
+                seed: self.seed,
+                ..Default::default()
+            },
+        )?;
         let h = &self.hyper;
-        for (given, flag) in [
-            (h.dim.is_some(), "--dim (the code size is --hidden)"),
-            (h.l2_bias.is_some(), "--l2-bias"),
-            (h.l2_mode.is_some(), "--l2-mode"),
-            (h.init.is_some(), "--init"),
-            (h.loss.is_some(), "--loss"),
-            (h.activation.is_some(), "--activation"),
-            (h.dropout.is_some(), "--dropout"),
-            (h.features.is_some(), "--features"),
-            (h.l2_dense.is_some(), "--l2-dense"),
-            (h.threads.is_some(), "--threads"),
-        ] {
-            if given {
-                return Err(Error::Usage(format!("autorec does not take {flag}")));
-            }
-        }
+        refuse_flags(
+            "autorec",
+            &[
+                ("--dim (the code size is --hidden)", h.dim.is_some()),
+                ("--l2-bias", h.l2_bias.is_some()),
+                ("--l2-mode", h.l2_mode.is_some()),
+                ("--init", h.init.is_some()),
+                ("--loss", h.loss.is_some()),
+                ("--activation", h.activation.is_some()),
+                ("--dropout", h.dropout.is_some()),
+                ("--features", h.features.is_some()),
+                ("--l2-dense", h.l2_dense.is_some()),
+                ("--threads", h.threads.is_some()),
+            ],
+        )?;
         set!(p, h, epochs);
         set!(p, h, batch);
         set!(p, h, lr);
@@ -789,16 +781,13 @@ impl TrainArgs {
     }
 
     fn blend_params(&self) -> Result<BlendParams> {
-        if self.preset.is_some() {
-            return Err(Error::Usage("blend has no presets".into()));
-        }
-        let mut p = BlendParams {
-            seed: self.seed,
-            ..Default::default()
-        };
-        if let Some(path) = &self.config {
-            p = overlay_config(p, path)?;
-        }
+        let mut p = self.without_preset(
+            "blend",
+            BlendParams {
+                seed: self.seed,
+                ..Default::default()
+            },
+        )?;
         if let Some(m) = &self.members {
             p.members = m
                 .split(',')
