@@ -245,6 +245,12 @@ impl Dense {
         &self.grad_b
     }
 
+    /// The accumulated weight and bias gradients, to add to (for [`super::Mlp`]'s
+    /// affine-chain path).
+    pub(crate) fn grads_mut(&mut self) -> (&mut [f32], &mut [f32]) {
+        (&mut self.grad_w, &mut self.grad_b)
+    }
+
     /// Number of trainable parameters.
     pub fn param_count(&self) -> usize {
         self.weight.len() + self.bias.len()
