@@ -317,7 +317,7 @@ impl MfNet {
         });
         let plain_sgd = opt.kind == OptimizerKind::Sgd && opt.momentum == 0.0;
         let batched = (plain_sgd && fused.is_none()).then(|| BatchKernel {
-            state: BatchSgd::new(users, items, params.dim),
+            state: BatchSgd::new(users, items),
             l2: params.l2,
             l2_bias: params.l2_bias,
             table_mode: params.l2_mode == L2Mode::Table,
@@ -1281,9 +1281,6 @@ struct BatchSgd {
     copies: Vec<f32>,
     copy_biases: Vec<f32>,
     errors: Vec<f32>,
-    /// Scratch: batch-start user and item rows of the rating being updated.
-    old_p: Vec<f32>,
-    old_q: Vec<f32>,
     batch_id: u32,
     /// Products of the table-mode decay factors since the epoch started (factors; biases).
     decay_w: f64,
@@ -1344,15 +1341,13 @@ struct BatchConstants {
 }
 
 impl BatchSgd {
-    fn new(users: usize, items: usize, k: usize) -> Self {
+    fn new(users: usize, items: usize) -> Self {
         BatchSgd {
             users: SideState::new(users),
             items: SideState::new(items),
             copies: Vec::new(),
             copy_biases: Vec::new(),
             errors: Vec::new(),
-            old_p: Vec::with_capacity(k),
-            old_q: Vec::with_capacity(k),
             batch_id: 0,
             decay_w: 1.0,
             decay_b: 1.0,
@@ -1463,27 +1458,25 @@ impl BatchSgd {
                     *q = aq * qo - gp * po;
                 }
             } else {
-                // A row used more than once: its batch-start value is its copy.
-                let old = |cp: u32, w: &[f32], s: f32, out: &mut Vec<f32>| {
-                    out.clear();
-                    match cp {
-                        NO_COPY => out.extend(w.iter().map(|&x| x * s)),
-                        cp => out.extend_from_slice(
-                            &self.copies[cp as usize * k..(cp as usize + 1) * k],
-                        ),
-                    }
-                };
-                old(cu, pw, su, &mut self.old_p);
-                old(ci, qw, si, &mut self.old_q);
+                // A row used more than once: its batch-start value is its copy; it takes
+                // the table decay only at its first update in the batch.
                 let (ap, aq) = (
                     if first_u { dw * su } else { 1.0 },
                     if first_i { dw * si } else { 1.0 },
                 );
-                for ((p, &po), &qo) in pw.iter_mut().zip(&self.old_p).zip(&self.old_q) {
-                    *p = ap * *p + self_l2 * po - g * qo;
-                }
-                for ((q, &qo), &po) in qw.iter_mut().zip(&self.old_q).zip(&self.old_p) {
-                    *q = aq * *q + self_l2 * qo - g * po;
+                let f = PairStep {
+                    ap,
+                    aq,
+                    l2: self_l2,
+                    su,
+                    si,
+                    g,
+                };
+                let copy = |cp: u32| &self.copies[cp as usize * k..(cp as usize + 1) * k];
+                match (cu, ci) {
+                    (NO_COPY, ci) => update_pair::<false, true>(pw, qw, &[], copy(ci), &f),
+                    (cu, NO_COPY) => update_pair::<true, false>(pw, qw, copy(cu), &[], &f),
+                    (cu, ci) => update_pair::<true, true>(pw, qw, copy(cu), copy(ci), &f),
                 }
             }
             let old_bias = |cp: u32, b: f32, s: f32| match cp {
@@ -1538,6 +1531,48 @@ impl BatchSgd {
         }
         self.decay_w = 1.0;
         self.decay_b = 1.0;
+    }
+}
+
+/// Factors of one rating's update in [`BatchSgd::step`]'s second pass.
+struct PairStep {
+    /// Factors of the stored user and item rows (pending and table decay, or 1).
+    ap: f32,
+    aq: f32,
+    /// Rows-mode L2 step (`-lr 2 l2 / n`; 0 in table mode).
+    l2: f32,
+    /// Pending decay of each row (true value = stored x scale) when it has no copy.
+    su: f32,
+    si: f32,
+    /// `lr x loss scale x error`.
+    g: f32,
+}
+
+/// One rating's update of its user row `pw` and item row `qw` from their batch-start
+/// values: `w <- a w + l2 w_old - g other_old`, where a row's batch-start value is its
+/// copy (`COPY_U`: `cu`; `COPY_I`: `ci`) when it is used more than once in the batch,
+/// else its stored value times its pending decay. One pass over both rows, each element
+/// read before it is written.
+#[inline(always)]
+fn update_pair<const COPY_U: bool, const COPY_I: bool>(
+    pw: &mut [f32],
+    qw: &mut [f32],
+    cu: &[f32],
+    ci: &[f32],
+    f: &PairStep,
+) {
+    let k = pw.len();
+    let (pw, qw) = (&mut pw[..k], &mut qw[..k]);
+    let (cu, ci) = (
+        if COPY_U { &cu[..k] } else { cu },
+        if COPY_I { &ci[..k] } else { ci },
+    );
+    for j in 0..k {
+        let (p, q) = (pw[j], qw[j]);
+        let po = if COPY_U { cu[j] } else { p * f.su };
+        let qo = if COPY_I { ci[j] } else { q * f.si };
+        pw[j] = f.ap * p + f.l2 * po - f.g * qo;
+        qw[j] = f.aq * q + f.l2 * qo - f.g * po;
     }
 }
 
