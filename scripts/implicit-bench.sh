@@ -3,7 +3,9 @@
 # protocol A (u1.base / u1.test, full ranking, relevant = test rating >= 4) and
 # protocol B (u.data, each user's latest rating held out, 99 sampled negatives, seed 42),
 # with the training time of each run. Settings were chosen on validation data carved
-# from u1.base (`embedrec search ... --data u1.base --val-share 0.2`), never on a test set.
+# from u1.base (`embedrec search ... --data u1.base --val-share 0.2`), and for ease's
+# next-item preset on a leave-latest-out carve of protocol B's training data
+# (scripts/ease-tune.sh), never on a test set.
 # Usage: scripts/implicit-bench.sh [embedrec binary]   (EMBEDREC_DATA as for the tests)
 set -eu
 E=${1:-target/release/embedrec}
@@ -28,3 +30,5 @@ run "mf warp --min-rating 3" --model mf --loss warp --min-rating 3
 run "mf bpr --negatives 5 --l2 0.03 --epochs 20" --model mf --loss bpr --negatives 5 --l2 0.03 --epochs 20
 run "mf bce --l2 0.03 --epochs 20" --model mf --loss bce --l2 0.03 --epochs 20
 run "mf softmax --l2 0.03 --epochs 20" --model mf --loss softmax --l2 0.03 --epochs 20
+run "ease (defaults)" --model ease
+run "ease --preset next-item" --model ease --preset next-item

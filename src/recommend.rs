@@ -297,7 +297,7 @@ mod tests {
 }
 
 use crate::error::{Error, Result};
-use crate::models::{AnyModel, IalsParams, MfParams, MfRankParams, Recommender};
+use crate::models::{AnyModel, EaseParams, IalsParams, MfParams, MfRankParams, Recommender};
 use crate::nn::kernels::dot;
 use crate::store::SavedModel;
 
@@ -415,6 +415,9 @@ pub struct FoldedUser {
 /// - ials: the exact user step of weighted ALS (the items as interactions, the values
 ///   as confidences) with the item factors frozen ([`crate::models::Ials::fold_in`]);
 /// - popularity: nothing to fit (the most popular items the user did not name);
+/// - ease: the named items are the user's input row, in the order given taken as
+///   chronological for a model with recency ([`crate::models::EaseParams::fold_in`]);
+///   the row's weights go to `factors`, aligned with `ratings`;
 /// - deep: refused (its user input passes through the dense layers).
 pub fn fold_in(saved: &SavedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser> {
     if ratings.is_empty() {
@@ -464,6 +467,18 @@ fn fold_in_model(
             ratings: unique,
             ..Default::default()
         }),
+        AnyModel::Ease(_) => {
+            // The model file's loader checked the params.
+            let p: EaseParams = serde_json::from_value(params.clone()).unwrap_or_default();
+            let order: Vec<u32> = ratings.iter().map(|&(i, _)| i).collect();
+            let row = p.fold_in(&order);
+            Ok(FoldedUser {
+                factors: row.iter().map(|&(_, w)| w).collect(),
+                rated,
+                ratings: unique,
+                ..Default::default()
+            })
+        }
         AnyModel::Ials(m) => {
             // The model file's loader checked the params.
             let p: IalsParams = serde_json::from_value(params.clone()).unwrap_or_default();
@@ -668,6 +683,12 @@ fn folded_scores(model: &AnyModel, user: &FoldedUser) -> Vec<f32> {
             })
             .collect(),
         AnyModel::Popularity(m) => m.counts.clone(),
+        AnyModel::Ease(m) => {
+            let mut out = vec![0.0f32; m.items];
+            let row = user.ratings.iter().map(|&(i, _)| i);
+            m.scores_of_row(row.zip(user.factors.iter().copied()), &mut out);
+            out
+        }
         AnyModel::Ials(m) => {
             m.q.chunks_exact(m.dim)
                 .map(|q| dot(&user.factors, q))
@@ -705,19 +726,31 @@ pub fn item_embeddings(model: &AnyModel) -> Option<(&[f32], usize)> {
         AnyModel::Blend(b) => b.members.iter().find_map(item_embeddings),
         AnyModel::AutoRec(m) => Some((&m.codes, m.hidden)),
         AnyModel::Ials(m) => Some((&m.q, m.dim)),
-        AnyModel::Baseline(_) | AnyModel::Knn(_) | AnyModel::Popularity(_) => None,
+        AnyModel::Baseline(_) | AnyModel::Knn(_) | AnyModel::Popularity(_) | AnyModel::Ease(_) => {
+            None
+        }
     }
 }
 
-/// Whether the model has item embeddings, i.e. whether [`similar_items`] can answer.
+/// Whether [`similar_items`] can answer for the model: it has item embeddings, or it is
+/// an item-item model (ease).
 pub fn has_item_embeddings(saved: &SavedModel) -> bool {
-    item_embeddings(&saved.model).is_some()
+    item_embeddings(&saved.model).is_some() || matches!(saved.model, AnyModel::Ease(_))
 }
 
 /// The `n` items nearest to item `item` (raw id) by cosine similarity of the item
-/// embeddings (see [`item_embeddings`]; the item itself excluded). Models without item
-/// embeddings are a usage error; an unknown item is an input error.
+/// embeddings (see [`item_embeddings`]; the item itself excluded); for ease, the largest
+/// weights of the item's row of `B`. Models without item embeddings are a usage error;
+/// an unknown item is an input error.
 pub fn similar_items(saved: &SavedModel, item: &str, n: usize) -> Result<RecommendationList> {
+    if let AnyModel::Ease(m) = &saved.model {
+        // Row `i` of B: how much taking item `i` raises each other item's score.
+        let Some(target) = saved.item_index(item) else {
+            return Err(Error::Usage(format!("item {item} is unknown to the model")));
+        };
+        let row = &m.b[target as usize * m.items..(target as usize + 1) * m.items];
+        return Ok(listing(saved, top_n(row, n, &[target]), false, false));
+    }
     let Some((q, k)) = item_embeddings(&saved.model) else {
         return Err(Error::Usage(format!(
             "a {} model has no item embeddings to compare",

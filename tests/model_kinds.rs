@@ -197,6 +197,7 @@ const IMPLICIT_KINDS: &[(&str, &[&str], bool)] = &[
         true,
     ),
     ("popularity", &["--implicit"], false),
+    ("ease", &["--l2", "10", "--recency", "4:5"], true),
 ];
 
 #[test]

@@ -139,6 +139,11 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::Ials(p, *implicit)
         }
+        Either::Ease(p, implicit) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::Ease(p, *implicit)
+        }
         Either::MfRank(p, implicit) => {
             let p = apply(p, overrides)?;
             p.check()?;

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::eval::{RankingMetrics, ranking_metrics, rating_metrics};
 use crate::models::blend::{Blend, BlendParams, fit_weights};
 use crate::models::{
-    AnyModel, AutoRecParams, BaselineParams, DeepParams, IalsParams, KnnParams, MfParams,
-    MfRankParams, NeuMfParams, RankLoss, Recommender,
+    AnyModel, AutoRecParams, BaselineParams, DeepParams, EaseParams, IalsParams, KnnParams,
+    MfParams, MfRankParams, NeuMfParams, RankLoss, Recommender,
 };
 use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
@@ -39,6 +39,8 @@ pub(crate) enum ModelKind {
     Popularity,
     /// NeuMF (He et al. 2017): a GMF tower and an MLP tower fused by one output unit.
     Neumf,
+    /// EASE (Steck 2019): closed-form item-item model (L2 --l2); implicit only.
+    Ease,
 }
 
 /// How an implicit model's test data is ranked.
@@ -80,15 +82,25 @@ impl DataArgs {
     /// ratings are empty (they live on in the split): training reads the split, the
     /// dataset gives the scale, ids and metadata.
     pub(crate) fn load(&self, seed: u64) -> Result<(Dataset, TrainTest)> {
+        self.load_keeping_times(seed, false)
+    }
+
+    /// [`DataArgs::load`], keeping the timestamps in the split when `keep_times` (a model
+    /// that reads them, e.g. ease with recency).
+    pub(crate) fn load_keeping_times(
+        &self,
+        seed: u64,
+        keep_times: bool,
+    ) -> Result<(Dataset, TrainTest)> {
         let mut opts = self.reader.options()?;
         let (mut data, split) = match (&self.train, &self.test, &self.data, &self.split) {
             (Some(train), Some(test), None, None) => {
-                opts.drop_times = true;
+                opts.drop_times = !keep_times;
                 data::load_train_test(train, test, &opts)?
             }
             (None, None, Some(path), Some(spec)) => {
                 let spec: SplitSpec = spec.parse()?;
-                opts.drop_times = !spec.needs_times();
+                opts.drop_times = !spec.needs_times() && !keep_times;
                 let data = data::load(path, &opts)?;
                 let split = spec.apply(&data, seed)?;
                 (data, split)
@@ -113,7 +125,8 @@ pub(crate) struct TrainArgs {
     #[command(flatten)]
     pub(crate) data: DataArgs,
     /// Named settings: book-mf (the textbook's Keras MF); book-dl, book-dl-occ (its deep
-    /// model, without and with an occupation embedding).
+    /// model, without and with an occupation embedding); next-item (ease: predicting each
+    /// user's next interaction, with recency).
     #[arg(long)]
     preset: Option<String>,
     /// TOML file of hyper-parameters (keys as in the params table of the docs);
@@ -173,6 +186,10 @@ pub(crate) struct TrainArgs {
     /// iALS: a row's L2 is l2 * (its interactions)^E.
     #[arg(long, value_name = "E", help_heading = "Hyper-parameters")]
     l2_exponent: Option<f32>,
+    /// EASE: weight a user's training interactions by 1 + BETA exp(-r / TAU), r = the
+    /// user's interactions after it (needs timestamps), or 'none'.
+    #[arg(long, value_name = "BETA:TAU", help_heading = "Hyper-parameters")]
+    recency: Option<String>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
@@ -280,6 +297,18 @@ fn parse_hidden(s: &str) -> Result<Vec<usize>> {
                 .map_err(|_| Error::Usage(format!("--hidden: '{t}' is not a layer width")))
         })
         .collect()
+}
+
+/// `BETA:TAU` -> (beta, tau); `none` -> no recency (beta 0, the default tau).
+fn parse_recency(s: &str) -> Result<(f32, f32)> {
+    if s == "none" {
+        return Ok((0.0, EaseParams::default().recency_tau));
+    }
+    let bad = || Error::Usage(format!("--recency: expected BETA:TAU or 'none', got '{s}'"));
+    let (beta, tau) = s.split_once(':').ok_or_else(bad)?;
+    let beta: f32 = beta.trim().parse().map_err(|_| bad())?;
+    let tau: f32 = tau.trim().parse().map_err(|_| bad())?;
+    Ok((beta, tau))
 }
 
 /// `occupation:3,genres:8` -> [("occupation", 3), ("genres", 8)].
@@ -603,6 +632,54 @@ impl TrainArgs {
         Ok(p)
     }
 
+    fn ease_params(&self) -> Result<EaseParams> {
+        let mut p = match self.preset.as_deref() {
+            None => EaseParams::default(),
+            Some("next-item") => EaseParams::next_item(),
+            Some(other) => {
+                return Err(Error::Usage(format!(
+                    "unknown --preset '{other}' for ease: expected next-item"
+                )));
+            }
+        };
+        if let Some(path) = &self.config {
+            p = overlay_config(p, path)?;
+        }
+        let h = &self.hyper;
+        refuse_flags(
+            "ease",
+            &[
+                ("--dim", h.dim.is_some()),
+                ("--epochs", h.epochs.is_some()),
+                ("--batch", h.batch.is_some()),
+                ("--optimizer", h.optimizer.is_some()),
+                ("--lr", h.lr.is_some()),
+                ("--lr-decay", h.lr_decay.is_some()),
+                ("--l2-bias", h.l2_bias.is_some()),
+                ("--l2-mode", h.l2_mode.is_some()),
+                ("--init", h.init.is_some()),
+                ("--loss", h.loss.is_some()),
+                ("--patience", h.patience.is_some()),
+                ("--val-fraction", h.val_fraction.is_some()),
+                ("--hidden", h.hidden.is_some()),
+                ("--features", h.features.is_some()),
+                ("--negatives", self.negatives.is_some()),
+                ("--sampling", self.sampling.is_some()),
+                ("--alpha", self.alpha.is_some()),
+                ("--confidence", self.confidence.is_some()),
+                ("--cg-steps", self.cg_steps.is_some()),
+                ("--l2-exponent", self.l2_exponent.is_some()),
+            ],
+        )?;
+        set!(p, h, l2);
+        set!(p, h, threads);
+        if let Some(r) = &self.recency {
+            (p.recency_beta, p.recency_tau) = parse_recency(r)?;
+        }
+        p.check()?;
+        Ok(p)
+    }
+
     /// Whether the model is trained on implicit feedback.
     fn is_implicit(&self) -> bool {
         let ranking_loss = self
@@ -611,7 +688,10 @@ impl TrainArgs {
             .as_deref()
             .is_some_and(|l| l.parse::<RankLoss>().is_ok());
         self.implicit
-            || matches!(self.model, ModelKind::Ials | ModelKind::Popularity)
+            || matches!(
+                self.model,
+                ModelKind::Ials | ModelKind::Popularity | ModelKind::Ease
+            )
             || ranking_loss
     }
 
@@ -682,10 +762,10 @@ impl TrainArgs {
         }
         if !matches!(
             self.model,
-            ModelKind::Mf | ModelKind::Ials | ModelKind::Popularity
+            ModelKind::Mf | ModelKind::Ials | ModelKind::Popularity | ModelKind::Ease
         ) {
             return Err(Error::Usage(format!(
-                "--implicit is supported for --model ials and mf, not {:?}",
+                "--implicit is supported for --model ials, ease and mf, not {:?}",
                 self.model
             )));
         }
@@ -1182,6 +1262,11 @@ impl TrainArgs {
     pub(crate) fn params(&self) -> Result<Either> {
         // Validates the implicit-feedback flags of every kind (errors for rating models).
         let implicit = self.implicit_settings()?;
+        if self.recency.is_some() && self.model != ModelKind::Ease {
+            return Err(Error::Usage(
+                "--recency applies to --model ease only".into(),
+            ));
+        }
         Ok(match self.model {
             ModelKind::Baseline => Either::Baseline(self.baseline_params()?),
             ModelKind::Mf if self.is_implicit() => Either::MfRank(self.mf_rank_params()?, implicit),
@@ -1199,6 +1284,7 @@ impl TrainArgs {
             ModelKind::Autorec => Either::AutoRec(self.autorec_params()?),
             ModelKind::Blend => Either::Blend(self.blend_params()?),
             ModelKind::Ials => Either::Ials(self.ials_params()?, implicit),
+            ModelKind::Ease => Either::Ease(self.ease_params()?, implicit),
             ModelKind::Popularity => {
                 if self.preset.is_some() || self.config.is_some() {
                     return Err(Error::Usage(
@@ -1227,6 +1313,20 @@ pub(crate) fn fit(
         Either::AutoRec(p) => train_autorec(p.clone(), split, data.scale, progress),
         Either::Blend(p) => train_blend(p.clone(), data, split, progress),
         Either::Ials(p, implicit) => train_ials(p.clone(), split, implicit),
+        Either::Ease(p, implicit) => {
+            let implicit = implicit.unwrap_or_default();
+            let started = Instant::now();
+            let interactions = implicit.interactions(split)?;
+            let model = p.fit(&interactions, split.train_users, split.train_items)?;
+            Ok(Outcome {
+                model: model.into(),
+                params: json!(p),
+                history: Vec::new(),
+                ranking_history: Vec::new(),
+                train_seconds: started.elapsed().as_secs_f64(),
+                clip: false,
+            })
+        }
         Either::MfRank(p, implicit) => train_mf_rank(p.clone(), split, implicit, progress),
         Either::Popularity(implicit) => {
             let implicit = implicit.unwrap_or_default();
@@ -1260,7 +1360,9 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
                     .into(),
             ));
         }
-        let (data, split) = a.data.load(a.seed)?;
+        let (data, split) = a
+            .data
+            .load_keeping_times(a.seed, kind_params.needs_times())?;
         let outcome = fit(&kind_params, &split, &data, !a.json)?;
         return report_implicit(a, implicit, &data, &split, outcome);
     }
@@ -1451,6 +1553,7 @@ pub(crate) enum Either {
     AutoRec(AutoRecParams),
     Blend(BlendParams),
     Ials(IalsParams, Option<Implicit>),
+    Ease(EaseParams, Option<Implicit>),
     MfRank(MfRankParams, Option<Implicit>),
     Popularity(Option<Implicit>),
 }
@@ -1459,9 +1562,17 @@ impl Either {
     /// The implicit-feedback settings of an implicit model (`None` for rating models).
     pub(crate) fn implicit(&self) -> Option<&Implicit> {
         match self {
-            Either::Ials(_, i) | Either::MfRank(_, i) | Either::Popularity(i) => i.as_ref(),
+            Either::Ials(_, i)
+            | Either::Ease(_, i)
+            | Either::MfRank(_, i)
+            | Either::Popularity(i) => i.as_ref(),
             _ => None,
         }
+    }
+
+    /// Whether the model reads the training timestamps (ease with recency).
+    pub(crate) fn needs_times(&self) -> bool {
+        matches!(self, Either::Ease(p, _) if p.uses_recency())
     }
 }
 

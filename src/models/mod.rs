@@ -5,6 +5,7 @@ pub mod autorec;
 pub mod baseline;
 pub mod blend;
 pub mod deep;
+pub mod ease;
 pub mod ials;
 pub mod knn;
 pub mod mf;
@@ -16,6 +17,7 @@ pub use autorec::{AutoRec, AutoRecParams};
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
 pub use blend::{Blend, BlendParams};
 pub use deep::{Deep, DeepParams, SideInput};
+pub use ease::{Ease, EaseParams};
 pub use ials::{Confidence, Ials, IalsParams};
 pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};
@@ -116,6 +118,14 @@ pub enum AnyModel {
     Popularity(Popularity),
     /// NeuMF: GMF and MLP towers fused by one output unit.
     NeuMf(NeuMf),
+    /// EASE: closed-form item-item model for implicit feedback.
+    Ease(Ease),
+}
+
+impl From<Ease> for AnyModel {
+    fn from(m: Ease) -> Self {
+        AnyModel::Ease(m)
+    }
 }
 
 impl From<NeuMf> for AnyModel {
@@ -184,6 +194,7 @@ impl AnyModel {
         "ials",
         "popularity",
         "neumf",
+        "ease",
     ];
 
     fn inner(&self) -> &dyn Recommender {
@@ -197,6 +208,7 @@ impl AnyModel {
             AnyModel::Ials(m) => m,
             AnyModel::Popularity(m) => m,
             AnyModel::NeuMf(m) => m,
+            AnyModel::Ease(m) => m,
         }
     }
 
@@ -205,7 +217,9 @@ impl AnyModel {
     /// `user.NAME` / `item.NAME` `[rows, size]` per side variable and `dense{l}.weight
     /// [in, out]`, `dense{l}.bias [out]` per dense layer (input first); neumf `mu`,
     /// `gmf.p`, `gmf.q`, `mlp.p`, `mlp.q`, the biases, `dense{l}.*` per hidden layer of
-    /// the MLP tower and `fuse.weight [fused, 1]`, `fuse.bias [1]`.
+    /// the MLP tower and `fuse.weight [fused, 1]`, `fuse.bias [1]`; ease `b [I, I]` and
+    /// `user_weights [R]` (its u32 `user_offsets [U + 1]` and `user_items [R]` are in
+    /// [`AnyModel::int_tensors`]).
     pub fn tensors(&self) -> Vec<NamedTensor<'_>> {
         let t = |name: String, shape: &[usize], data| NamedTensor {
             name,
@@ -229,6 +243,10 @@ impl AnyModel {
             AnyModel::Popularity(m) => vec![
                 t(s("mu"), &[1], std::slice::from_ref(&m.mu)),
                 t(s("counts"), &[m.counts.len()], &m.counts),
+            ],
+            AnyModel::Ease(m) => vec![
+                t(s("b"), &[m.items, m.items], &m.b),
+                t(s("user_weights"), &[m.user_weights.len()], &m.user_weights),
             ],
             AnyModel::Ials(m) => {
                 let (u, i) = (m.n_users() as usize, m.n_items() as usize);
@@ -333,6 +351,10 @@ impl AnyModel {
                     ]
                 })
                 .collect(),
+            AnyModel::Ease(m) => vec![
+                ("user_offsets".to_string(), &m.offsets[..]),
+                ("user_items".to_string(), &m.user_items[..]),
+            ],
             AnyModel::Knn(m) => vec![
                 ("neighbour_offsets".to_string(), &m.offsets[..]),
                 ("neighbour_items".to_string(), &m.user_items[..]),
@@ -374,6 +396,7 @@ impl AnyModel {
             "baseline" => Ok(names(&["mu", "user_bias", "item_bias"])),
             "mf" => Ok(names(&["mu", "p", "q", "user_bias", "item_bias"])),
             "ials" => Ok(names(&["p", "q"])),
+            "ease" => Ok(names(&["b", "user_weights", "user_offsets", "user_items"])),
             "popularity" => Ok(names(&["mu", "counts"])),
             "knn" => Ok(names(&[
                 "mu",
@@ -587,6 +610,28 @@ impl AnyModel {
                 mu: get("mu", Some(&[1]))?.1[0],
                 users: users as u32,
             }));
+        }
+        if kind == "ease" {
+            let p: EaseParams = serde_json::from_value(params.clone())
+                .map_err(|e| format!("invalid ease model params: {e}"))?;
+            p.check()
+                .map_err(|e| format!("invalid ease model params: {e}"))?;
+            let b = get("b", Some(&[items, items]))?.1;
+            let (_, user_weights) = get("user_weights", None)?;
+            let (os, offsets) = take_u32("user_offsets")?;
+            let (is, user_items) = take_u32("user_items")?;
+            if os.len() != 1 || is.len() != 1 {
+                return Err("ease user rows must be 1-dimensional".into());
+            }
+            let m = Ease {
+                items,
+                b,
+                offsets,
+                user_items,
+                user_weights,
+            };
+            m.check(users)?;
+            return Ok(AnyModel::Ease(m));
         }
         if kind == "ials" {
             let p: IalsParams = serde_json::from_value(params.clone())

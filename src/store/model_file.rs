@@ -375,11 +375,11 @@ pub fn fingerprint(split: &TrainTest) -> String {
     hex(&h.finalize())
 }
 
-/// Whether a saved model was trained on implicit feedback (ials, popularity, or mf with
+/// Whether a saved model was trained on implicit feedback (ials, ease, popularity, or mf with
 /// a ranking loss): its scores are preferences, not ratings.
 pub fn is_implicit_model(saved: &SavedModel) -> bool {
     match saved.model.kind() {
-        "ials" | "popularity" => true,
+        "ials" | "ease" | "popularity" => true,
         "mf" => saved
             .params
             .get("loss")
