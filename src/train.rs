@@ -260,3 +260,62 @@ fn progress_bar(progress: bool, epochs: usize) -> Option<indicatif::ProgressBar>
     bar.set_style(style);
     Some(bar)
 }
+
+/// The finite-difference check of a network's training step, shared by the gradient
+/// checks of the neural models.
+#[cfg(test)]
+pub(crate) mod check {
+    use super::Network;
+
+    /// Checks one plain-SGD step (`step`, lr 1) of `lazy` against central finite
+    /// differences of `reference` (the f64 loss of that step's examples with every
+    /// penalty) for every weight `weights` lists; `lazy` may hold pending table-mode
+    /// decay (from an earlier step), so the checked step reads rows through their scales
+    /// while the reference sees the flushed weights. Where the one-sided slopes disagree
+    /// (a ReLU kink within the difference step), the analytic slope must lie between
+    /// them. Returns (weights checked, kinks).
+    pub(crate) fn check_sgd_step<N: Network>(
+        lazy: N,
+        step: impl FnOnce(&mut N),
+        reference: impl Fn(&N) -> f64,
+        weights: fn(&N) -> Vec<Vec<f32>>,
+        weights_mut: fn(&mut N, usize) -> &mut [f32],
+        what: &str,
+    ) -> (usize, usize) {
+        let mut net = lazy.clone();
+        net.flush();
+        let mut stepped = lazy;
+        step(&mut stepped);
+        stepped.flush();
+        let (before, after) = (weights(&net), weights(&stepped));
+        let (mut checked, mut kinks) = (0, 0);
+        for t in 0..before.len() {
+            for j in 0..before[t].len() {
+                let analytic = (before[t][j] - after[t][j]) as f64;
+                let h = 1e-3f32;
+                let shifted = |d: f32| {
+                    let mut n = net.clone();
+                    weights_mut(&mut n, t)[j] += d;
+                    reference(&n)
+                };
+                let (up, mid, down) = (shifted(h), shifted(0.0), shifted(-h));
+                let numeric = (up - down) / (2.0 * h as f64);
+                let (right, left) = ((up - mid) / h as f64, (mid - down) / h as f64);
+                let tol = 5e-4 * (1.0 + numeric.abs());
+                let msg = format!(
+                    "{what}: tensor {t} weight {j}: numeric {numeric} (left {left}, right \
+                     {right}) analytic {analytic}"
+                );
+                if (right - left).abs() > 2.0 * tol {
+                    kinks += 1;
+                    let (lo, hi) = (left.min(right), left.max(right));
+                    assert!(analytic > lo - tol && analytic < hi + tol, "{msg}");
+                    continue;
+                }
+                checked += 1;
+                assert!((numeric - analytic).abs() < tol, "{msg}");
+            }
+        }
+        (checked, kinks)
+    }
+}

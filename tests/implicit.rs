@@ -166,6 +166,73 @@ fn implicit_models_report_ranking_metrics() {
     }
 }
 
+/// `--model deep` and `--model neumf` train with every ranking loss (`--implicit`;
+/// neumf's default is NCF's BCE with sampled negatives): the ranking report, seeded
+/// runs that repeat exactly, and a clear gain over popularity on block-structured
+/// interactions.
+#[test]
+fn networks_train_with_every_ranking_loss() {
+    let dir = TempDir::new("implicit-networks");
+    let data = blocks(&dir);
+    let split = [
+        "--data",
+        &data,
+        "--delimiter",
+        ",",
+        "--time-col",
+        "none",
+        "--split",
+        "random:0.2",
+    ];
+    let pop = train_json(&[&["--model", "popularity"][..], &split].concat());
+    let ndcg_pop = pop["ndcg@10"].as_f64().unwrap();
+    let small = [
+        "--dim", "8", "--hidden", "16", "--epochs", "8", "--batch", "32", "--l2", "0.01",
+    ];
+    let neumf = [
+        &["--model", "neumf", "--mlp-dim", "8", "--lr", "0.01"][..],
+        &small,
+    ]
+    .concat();
+    let deep = [
+        &["--model", "deep", "--init", "normal:0.1", "--lr", "0.02"][..],
+        &small,
+    ]
+    .concat();
+    let default = train_json(&[&neumf[..], &["--implicit"], &split].concat());
+    assert_eq!(default["params"]["loss"], "bce", "{default}");
+    let again = train_json(&[&neumf[..], &["--implicit"], &split].concat());
+    let metrics = |r: &serde_json::Value| {
+        let h = r["history"].as_array().unwrap();
+        h.iter()
+            .map(|e| (e["ndcg@10"].clone(), e["hr@10"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(metrics(&default), metrics(&again), "seeded runs differ");
+    for (net, loss) in [&neumf, &deep]
+        .into_iter()
+        .flat_map(|n| ["bpr", "warp", "bce", "softmax"].map(|l| (n, l)))
+    {
+        let r = train_json(&[&net[..], &["--loss", loss], &split].concat());
+        let what = format!("{} {loss}", net[1]);
+        assert!(r.get("test_rmse").is_none(), "{what}: {r}");
+        assert_eq!(r["params"]["loss"], loss);
+        assert_eq!(r["ranking_users"], pop["ranking_users"]);
+        assert_eq!(r["history"].as_array().unwrap().len(), 8, "{what}");
+        let ndcg = r["ndcg@10"].as_f64().unwrap();
+        println!("{what}: ndcg@10 {ndcg:.4} (popularity {ndcg_pop:.4})");
+        assert!(
+            ndcg > ndcg_pop + 0.08,
+            "{what}: ndcg@10 {ndcg} vs {ndcg_pop}"
+        );
+    }
+    let ndcg = default["ndcg@10"].as_f64().unwrap();
+    assert!(
+        ndcg > ndcg_pop + 0.08,
+        "neumf default: ndcg@10 {ndcg} vs {ndcg_pop}"
+    );
+}
+
 #[test]
 fn implicit_models_save_and_serve_unclipped_scores() {
     let dir = TempDir::new("implicit-model");
@@ -275,7 +342,7 @@ fn implicit_usage_errors_exit_2() {
     let dir = TempDir::new("implicit-usage");
     let data = synth(&dir);
     let split = ["--data", data.as_str(), "--split", "random:0.2"];
-    let bad: [&[&str]; 14] = [
+    let bad: [&[&str]; 19] = [
         &["--model", "ease", "--dim", "8"],
         &["--model", "ease", "--l2", "0"],
         &["--model", "ease", "--recency", "4"],
@@ -284,7 +351,12 @@ fn implicit_usage_errors_exit_2() {
         &["--model", "ials", "--recency", "4:5"],
         &["--model", "mf", "--min-rating", "4"],
         &["--model", "mf", "--protocol", "sampled"],
-        &["--model", "deep", "--implicit"],
+        &["--model", "knn", "--implicit"],
+        &["--model", "deep", "--implicit", "--loss", "mse"],
+        &["--model", "deep", "--implicit", "--preset", "book-dl"],
+        &["--model", "neumf", "--negatives", "3"],
+        &["--model", "neumf", "--loss", "bce", "--val-fraction", "0.1"],
+        &["--model", "deep", "--loss", "warp", "--sampling", "often"],
         &["--model", "mf", "--loss", "warp", "--batch", "8"],
         &["--model", "mf", "--loss", "hinge"],
         &["--model", "ials", "--lr", "0.1"],

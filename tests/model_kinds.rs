@@ -187,17 +187,44 @@ fn every_kind_trains_saves_evaluates_and_recommends() {
 }
 
 /// The implicit-feedback kinds (top-N models; their scores are not ratings): `train
-/// --json` reports ranking metrics that `eval` of the saved file reproduces, and
-/// `recommend` (user and fold-in) and `similar` work as for the rating models.
-const IMPLICIT_KINDS: &[(&str, &[&str], bool)] = &[
-    ("ials", &["--dim", "8", "--epochs", "3"], true),
+/// --json` reports ranking metrics that `eval` of the saved file reproduces, `recommend`
+/// works as for the rating models, fold-in (`recommend --ratings`) where the kind has one
+/// (deep and neumf refuse it, exit 2), and `similar` where it has item embeddings.
+/// (kind, flags, has item embeddings, folds in)
+const IMPLICIT_KINDS: &[(&str, &[&str], bool, bool)] = &[
+    ("ials", &["--dim", "8", "--epochs", "3"], true, true),
     (
         "mf",
         &["--loss", "warp", "--dim", "8", "--epochs", "3"],
         true,
+        true,
     ),
-    ("popularity", &["--implicit"], false),
-    ("ease", &["--l2", "10", "--recency", "4:5"], true),
+    ("popularity", &["--implicit"], false, true),
+    (
+        "deep",
+        &[
+            "--loss", "bpr", "--dim", "8", "--hidden", "8", "--epochs", "2",
+        ],
+        true,
+        false,
+    ),
+    (
+        "neumf",
+        &[
+            "--implicit",
+            "--dim",
+            "8",
+            "--mlp-dim",
+            "4",
+            "--hidden",
+            "8",
+            "--epochs",
+            "2",
+        ],
+        true,
+        false,
+    ),
+    ("ease", &["--l2", "10", "--recency", "4:5"], true, true),
 ];
 
 #[test]
@@ -205,7 +232,7 @@ fn every_implicit_kind_trains_saves_evaluates_and_recommends() {
     let dir = TempDir::new("implicit-kinds");
     let (train, test) = data(&dir);
     let rated = rated_in(&train);
-    for &(kind, extra, has_embeddings) in IMPLICIT_KINDS {
+    for &(kind, extra, has_embeddings, folds_in) in IMPLICIT_KINDS {
         let model = dir.path(&format!("{kind}-implicit.emb"));
         let m = model.to_str().unwrap();
         let mut args = vec![
@@ -240,6 +267,10 @@ fn every_implicit_kind_trains_saves_evaluates_and_recommends() {
             (j["ndcg@10"].as_f64().unwrap() - ndcg).abs() < 1e-9,
             "{kind}: {j}"
         );
+        assert!(
+            j.get("rmse").is_none(),
+            "{kind}: scores are not ratings: {j}"
+        );
         for user in ["1", "9"] {
             let o = embedrec(&[
                 "recommend",
@@ -269,6 +300,12 @@ fn every_implicit_kind_trains_saves_evaluates_and_recommends() {
             "5",
             "--json",
         ]);
+        if !folds_in {
+            assert_eq!(o.status.code(), Some(2), "{kind}: {}", stderr(&o));
+            let o = embedrec(&["similar", "--model", m, "--item", "5", "-n", "4", "--json"]);
+            assert_eq!(o.status.success(), has_embeddings, "{kind}: {}", stderr(&o));
+            continue;
+        }
         assert!(o.status.success(), "{kind}: {}", stderr(&o));
         let items = last_json(&o)["items"].as_array().unwrap().clone();
         assert!(

@@ -149,6 +149,16 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::MfRank(p, *implicit)
         }
+        Either::DeepRank(p, implicit) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::DeepRank(p, *implicit)
+        }
+        Either::NeuMfRank(p, implicit) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::NeuMfRank(p, *implicit)
+        }
         Either::Popularity(_) => {
             return Err(Error::Usage(
                 "popularity has no parameters to search".into(),

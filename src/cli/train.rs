@@ -7,9 +7,10 @@ use crate::data::{self, Dataset, RatingScale, TrainTest};
 use crate::error::{Error, Result};
 use crate::eval::{RankingMetrics, ranking_metrics, rating_metrics};
 use crate::models::blend::{Blend, BlendParams, fit_weights};
+use crate::models::ranking::NetLoss;
 use crate::models::{
     AnyModel, AutoRecParams, BaselineParams, DeepParams, EaseParams, IalsParams, KnnParams,
-    MfParams, MfRankParams, NeuMfParams, RankLoss, Recommender,
+    MfParams, MfRankParams, NeuMfParams, RankLoss, Recommender, Sampling,
 };
 use crate::store::{self, SavedModel};
 use crate::train::EvalSets;
@@ -484,8 +485,15 @@ impl TrainArgs {
     }
 
     fn deep_params(&self) -> Result<DeepParams> {
+        let implicit = self.is_implicit();
         let mut p = match self.preset.as_deref() {
+            None if implicit => DeepParams::implicit(),
             None => DeepParams::default(),
+            Some(_) if implicit => {
+                return Err(Error::Usage(
+                    "the deep presets are rating models; --implicit takes no --preset".into(),
+                ));
+            }
             Some("book-dl") => DeepParams::book_dl(),
             Some("book-dl-occ") => DeepParams::book_dl_occ(),
             Some(other) => {
@@ -524,16 +532,52 @@ impl TrainArgs {
             p.features = parse_features(v)?;
         }
         h.apply_optimizer(&mut p.optimizer)?;
+        (p.negatives, p.sampling) = self.ranking_settings(p.loss, p.negatives, p.sampling)?;
         p.check()?;
         Ok(p)
     }
 
+    /// `--negatives` and `--sampling` over a network's (`negatives`, `sampling`), checked
+    /// against the model's mode: a ranking loss exactly when the model is implicit.
+    fn ranking_settings(
+        &self,
+        loss: NetLoss,
+        negatives: usize,
+        sampling: Sampling,
+    ) -> Result<(usize, Sampling)> {
+        match (self.is_implicit(), loss) {
+            (true, NetLoss::Rating(l)) => {
+                return Err(Error::Usage(format!(
+                    "--implicit trains {:?} with a ranking loss (bpr, warp, bce or softmax), \
+                     not {l:?}",
+                    self.model
+                )));
+            }
+            (false, _) if self.negatives.is_some() || self.sampling.is_some() => {
+                return Err(Error::Usage(
+                    "--negatives and --sampling need a ranking loss (--implicit)".into(),
+                ));
+            }
+            _ => {}
+        }
+        let sampling = match &self.sampling {
+            Some(s) => s.parse()?,
+            None => sampling,
+        };
+        Ok((self.negatives.unwrap_or(negatives), sampling))
+    }
+
     fn neumf_params(&self) -> Result<NeuMfParams> {
+        let base = if self.is_implicit() {
+            NeuMfParams::implicit()
+        } else {
+            NeuMfParams::default()
+        };
         let mut p = self.without_preset(
             "neumf",
             NeuMfParams {
                 seed: self.seed,
-                ..NeuMfParams::default()
+                ..base
             },
         )?;
         let h = &self.hyper;
@@ -562,6 +606,7 @@ impl TrainArgs {
             p.hidden = parse_hidden(v)?;
         }
         h.apply_optimizer(&mut p.optimizer)?;
+        (p.negatives, p.sampling) = self.ranking_settings(p.loss, p.negatives, p.sampling)?;
         p.check()?;
         Ok(p)
     }
@@ -762,10 +807,16 @@ impl TrainArgs {
         }
         if !matches!(
             self.model,
-            ModelKind::Mf | ModelKind::Ials | ModelKind::Popularity | ModelKind::Ease
+            ModelKind::Mf
+                | ModelKind::Ials
+                | ModelKind::Popularity
+                | ModelKind::Ease
+                | ModelKind::Deep
+                | ModelKind::Neumf
         ) {
             return Err(Error::Usage(format!(
-                "--implicit is supported for --model ials, ease and mf, not {:?}",
+                "--implicit is supported for --model ials, ease, popularity, mf, deep and \
+                 neumf, not {:?}",
                 self.model
             )));
         }
@@ -1154,84 +1205,47 @@ fn train_deep(p: DeepParams, data: &Dataset, split: &TrainTest, progress: bool) 
     })
 }
 
-/// iALS: trains on the interactions; after each sweep records its time and the test
-/// NDCG@10 (protocol A; not counted in the training time).
-fn train_ials(p: IalsParams, split: &TrainTest, implicit: &Option<Implicit>) -> Result<Outcome> {
-    let implicit = implicit.unwrap_or_default();
-    let interactions = implicit.interactions(split)?;
-    let mut history = Vec::new();
-    let mut train_seconds = 0.0;
-    let mut last = Instant::now();
-    let model = p.fit(
-        &interactions,
-        split.train_users,
-        split.train_items,
-        |sweep, m| {
-            let seconds = last.elapsed().as_secs_f64();
-            train_seconds += seconds;
-            history.push(RankRecord {
-                epoch: sweep,
-                seconds,
-                test: ranking_metrics(m, split, 10, implicit.threshold),
-            });
-            last = Instant::now();
-        },
-    )?;
-    Ok(Outcome {
-        model: model.into(),
-        params: json!(p),
-        history: Vec::new(),
-        ranking_history: history,
-        train_seconds,
-        clip: false,
-    })
-}
-
-/// MF with a ranking loss: trains on the interactions; after each epoch records its time
-/// and the test NDCG@10 (protocol A; not counted in the training time).
-fn train_mf_rank(
-    p: MfRankParams,
-    split: &TrainTest,
-    implicit: &Option<Implicit>,
-    progress: bool,
+/// Trains an implicit model: `fit` gets the interactions and a callback for each epoch
+/// (sweep), which records the epoch's time and the test NDCG@10 (protocol A; the
+/// evaluation is not counted in the training time) and moves the progress bar.
+fn train_ranked<M: Into<AnyModel>>(
+    epochs: usize,
+    params: serde_json::Value,
+    (split, implicit, progress): (&TrainTest, &Option<Implicit>, bool),
+    fit: impl FnOnce(&crate::data::Ratings, &mut dyn FnMut(usize, &dyn Recommender)) -> Result<M>,
 ) -> Result<Outcome> {
     let implicit = implicit.unwrap_or_default();
     let interactions = implicit.interactions(split)?;
     let mut history = Vec::new();
     let mut train_seconds = 0.0;
     let bar = progress.then(|| {
-        indicatif::ProgressBar::new(p.epochs as u64).with_style(
+        indicatif::ProgressBar::new(epochs as u64).with_style(
             indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg}")
                 .expect("a valid template"),
         )
     });
     let mut last = Instant::now();
-    let model = p.fit(
-        &interactions,
-        split.train_users,
-        split.train_items,
-        |epoch, m| {
-            let seconds = last.elapsed().as_secs_f64();
-            train_seconds += seconds;
-            let test = ranking_metrics(m, split, 10, implicit.threshold);
-            if let Some(b) = &bar {
-                b.set_message(format!("test ndcg@10 {:.4}", test.ndcg));
-                b.inc(1);
-            }
-            history.push(RankRecord {
-                epoch,
-                seconds,
-                test,
-            });
-            last = Instant::now();
-        },
-    )?;
+    let model = fit(&interactions, &mut |epoch, m| {
+        let seconds = last.elapsed().as_secs_f64();
+        train_seconds += seconds;
+        let test = ranking_metrics(m, split, 10, implicit.threshold);
+        if let Some(b) = &bar {
+            b.set_message(format!("test ndcg@10 {:.4}", test.ndcg));
+            b.inc(1);
+        }
+        history.push(RankRecord {
+            epoch,
+            seconds,
+            test,
+        });
+        last = Instant::now();
+    })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     Ok(Outcome {
         model: model.into(),
-        params: json!(p),
+        params,
         history: Vec::new(),
         ranking_history: history,
         train_seconds,
@@ -1278,7 +1292,13 @@ impl TrainArgs {
                 }
                 Either::Mf(self.mf_params()?)
             }
+            ModelKind::Deep if self.is_implicit() => {
+                Either::DeepRank(self.deep_params()?, implicit)
+            }
             ModelKind::Deep => Either::Deep(self.deep_params()?),
+            ModelKind::Neumf if self.is_implicit() => {
+                Either::NeuMfRank(self.neumf_params()?, implicit)
+            }
             ModelKind::Neumf => Either::NeuMf(self.neumf_params()?),
             ModelKind::Knn => Either::Knn(self.knn_params()?),
             ModelKind::Autorec => Either::AutoRec(self.autorec_params()?),
@@ -1312,7 +1332,14 @@ pub(crate) fn fit(
         Either::Knn(p) => train_knn(p.clone(), split),
         Either::AutoRec(p) => train_autorec(p.clone(), split, data.scale, progress),
         Either::Blend(p) => train_blend(p.clone(), data, split, progress),
-        Either::Ials(p, implicit) => train_ials(p.clone(), split, implicit),
+        Either::Ials(p, implicit) => {
+            let setup = (split, implicit, progress);
+            train_ranked(p.iterations, json!(p), setup, |r, on_epoch| {
+                p.fit(r, split.train_users, split.train_items, |e, m| {
+                    on_epoch(e, m)
+                })
+            })
+        }
         Either::Ease(p, implicit) => {
             let implicit = implicit.unwrap_or_default();
             let started = Instant::now();
@@ -1327,7 +1354,29 @@ pub(crate) fn fit(
                 clip: false,
             })
         }
-        Either::MfRank(p, implicit) => train_mf_rank(p.clone(), split, implicit, progress),
+        Either::MfRank(p, implicit) => {
+            let setup = (split, implicit, progress);
+            train_ranked(p.epochs, json!(p), setup, |r, on_epoch| {
+                p.fit(r, split.train_users, split.train_items, |e, m| {
+                    on_epoch(e, m)
+                })
+            })
+        }
+        Either::DeepRank(p, implicit) => {
+            let sides = crate::models::deep::side_inputs(&p.features, data, split)?;
+            let setup = (split, implicit, progress);
+            train_ranked(p.epochs, json!(p), setup, |r, on_epoch| {
+                let rows = (split.train_users, split.train_items);
+                p.fit_ranking(r, rows, sides, |e, m| on_epoch(e, m))
+            })
+        }
+        Either::NeuMfRank(p, implicit) => {
+            let setup = (split, implicit, progress);
+            train_ranked(p.epochs, json!(p), setup, |r, on_epoch| {
+                let rows = (split.train_users, split.train_items);
+                p.fit_ranking(r, rows, |e, m| on_epoch(e, m))
+            })
+        }
         Either::Popularity(implicit) => {
             let implicit = implicit.unwrap_or_default();
             let started = Instant::now();
@@ -1555,6 +1604,8 @@ pub(crate) enum Either {
     Ials(IalsParams, Option<Implicit>),
     Ease(EaseParams, Option<Implicit>),
     MfRank(MfRankParams, Option<Implicit>),
+    DeepRank(DeepParams, Option<Implicit>),
+    NeuMfRank(NeuMfParams, Option<Implicit>),
     Popularity(Option<Implicit>),
 }
 
@@ -1565,6 +1616,8 @@ impl Either {
             Either::Ials(_, i)
             | Either::Ease(_, i)
             | Either::MfRank(_, i)
+            | Either::DeepRank(_, i)
+            | Either::NeuMfRank(_, i)
             | Either::Popularity(i) => i.as_ref(),
             _ => None,
         }

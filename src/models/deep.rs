@@ -12,6 +12,7 @@
 //! block (as NeuMF's and DeepFM's interaction features do) and add `b_u + b_i` to the
 //! output directly (a bias shortcut, as in MF), the biases also feeding the network.
 
+use super::ranking::{NetLoss, RankLoss, RankNet, Sampling};
 use super::{Prediction, Recommender};
 use crate::data::{Dataset, Ratings, TrainTest};
 use crate::error::{Error, Result};
@@ -51,7 +52,9 @@ use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
 /// | `l2_dense` | 0.001 | L2 on the dense kernels (Keras `kernel_regularizer`: whole kernel, every step) | ≥ 0 |
 /// | `init` | normal:0.01 | initialiser of every embedding table | see [`Init`] |
 /// | `dense_init` | glorot_uniform | initialiser of the hidden kernels (biases start at 0) | glorot_uniform, he_uniform |
-/// | `loss` | mse | training loss | mse, rmse |
+/// | `loss` | mse | training loss: on ratings, or a ranking loss on implicit feedback ([`NetLoss`]) | mse, rmse, bpr, warp, bce, softmax |
+/// | `negatives` | 0 (the loss's default: warp 100 trials, bpr 1, bce 4, softmax 20) | ranking: negatives per positive (warp: most trials) | 0..=100000 |
+/// | `sampling` | uniform | ranking: how negatives are drawn ([`Sampling`]) | uniform, popularity |
 /// | `seed` | 42 | initialisation, dropout and shuffling | any |
 /// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
 /// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
@@ -93,8 +96,12 @@ pub struct DeepParams {
     pub init: Init,
     /// Initialiser of the hidden layers' kernels.
     pub dense_init: DenseInit,
-    /// Training loss.
-    pub loss: Loss,
+    /// Training loss: a rating loss, or a ranking loss on implicit feedback.
+    pub loss: NetLoss,
+    /// Ranking losses: negatives per positive (WARP: most trials); 0 = the loss's default.
+    pub negatives: usize,
+    /// Ranking losses: how negatives are drawn.
+    pub sampling: Sampling,
     /// Seed of initialisation, dropout and shuffling.
     pub seed: u64,
     /// Early-stopping patience (0 = off).
@@ -144,7 +151,9 @@ impl Default for DeepParams {
             l2_dense: 0.001,
             init: Init::Normal(0.01),
             dense_init: DenseInit::GlorotUniform,
-            loss: Loss::Mse,
+            loss: NetLoss::Rating(Loss::Mse),
+            negatives: 0,
+            sampling: Sampling::Uniform,
             seed: 42,
             patience: 0,
             val_fraction: 0.0,
@@ -181,7 +190,9 @@ impl DeepParams {
             l2_dense: 0.0,
             init: Init::Uniform(0.05),
             dense_init: DenseInit::GlorotUniform,
-            loss: Loss::Rmse,
+            loss: NetLoss::Rating(Loss::Rmse),
+            negatives: 0,
+            sampling: Sampling::Uniform,
             seed: 42,
             patience: 0,
             val_fraction: 0.0,
@@ -257,6 +268,8 @@ impl DeepParams {
         if !(1..=256).contains(&self.threads) {
             return usage(format!("threads must be in 1..=256, got {}", self.threads));
         }
+        let early_stop = self.patience + (self.val_fraction > 0.0) as usize;
+        self.loss.check(self.negatives, self.sampling, early_stop)?;
         for (k, (name, d)) in self.features.iter().enumerate() {
             if !(1..=4096).contains(d) {
                 return usage(format!(
@@ -295,18 +308,62 @@ impl DeepParams {
         if sets.train.is_empty() {
             return Err(Error::Usage("cannot train on no ratings".into()));
         }
+        if self.loss.ranking().is_some() {
+            return Err(Error::Usage(
+                "a ranking loss trains on implicit feedback (fit_ranking)".into(),
+            ));
+        }
         let mu = sets.train.mean() as f32;
         let mut net = DeepNet::new(self, mu, n_users as usize, n_items as usize, sides)?;
-        let schedule = Schedule {
+        let history = crate::train::fit(&mut net, sets, &self.schedule(), progress, on_epoch)?;
+        Ok((net.into_model(), history))
+    }
+
+    /// The training loop's schedule of these params.
+    fn schedule(&self) -> Schedule {
+        Schedule {
             epochs: self.epochs,
             batch: self.batch,
             lr: self.lr,
             lr_decay: self.lr_decay,
             seed: self.seed,
             patience: self.patience,
-        };
-        let history = crate::train::fit(&mut net, sets, &schedule, progress, on_epoch)?;
-        Ok((net.into_model(), history))
+        }
+    }
+
+    /// The defaults for implicit feedback (`--implicit`): the rating defaults with the
+    /// ranking loss and the settings chosen on validation data carved from u1.base (see
+    /// README.md).
+    pub fn implicit() -> Self {
+        DeepParams {
+            loss: NetLoss::Ranking(RankLoss::Bce),
+            clip: false,
+            ..DeepParams::default()
+        }
+    }
+
+    /// Trains with the ranking loss `self.loss` on the interactions `train` (values
+    /// ignored; indices below `n_users` / `n_items`), with the side variables `sides`;
+    /// scores are preferences (`mu` = 0, nothing clipped). `on_epoch(epoch, model)` after
+    /// every epoch. See [`super::ranking::fit_net`].
+    pub fn fit_ranking(
+        &self,
+        train: &Ratings,
+        (n_users, n_items): (u32, u32),
+        sides: Vec<SideInput>,
+        on_epoch: impl FnMut(usize, &Deep),
+    ) -> Result<Deep> {
+        self.check()?;
+        let net = DeepNet::new(self, 0.0, n_users as usize, n_items as usize, sides)?;
+        let settings = (self.loss, self.negatives, self.sampling);
+        super::ranking::fit_model(
+            net,
+            train,
+            settings,
+            &self.schedule(),
+            DeepNet::into_model,
+            on_epoch,
+        )
     }
 }
 
@@ -869,8 +926,15 @@ pub struct DeepNet {
     /// Per side variable, per level occurrence in batch order: slot and the weight of
     /// its row in the average (1 / number of levels).
     side_slots: Vec<Vec<(usize, f32)>>,
+    /// The pairs of the last forward pass, their input rows and scores.
+    pair_users: Vec<u32>,
+    pair_items: Vec<u32>,
     x: Vec<f32>,
+    scores: Vec<f32>,
     dx: Vec<f32>,
+    /// Scratch of the rating loss.
+    users: Vec<u32>,
+    items: Vec<u32>,
     errors: Vec<f32>,
     grads: Vec<f32>,
 }
@@ -940,11 +1004,16 @@ impl DeepNet {
             product: params.product,
             bias_shortcut: params.bias_shortcut,
             optimizer: opt,
-            loss: params.loss,
+            loss: params.loss.rating(),
             rng: Rng::seeded(params.seed ^ 0x2545_f491_4f6c_dd1d),
             slots: vec![],
+            pair_users: vec![],
+            pair_items: vec![],
             x: vec![],
+            scores: vec![],
             dx: vec![],
+            users: vec![],
+            items: vec![],
             errors: vec![],
             grads: vec![],
         })
@@ -1003,17 +1072,47 @@ impl DeepNet {
         }
     }
 
-    /// Forward and backward over `batch`: the dense layers' gradients accumulate in the
-    /// layers, the embeddings' in their slots (no update). Returns the batch loss.
+    /// Forward and backward over `batch` of `data` under the rating loss: the dense
+    /// layers' gradients accumulate in the layers, the embeddings' in their slots (no
+    /// update). Returns the batch loss.
     fn accumulate(&mut self, data: &Ratings, batch: &[u32]) -> f64 {
+        let mut users = std::mem::take(&mut self.users);
+        let mut items = std::mem::take(&mut self.items);
+        users.clear();
+        items.clear();
+        users.extend(batch.iter().map(|&p| data.users[p as usize]));
+        items.extend(batch.iter().map(|&p| data.items[p as usize]));
+        self.forward_pairs(&users, &items);
+        (self.users, self.items) = (users, items);
+        self.errors.clear();
+        self.errors.extend(
+            (batch.iter().zip(&self.scores))
+                .map(|(&pos, &y)| y - (data.values[pos as usize] - self.mu)),
+        );
+        let mut grads = std::mem::take(&mut self.grads);
+        grads.resize(batch.len(), 0.0);
+        let loss = self.loss.value_and_grad(&self.errors, &mut grads);
+        self.backward_pairs(&grads);
+        self.grads = grads;
+        loss
+    }
+
+    /// Training forward pass over the pairs `(users[j], items[j])`: builds the input rows
+    /// from the rows' true values (touching them), runs the dense layers (with dropout)
+    /// and returns the scores `output (+ b_u + b_i with the shortcut)`, without `mu`.
+    fn forward_pairs(&mut self, users: &[u32], items: &[u32]) -> &[f32] {
+        assert_eq!(users.len(), items.len(), "one item per user");
         let k = self.p.dim();
         let w = self.mlp.input();
-        let n = batch.len();
+        let n = users.len();
         self.slots.clear();
         self.side_slots.iter_mut().for_each(Vec::clear);
+        self.pair_users.clear();
+        self.pair_items.clear();
+        self.pair_users.extend_from_slice(users);
+        self.pair_items.extend_from_slice(items);
         self.x.resize(n * w, 0.0);
-        for (j, &pos) in batch.iter().enumerate() {
-            let (u, i) = (data.users[pos as usize], data.items[pos as usize]);
+        for (j, (&u, &i)) in users.iter().zip(items).enumerate() {
             let slots = [
                 self.p.touch(u),
                 self.q.touch(i),
@@ -1055,23 +1154,29 @@ impl DeepNet {
             self.slots.push((slots, scales));
         }
         let out = self.mlp.forward_train(&self.x, n, &mut self.rng);
-        self.errors.clear();
         let shortcut = self.bias_shortcut;
-        self.errors
-            .extend((batch.iter().zip(out).zip(self.x.chunks_exact(w))).map(
-                |((&pos, &y), row)| {
-                    let y = if shortcut {
-                        y + row[2 * k] + row[2 * k + 1]
-                    } else {
-                        y
-                    };
-                    y - (data.values[pos as usize] - self.mu)
-                },
-            ));
-        self.grads.resize(n, 0.0);
-        let loss = self.loss.value_and_grad(&self.errors, &mut self.grads);
+        self.scores.clear();
+        self.scores
+            .extend((out.iter().zip(self.x.chunks_exact(w))).map(|(&y, row)| {
+                if shortcut {
+                    y + row[2 * k] + row[2 * k + 1]
+                } else {
+                    y
+                }
+            }));
+        &self.scores
+    }
+
+    /// Backward pass of the last [`DeepNet::forward_pairs`] for `grads` = d loss / d
+    /// score per pair: the dense layers' gradients accumulate in the layers, the
+    /// embeddings' in their slots (no update).
+    fn backward_pairs(&mut self, grads: &[f32]) {
+        let k = self.p.dim();
+        let w = self.mlp.input();
+        let n = self.slots.len();
+        assert_eq!(grads.len(), n, "one gradient per pair of the forward pass");
         self.dx.resize(n * w, 0.0);
-        self.mlp.backward(&self.x, &self.grads, Some(&mut self.dx));
+        self.mlp.backward(&self.x, grads, Some(&mut self.dx));
         let mut cursors = vec![0usize; self.sides.len()];
         // The slots take gradients w.r.t. the rows' true values (stored x scale), which
         // is what the input held: dL/dx itself (divided by the level count for an
@@ -1080,11 +1185,7 @@ impl DeepNet {
             let row = &self.dx[j * w..(j + 1) * w];
             axpy(1.0, &row[..k], self.p.grad_mut(slots[0]));
             axpy(1.0, &row[k..2 * k], self.q.grad_mut(slots[1]));
-            let direct = if self.bias_shortcut {
-                self.grads[j]
-            } else {
-                0.0
-            };
+            let direct = if self.bias_shortcut { grads[j] } else { 0.0 };
             self.bu.grad_mut(slots[2])[0] += row[2 * k] + direct;
             self.bi.grad_mut(slots[3])[0] += row[2 * k + 1] + direct;
             let mut off = 2 * k + 2;
@@ -1100,11 +1201,10 @@ impl DeepNet {
             for (v, table) in self.sides.iter_mut().enumerate() {
                 let d = table.dim();
                 let look = &self.lookups[v];
-                let pos = batch[j] as usize;
                 let e = if look.of_users {
-                    data.users[pos]
+                    self.pair_users[j]
                 } else {
-                    data.items[pos]
+                    self.pair_items[j]
                 };
                 for _ in 0..look.of(e).len() {
                     let (s, c) = self.side_slots[v][cursors[v]];
@@ -1114,21 +1214,37 @@ impl DeepNet {
                 off += d;
             }
         }
-        loss
+    }
+
+    /// Applies the accumulated gradients as step `step` with learning rate `lr`.
+    fn update(&mut self, step: u64, lr: f32, batch_size: usize) {
+        let step = self.optimizer.step(step, lr);
+        for t in [&mut self.p, &mut self.q, &mut self.bu, &mut self.bi] {
+            t.apply(&step, batch_size);
+        }
+        for t in &mut self.sides {
+            t.apply(&step, batch_size);
+        }
+        self.mlp.apply(&step);
+    }
+}
+
+impl RankNet for DeepNet {
+    fn forward_pairs(&mut self, users: &[u32], items: &[u32]) -> &[f32] {
+        DeepNet::forward_pairs(self, users, items)
+    }
+    fn backward_pairs(&mut self, grad: &[f32]) {
+        DeepNet::backward_pairs(self, grad)
+    }
+    fn update(&mut self, step: u64, lr: f32, batch_size: usize) {
+        DeepNet::update(self, step, lr, batch_size)
     }
 }
 
 impl Network for DeepNet {
     fn train_batch(&mut self, data: &Ratings, batch: &[u32], step: u64, lr: f32) -> f64 {
         let loss = self.accumulate(data, batch);
-        let step = self.optimizer.step(step, lr);
-        for t in [&mut self.p, &mut self.q, &mut self.bu, &mut self.bi] {
-            t.apply(&step, batch.len());
-        }
-        for t in &mut self.sides {
-            t.apply(&step, batch.len());
-        }
-        self.mlp.apply(&step);
+        self.update(step, lr, batch.len());
         loss
     }
 
@@ -1183,7 +1299,7 @@ mod tests {
         ]
     }
 
-    fn tiny_params(activation: Activation, l2_mode: L2Mode, loss: Loss) -> DeepParams {
+    fn tiny_params(activation: Activation, l2_mode: L2Mode, loss: NetLoss) -> DeepParams {
         DeepParams {
             dim: 2,
             hidden: vec![3],
@@ -1205,73 +1321,71 @@ mod tests {
         x.iter().map(|&v| v as f64).collect()
     }
 
-    /// The loss of `batch` computed independently in f64 from the (flushed) weights.
-    fn reference_loss(net: &DeepNet, params: &DeepParams, data: &Ratings, batch: &[u32]) -> f64 {
+    /// The score of `(u, i)` computed independently in f64 from the (flushed) weights,
+    /// and the rows-mode L2 penalty of the rows it reads.
+    fn reference_score(net: &DeepNet, params: &DeepParams, u: u32, i: u32) -> (f64, f64) {
         let row = |t: &Embedding, r: u32| f64s(t.row(r));
         let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
         let (l2, lb) = (params.l2 as f64, params.l2_bias as f64);
-        let (mut se, mut rows_penalty) = (0.0, 0.0);
-        for &pos in batch {
-            let (u, i) = (data.users[pos as usize], data.items[pos as usize]);
-            let mut x = [
-                row(&net.p, u),
-                row(&net.q, i),
-                row(&net.bu, u),
-                row(&net.bi, i),
-            ]
-            .concat();
-            if params.product {
-                let pq: Vec<f64> = (0..params.dim).map(|c| x[c] * x[params.dim + c]).collect();
-                x.extend(pq);
-            }
-            let shortcut = if params.bias_shortcut {
-                x[2 * params.dim] + x[2 * params.dim + 1]
-            } else {
-                0.0
-            };
-            rows_penalty += l2 * (sq(&row(&net.p, u)) + sq(&row(&net.q, i)))
-                + lb * (sq(&row(&net.bu, u)) + sq(&row(&net.bi, i)));
-            for (look, table) in net.lookups.iter().zip(&net.sides) {
-                let levels = look.of(if look.of_users { u } else { i });
-                let mut avg = vec![0.0; look.dim];
-                for &l in levels {
-                    let r = row(table, l);
-                    rows_penalty += l2 * sq(&r);
-                    avg.iter_mut().zip(&r).for_each(|(a, b)| *a += b);
-                }
-                avg.iter_mut().for_each(|a| *a /= levels.len() as f64);
-                x.extend(avg);
-            }
-            for layer in net.mlp.layers() {
-                let (nin, nout) = (layer.input(), layer.output());
-                let (wt, b) = (f64s(layer.weight()), f64s(layer.bias()));
-                x = (0..nout)
-                    .map(|o| {
-                        let z = b[o] + (0..nin).map(|j| x[j] * wt[j * nout + o]).sum::<f64>();
-                        match layer.activation {
-                            Activation::Linear => z,
-                            Activation::Relu => z.max(0.0),
-                            Activation::LeakyRelu(a) => {
-                                if z > 0.0 {
-                                    z
-                                } else {
-                                    a as f64 * z
-                                }
-                            }
-                            Activation::Tanh => z.tanh(),
-                            Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
-                        }
-                    })
-                    .collect();
-            }
-            let e = x[0] + shortcut - (data.values[pos as usize] as f64 - net.mu as f64);
-            se += e * e;
+        let mut x = [
+            row(&net.p, u),
+            row(&net.q, i),
+            row(&net.bu, u),
+            row(&net.bi, i),
+        ]
+        .concat();
+        if params.product {
+            let pq: Vec<f64> = (0..params.dim).map(|c| x[c] * x[params.dim + c]).collect();
+            x.extend(pq);
         }
-        let b = batch.len() as f64;
-        let data_loss = match params.loss {
-            Loss::Mse => se / b,
-            Loss::Rmse => (se / b).sqrt(),
+        let shortcut = if params.bias_shortcut {
+            x[2 * params.dim] + x[2 * params.dim + 1]
+        } else {
+            0.0
         };
+        let mut rows_penalty = l2 * (sq(&row(&net.p, u)) + sq(&row(&net.q, i)))
+            + lb * (sq(&row(&net.bu, u)) + sq(&row(&net.bi, i)));
+        for (look, table) in net.lookups.iter().zip(&net.sides) {
+            let levels = look.of(if look.of_users { u } else { i });
+            let mut avg = vec![0.0; look.dim];
+            for &l in levels {
+                let r = row(table, l);
+                rows_penalty += l2 * sq(&r);
+                avg.iter_mut().zip(&r).for_each(|(a, b)| *a += b);
+            }
+            avg.iter_mut().for_each(|a| *a /= levels.len() as f64);
+            x.extend(avg);
+        }
+        for layer in net.mlp.layers() {
+            let (nin, nout) = (layer.input(), layer.output());
+            let (wt, b) = (f64s(layer.weight()), f64s(layer.bias()));
+            x = (0..nout)
+                .map(|o| {
+                    let z = b[o] + (0..nin).map(|j| x[j] * wt[j * nout + o]).sum::<f64>();
+                    match layer.activation {
+                        Activation::Linear => z,
+                        Activation::Relu => z.max(0.0),
+                        Activation::LeakyRelu(a) => {
+                            if z > 0.0 {
+                                z
+                            } else {
+                                a as f64 * z
+                            }
+                        }
+                        Activation::Tanh => z.tanh(),
+                        Activation::Sigmoid => 1.0 / (1.0 + (-z).exp()),
+                    }
+                })
+                .collect();
+        }
+        (x[0] + shortcut, rows_penalty)
+    }
+
+    /// The L2 penalties in f64: rows mode `rows_penalty / b` (averaged like the loss over
+    /// `b` examples), table mode the whole tables; plus the dense kernels'.
+    fn reference_penalty(net: &DeepNet, params: &DeepParams, rows_penalty: f64, b: f64) -> f64 {
+        let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
+        let (l2, lb) = (params.l2 as f64, params.l2_bias as f64);
         let penalty = match params.l2_mode {
             L2Mode::Rows => rows_penalty / b,
             L2Mode::Table => {
@@ -1285,7 +1399,25 @@ mod tests {
             }
         };
         let dense_penalty: f64 = net.mlp.layers().iter().map(|l| l.penalty()).sum();
-        data_loss + penalty + dense_penalty
+        penalty + dense_penalty
+    }
+
+    /// The loss of `batch` computed independently in f64 from the (flushed) weights.
+    fn reference_loss(net: &DeepNet, params: &DeepParams, data: &Ratings, batch: &[u32]) -> f64 {
+        let (mut se, mut rows_penalty) = (0.0, 0.0);
+        for &pos in batch {
+            let (u, i) = (data.users[pos as usize], data.items[pos as usize]);
+            let (score, penalty) = reference_score(net, params, u, i);
+            rows_penalty += penalty;
+            let e = score - (data.values[pos as usize] as f64 - net.mu as f64);
+            se += e * e;
+        }
+        let b = batch.len() as f64;
+        let data_loss = match params.loss.rating() {
+            Loss::Mse => se / b,
+            Loss::Rmse => (se / b).sqrt(),
+        };
+        data_loss + reference_penalty(net, params, rows_penalty, b)
     }
 
     /// All trainable weights, table by table, then each layer's W and b.
@@ -1324,6 +1456,7 @@ mod tests {
     /// rows in the batch.
     #[test]
     fn gradient_check_every_weight() {
+        use crate::train::check::check_sgd_step;
         let data = tiny_data();
         let batch: Vec<u32> = vec![0, 1, 2, 3, 4, 5, 6, 0];
         let acts = [
@@ -1336,7 +1469,7 @@ mod tests {
         let (mut checked, mut kinks) = (0usize, 0usize);
         for activation in acts {
             for l2_mode in [L2Mode::Rows, L2Mode::Table] {
-                for (loss, extras) in [Loss::Mse, Loss::Rmse]
+                for (loss, extras) in [NetLoss::Rating(Loss::Mse), NetLoss::Rating(Loss::Rmse)]
                     .into_iter()
                     .flat_map(|l| [(l, false), (l, true)])
                 {
@@ -1349,43 +1482,13 @@ mod tests {
                     // mode, so the checked step reads rows through their scales.
                     let mut lazy = DeepNet::new(&params, 3.0, 3, 4, tiny_sides()).unwrap();
                     lazy.train_batch(&data, &[1, 4], 1, 0.1);
-                    let mut net = lazy.clone();
-                    net.flush();
-                    let mut stepped = lazy;
-                    stepped.train_batch(&data, &batch, 2, 1.0);
-                    stepped.flush();
-                    let (before, after) = (weights(&net), weights(&stepped));
-                    for t in 0..before.len() {
-                        for j in 0..before[t].len() {
-                            let analytic = (before[t][j] - after[t][j]) as f64;
-                            let h = 1e-3f32;
-                            let shifted = |d: f32| {
-                                let mut n = net.clone();
-                                weights_mut(&mut n, t)[j] += d;
-                                reference_loss(&n, &params, &data, &batch)
-                            };
-                            let (up, mid, down) = (shifted(h), shifted(0.0), shifted(-h));
-                            let numeric = (up - down) / (2.0 * h as f64);
-                            // A ReLU kink inside [-h, h] makes the one-sided slopes
-                            // disagree: the central difference does not apply there, but
-                            // the analytic slope (one side's) must lie between them.
-                            let (right, left) = ((up - mid) / h as f64, (mid - down) / h as f64);
-                            let tol = 5e-4 * (1.0 + numeric.abs());
-                            let what = format!(
-                                "{activation} {l2_mode:?} {loss:?} extras {extras} tensor {t} \
-                                 weight {j}: numeric {numeric} (left {left}, right {right}) \
-                                 analytic {analytic}"
-                            );
-                            if (right - left).abs() > 2.0 * tol {
-                                kinks += 1;
-                                let (lo, hi) = (left.min(right), left.max(right));
-                                assert!(analytic > lo - tol && analytic < hi + tol, "{what}");
-                                continue;
-                            }
-                            checked += 1;
-                            assert!((numeric - analytic).abs() < tol, "{what}");
-                        }
-                    }
+                    let step = |n: &mut DeepNet| {
+                        n.train_batch(&data, &batch, 2, 1.0);
+                    };
+                    let reference = |n: &DeepNet| reference_loss(n, &params, &data, &batch);
+                    let what = format!("{activation} {l2_mode:?} {loss:?} extras {extras}");
+                    let (c, k) = check_sgd_step(lazy, step, reference, weights, weights_mut, &what);
+                    (checked, kinks) = (checked + c, kinks + k);
                 }
             }
             assert!(
@@ -1393,6 +1496,51 @@ mod tests {
                 "{activation}: {kinks} kinks of {checked} weights"
             );
         }
+    }
+
+    /// The ranking update of the whole model: one plain-SGD step (lr 1) of each ranking
+    /// loss on hand-made examples (repeated rows, a positive without an example) against
+    /// finite differences of the f64 reference (the mean of the examples' losses over the
+    /// positives plus the L2 penalties), for every weight, both L2 modes, with and
+    /// without the product block and the bias shortcut, with side variables.
+    #[test]
+    fn ranking_gradient_check_every_weight() {
+        use crate::models::ranking::check::{check_rank_step, tiny_examples};
+        let (mut checked, mut kinks) = (0, 0);
+        for loss in [
+            RankLoss::Bpr,
+            RankLoss::Warp,
+            RankLoss::Bce,
+            RankLoss::Softmax,
+        ] {
+            for l2_mode in [L2Mode::Rows, L2Mode::Table] {
+                for extras in [false, true] {
+                    let params = DeepParams {
+                        product: extras,
+                        bias_shortcut: extras,
+                        hidden: vec![3, 2],
+                        ..tiny_params(Activation::Tanh, l2_mode, NetLoss::Ranking(loss))
+                    };
+                    let net = DeepNet::new(&params, 0.0, 3, 4, tiny_sides()).unwrap();
+                    let ex = tiny_examples(loss);
+                    let reference = |n: &DeepNet| {
+                        let scored: Vec<(f64, f64)> = (ex.users.iter().zip(&ex.items))
+                            .map(|(&u, &i)| reference_score(n, &params, u, i))
+                            .collect();
+                        let rows_penalty: f64 = scored.iter().map(|s| s.1).sum();
+                        let scores: Vec<f64> = scored.iter().map(|s| s.0).collect();
+                        let b = ex.positives as f64;
+                        ex.reference_loss(loss, &scores)
+                            + reference_penalty(n, &params, rows_penalty, b)
+                    };
+                    let what = format!("deep {loss:?} {l2_mode:?} extras {extras}");
+                    let (c, k) =
+                        check_rank_step(net, &ex, loss, reference, weights, weights_mut, &what);
+                    (checked, kinks) = (checked + c, kinks + k);
+                }
+            }
+        }
+        assert!(kinks * 20 < checked, "{kinks} kinks of {checked} weights");
     }
 
     fn synthetic_split(ratings: usize) -> (Dataset, TrainTest) {

@@ -1,17 +1,8 @@
 //! Matrix factorization trained for top-N ranking on implicit feedback: the score is
 //! `dot(P_u, Q_i) + b_i` (a user bias would not change a user's ranking), learned from
-//! the observed (user, item) interactions and sampled negatives under a ranking loss:
-//!
-//! | loss | per positive `i` of user `u`, with negatives `j` (scores `s`) |
-//! |---|---|
-//! | `bpr` | `sum_j -ln sigmoid(s_i - s_j)` over `negatives` sampled `j` (Rendle et al. 2009) |
-//! | `warp` | negatives are drawn one at a time until one violates the margin, `s_j > s_i - 1`, at trial `t` (at most `negatives` trials); loss `ln(floor((I - 1) / t)) (1 - s_i + s_j)` (Weston et al. 2011, as LightFM) |
-//! | `bce` | `-ln sigmoid(s_i) - sum_j ln(1 - sigmoid(s_j))` over `negatives` sampled `j` (NCF) |
-//! | `softmax` | `-ln(exp(s_i) / (exp(s_i) + sum_j exp(s_j)))` over `negatives` sampled `j` |
-//!
-//! Negatives are drawn uniformly from the items, or with probability proportional to
-//! their interaction counts (`popularity`), and **never** among the items the user
-//! interacted with in training (rejection against the user's sorted item list).
+//! the observed (user, item) interactions and sampled negatives under a ranking loss
+//! (BPR, WARP, BCE or sampled softmax; the losses and the sampling are in
+//! [`super::ranking`]).
 //!
 //! Training is per example (one positive and its negatives at a time, positives in a
 //! seeded shuffled order each epoch) with Adagrad (per-weight accumulators starting at 1,
@@ -19,139 +10,13 @@
 //! seeded run is bit-reproducible.
 
 use super::Mf;
+pub use super::ranking::{RankLoss, Sampling};
+use super::ranking::{Sampler, UserItems};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
 use crate::nn::kernels::{axpy, dot};
 use crate::rng::Rng;
 use std::str::FromStr;
-
-/// A ranking loss (see the module table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RankLoss {
-    /// Bayesian personalized ranking (pairwise logistic).
-    Bpr,
-    /// Weighted approximate-rank pairwise hinge.
-    Warp,
-    /// Binary cross-entropy with sampled negatives.
-    Bce,
-    /// Sampled softmax.
-    Softmax,
-}
-
-impl FromStr for RankLoss {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "bpr" => Ok(RankLoss::Bpr),
-            "warp" => Ok(RankLoss::Warp),
-            "bce" => Ok(RankLoss::Bce),
-            "softmax" => Ok(RankLoss::Softmax),
-            _ => Err(Error::Usage(format!(
-                "ranking loss: expected bpr, warp, bce or softmax, got '{s}'"
-            ))),
-        }
-    }
-}
-
-impl RankLoss {
-    /// The loss of one positive scoring `pos` against negatives scoring `negs` (for WARP:
-    /// the one violating negative, found at trial `trials` of a catalog of `n_items`),
-    /// with d loss / d score written into `g_pos` and `g_negs`. f64 throughout (the
-    /// gradient checks compare it with finite differences).
-    pub fn value_and_grad(
-        &self,
-        pos: f64,
-        negs: &[f64],
-        (trials, n_items): (usize, usize),
-        g_pos: &mut f64,
-        g_negs: &mut [f64],
-    ) -> f64 {
-        debug_assert_eq!(negs.len(), g_negs.len());
-        *g_pos = 0.0;
-        g_negs.iter_mut().for_each(|g| *g = 0.0);
-        match self {
-            RankLoss::Bpr => {
-                let mut loss = 0.0;
-                for (&s, g) in negs.iter().zip(g_negs.iter_mut()) {
-                    let x = pos - s;
-                    loss += softplus(-x);
-                    let d = -sigmoid(-x);
-                    *g_pos += d;
-                    *g = -d;
-                }
-                loss
-            }
-            RankLoss::Warp => {
-                let Some(&s) = negs.first() else { return 0.0 };
-                let w = warp_weight(trials, n_items);
-                let hinge = 1.0 - pos + s;
-                if hinge <= 0.0 {
-                    return 0.0;
-                }
-                *g_pos = -w;
-                g_negs[0] = w;
-                w * hinge
-            }
-            RankLoss::Bce => {
-                let mut loss = softplus(-pos);
-                *g_pos = sigmoid(pos) - 1.0;
-                for (&s, g) in negs.iter().zip(g_negs.iter_mut()) {
-                    loss += softplus(s);
-                    *g = sigmoid(s);
-                }
-                loss
-            }
-            RankLoss::Softmax => {
-                let max = negs.iter().fold(pos, |m, &s| m.max(s));
-                let z: f64 = (pos - max).exp() + negs.iter().map(|&s| (s - max).exp()).sum::<f64>();
-                let lse = max + z.ln();
-                *g_pos = (pos - lse).exp() - 1.0;
-                for (&s, g) in negs.iter().zip(g_negs.iter_mut()) {
-                    *g = (s - lse).exp();
-                }
-                lse - pos
-            }
-        }
-    }
-}
-
-/// `ln(1 + e^x)` without overflow.
-fn softplus(x: f64) -> f64 {
-    if x > 30.0 { x } else { x.exp().ln_1p() }
-}
-
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
-}
-
-/// WARP's rank weight: `ln(max(1, floor((n_items - 1) / trials)))` (LightFM's).
-fn warp_weight(trials: usize, n_items: usize) -> f64 {
-    ((n_items.saturating_sub(1) / trials.max(1)).max(1) as f64).ln()
-}
-
-/// How negatives are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sampling {
-    /// Every item equally likely.
-    Uniform,
-    /// In proportion to the item's training interactions.
-    Popularity,
-}
-
-impl FromStr for Sampling {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "uniform" => Ok(Sampling::Uniform),
-            "popularity" => Ok(Sampling::Popularity),
-            _ => Err(Error::Usage(format!(
-                "sampling: expected uniform or popularity, got '{s}'"
-            ))),
-        }
-    }
-}
 
 /// The update rule of the ranking trainer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -245,12 +110,9 @@ impl Default for MfRankParams {
 impl MfRankParams {
     /// Negatives per positive (WARP: maximum trials) after applying the loss's default.
     pub fn negatives(&self) -> usize {
-        match (self.negatives, self.loss) {
-            (0, RankLoss::Warp) => 100,
-            (0, RankLoss::Bpr) => 1,
-            (0, RankLoss::Bce) => 4,
-            (0, RankLoss::Softmax) => 20,
-            (n, _) => n,
+        match self.negatives {
+            0 => self.loss.default_negatives(),
+            n => n,
         }
     }
 
@@ -488,10 +350,7 @@ impl MfRankParams {
             q: Vec::new(),
             b: Vec::new(),
         };
-        let sampler = Sampler {
-            n_items: ni,
-            cum: Vec::new(),
-        };
+        let sampler = Sampler::uniform(ni);
         let mut ex = Example::new(k, self.negatives());
         let mut order = rated.clone();
         let mut lr = self.lr;
@@ -555,87 +414,6 @@ impl Example {
     }
 }
 
-/// Each user's distinct items, sorted (compressed rows).
-struct UserItems {
-    start: Vec<usize>,
-    items: Vec<u32>,
-}
-
-impl UserItems {
-    fn build(r: &Ratings, users: usize) -> Self {
-        let mut rows: Vec<Vec<u32>> = vec![Vec::new(); users];
-        for (&u, &i) in r.users.iter().zip(&r.items) {
-            rows[u as usize].push(i);
-        }
-        let mut start = vec![0usize];
-        let mut items = Vec::with_capacity(r.len());
-        for mut row in rows {
-            row.sort_unstable();
-            row.dedup();
-            items.extend_from_slice(&row);
-            start.push(items.len());
-        }
-        UserItems { start, items }
-    }
-
-    fn get(&self, u: usize) -> &[u32] {
-        &self.items[self.start[u]..self.start[u + 1]]
-    }
-}
-
-/// Draws negatives: uniform, or by popularity (cumulative counts, binary search).
-struct Sampler {
-    n_items: usize,
-    /// Popularity: cumulative interaction counts (`cum[i]` = counts of items `0..=i`).
-    cum: Vec<u64>,
-}
-
-impl Sampler {
-    fn new(kind: Sampling, train: &Ratings, n_items: usize) -> Self {
-        let cum = match kind {
-            Sampling::Uniform => Vec::new(),
-            Sampling::Popularity => {
-                let mut counts = vec![0u64; n_items];
-                for &i in &train.items {
-                    counts[i as usize] += 1;
-                }
-                counts
-                    .iter()
-                    .scan(0u64, |s, &c| {
-                        *s += c;
-                        Some(*s)
-                    })
-                    .collect()
-            }
-        };
-        Sampler { n_items, cum }
-    }
-
-    /// One item not in `rated` (sorted). The caller guarantees one exists; under
-    /// popularity sampling, after 64 rejected draws the draw falls back to uniform (a
-    /// user holding nearly all the popular items must still get negatives).
-    fn draw(&self, rng: &mut Rng, rated: &[u32]) -> u32 {
-        let total = self.cum.last().copied().unwrap_or(0);
-        for _ in 0..64 {
-            let j = if total > 0 {
-                let x = rng.below(total as usize) as u64;
-                self.cum.partition_point(|&c| c <= x) as u32
-            } else {
-                rng.below(self.n_items) as u32
-            };
-            if rated.binary_search(&j).is_err() {
-                return j;
-            }
-        }
-        loop {
-            let j = rng.below(self.n_items) as u32;
-            if rated.binary_search(&j).is_err() {
-                return j;
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -648,53 +426,6 @@ mod tests {
             RankLoss::Bce,
             RankLoss::Softmax,
         ]
-    }
-
-    /// Each loss's gradient with respect to the scores against central finite
-    /// differences (f64), at points away from the hinge's kink.
-    #[test]
-    fn loss_gradients_match_finite_differences() {
-        let pos = 0.3;
-        let negs = [0.9, -0.4, 1.7, 0.1];
-        for loss in losses() {
-            let n = if loss == RankLoss::Warp {
-                1
-            } else {
-                negs.len()
-            };
-            let negs = &negs[..n];
-            let ctx = (3, 50);
-            let (mut gp, mut gn) = (0.0, vec![0.0; n]);
-            loss.value_and_grad(pos, negs, ctx, &mut gp, &mut gn);
-            let f = |p: f64, ns: &[f64]| {
-                let (mut a, mut b) = (0.0, vec![0.0; ns.len()]);
-                loss.value_and_grad(p, ns, ctx, &mut a, &mut b)
-            };
-            let h = 1e-6;
-            let fd = (f(pos + h, negs) - f(pos - h, negs)) / (2.0 * h);
-            assert!((fd - gp).abs() < 1e-6, "{loss:?}: d/d pos {fd} vs {gp}");
-            for j in 0..n {
-                let (mut up, mut down) = (negs.to_vec(), negs.to_vec());
-                up[j] += h;
-                down[j] -= h;
-                let fd = (f(pos, &up) - f(pos, &down)) / (2.0 * h);
-                assert!(
-                    (fd - gn[j]).abs() < 1e-6,
-                    "{loss:?}: d/d neg {j} {fd} vs {}",
-                    gn[j]
-                );
-            }
-            assert!(
-                gp < 0.0,
-                "{loss:?}: raising the positive must lower the loss"
-            );
-        }
-        // WARP's weight: ln(floor(49 / 3)) = ln 16; a satisfied margin costs nothing.
-        let (mut gp, mut gn) = (0.0, [0.0]);
-        let l = RankLoss::Warp.value_and_grad(2.0, &[0.5], (3, 50), &mut gp, &mut gn);
-        assert_eq!((l, gp, gn[0]), (0.0, 0.0, 0.0));
-        let l = RankLoss::Warp.value_and_grad(0.0, &[0.5], (3, 50), &mut gp, &mut gn);
-        assert!((l - 16f64.ln() * 1.5).abs() < 1e-12);
     }
 
     /// The whole model's update direction: one SGD step (lr tiny) on one example must
@@ -736,10 +467,7 @@ mod tests {
             // The example's negative is the one item the sampler can give: user 1 rated
             // items 0, 1 and 3, so it is item 2.
             let rated = [0u32, 1, 3];
-            let sampler = Sampler {
-                n_items: 4,
-                cum: Vec::new(),
-            };
+            let sampler = Sampler::uniform(4);
             let mut stepped = m.clone();
             let mut acc = Accumulators {
                 p: vec![],
@@ -841,44 +569,6 @@ mod tests {
         assert_eq!(folded, vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(folded, user0);
     }
-
-    #[test]
-    fn negatives_are_never_positives_and_popularity_follows_counts() {
-        let mut r = Ratings::default();
-        // Item 0 is taken 6 times, item 1 twice, item 2 once, item 3 never (by others).
-        for (u, i) in [
-            (0, 0),
-            (1, 0),
-            (2, 0),
-            (3, 0),
-            (4, 0),
-            (5, 0),
-            (0, 1),
-            (1, 1),
-            (2, 2),
-        ] {
-            r.push(u, i, 1.0, None);
-        }
-        let users = UserItems::build(&r, 6);
-        let mut rng = Rng::seeded(3);
-        for kind in [Sampling::Uniform, Sampling::Popularity] {
-            let s = Sampler::new(kind, &r, 4);
-            for _ in 0..2000 {
-                let j = s.draw(&mut rng, users.get(0));
-                assert!(j == 2 || j == 3, "{kind:?}: drew {j}, a positive of user 0");
-            }
-        }
-        // Popularity for user 5 (rated item 0 only): items 1 and 2 in ratio 2:1, never 3.
-        let s = Sampler::new(Sampling::Popularity, &r, 4);
-        let mut counts = [0usize; 4];
-        for _ in 0..30_000 {
-            counts[s.draw(&mut rng, users.get(5)) as usize] += 1;
-        }
-        assert_eq!((counts[0], counts[3]), (0, 0));
-        let ratio = counts[1] as f64 / counts[2] as f64;
-        assert!((ratio - 2.0).abs() < 0.15, "{counts:?}");
-    }
-
     #[test]
     fn each_loss_learns_a_block_structure_reproducibly() {
         // Two groups of 10 users over two groups of 10 items; each user took 6 of its

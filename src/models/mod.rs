@@ -12,6 +12,7 @@ pub mod mf;
 pub mod mf_rank;
 pub mod neumf;
 pub mod popularity;
+pub mod ranking;
 
 pub use autorec::{AutoRec, AutoRecParams};
 pub use baseline::{Baseline, BaselineParams, GlobalMean};

@@ -12,6 +12,7 @@
 //! drive the same network: compute the loss from the scores, pass its gradient back,
 //! [`NeuMfNet::apply`].
 
+use super::ranking::{NetLoss, RankLoss, RankNet, Sampling};
 use super::{Prediction, Recommender};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
@@ -45,7 +46,9 @@ use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
 /// | `l2_dense` | 0.001 | L2 on the dense kernels and the fusion weights (Keras semantics) | ≥ 0 |
 /// | `init` | normal:0.01 | initialiser of every embedding table | see [`Init`] |
 /// | `dense_init` | glorot_uniform | initialiser of the hidden kernels | glorot_uniform, he_uniform |
-/// | `loss` | mse | training loss | mse, rmse |
+/// | `loss` | mse | training loss: on ratings, or a ranking loss on implicit feedback ([`NetLoss`]) | mse, rmse, bpr, warp, bce, softmax |
+/// | `negatives` | 0 (the loss's default: warp 100 trials, bpr 1, bce 4, softmax 20) | ranking: negatives per positive (warp: most trials) | 0..=100000 |
+/// | `sampling` | uniform | ranking: how negatives are drawn ([`Sampling`]) | uniform, popularity |
 /// | `seed` | 42 | initialisation and shuffling | any |
 /// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
 /// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
@@ -84,8 +87,12 @@ pub struct NeuMfParams {
     pub init: Init,
     /// Initialiser of the hidden kernels.
     pub dense_init: DenseInit,
-    /// Training loss.
-    pub loss: Loss,
+    /// Training loss: a rating loss, or a ranking loss on implicit feedback.
+    pub loss: NetLoss,
+    /// Ranking losses: negatives per positive (WARP: most trials); 0 = the loss's default.
+    pub negatives: usize,
+    /// Ranking losses: how negatives are drawn.
+    pub sampling: Sampling,
     /// Seed of initialisation and shuffling.
     pub seed: u64,
     /// Early-stopping patience (0 = off).
@@ -119,7 +126,9 @@ impl Default for NeuMfParams {
             l2_dense: 0.001,
             init: Init::Normal(0.01),
             dense_init: DenseInit::GlorotUniform,
-            loss: Loss::Mse,
+            loss: NetLoss::Rating(Loss::Mse),
+            negatives: 0,
+            sampling: Sampling::Uniform,
             seed: 42,
             patience: 0,
             val_fraction: 0.0,
@@ -183,6 +192,8 @@ impl NeuMfParams {
         if !(1..=256).contains(&self.threads) {
             return usage(format!("threads must be in 1..=256, got {}", self.threads));
         }
+        let early_stop = self.patience + (self.val_fraction > 0.0) as usize;
+        self.loss.check(self.negatives, self.sampling, early_stop)?;
         self.optimizer.check()
     }
 
@@ -206,18 +217,61 @@ impl NeuMfParams {
         if sets.train.is_empty() {
             return Err(Error::Usage("cannot train on no ratings".into()));
         }
+        if self.loss.ranking().is_some() {
+            return Err(Error::Usage(
+                "a ranking loss trains on implicit feedback (fit_ranking)".into(),
+            ));
+        }
         let mu = sets.train.mean() as f32;
         let mut net = NeuMfNet::new(self, mu, n_users as usize, n_items as usize);
-        let schedule = Schedule {
+        let history = crate::train::fit(&mut net, sets, &self.schedule(), progress, on_epoch)?;
+        Ok((net.into_model(), history))
+    }
+
+    /// The training loop's schedule of these params.
+    fn schedule(&self) -> Schedule {
+        Schedule {
             epochs: self.epochs,
             batch: self.batch,
             lr: self.lr,
             lr_decay: self.lr_decay,
             seed: self.seed,
             patience: self.patience,
-        };
-        let history = crate::train::fit(&mut net, sets, &schedule, progress, on_epoch)?;
-        Ok((net.into_model(), history))
+        }
+    }
+
+    /// The defaults for implicit feedback (`--implicit`): NCF's setup, BCE with 4
+    /// sampled negatives per positive, with the other settings chosen on validation data
+    /// carved from u1.base (see README.md).
+    pub fn implicit() -> Self {
+        NeuMfParams {
+            loss: NetLoss::Ranking(RankLoss::Bce),
+            clip: false,
+            ..NeuMfParams::default()
+        }
+    }
+
+    /// Trains with the ranking loss `self.loss` on the interactions `train` (values
+    /// ignored; indices below `n_users` / `n_items`); scores are preferences (`mu` = 0,
+    /// nothing clipped). `on_epoch(epoch, model)` after every epoch. See
+    /// [`super::ranking::fit_net`].
+    pub fn fit_ranking(
+        &self,
+        train: &Ratings,
+        (n_users, n_items): (u32, u32),
+        on_epoch: impl FnMut(usize, &NeuMf),
+    ) -> Result<NeuMf> {
+        self.check()?;
+        let net = NeuMfNet::new(self, 0.0, n_users as usize, n_items as usize);
+        let settings = (self.loss, self.negatives, self.sampling);
+        super::ranking::fit_model(
+            net,
+            train,
+            settings,
+            &self.schedule(),
+            NeuMfNet::into_model,
+            on_epoch,
+        )
     }
 }
 
@@ -562,7 +616,7 @@ impl NeuMfNet {
             tower,
             fuse,
             optimizer: opt,
-            loss: params.loss,
+            loss: params.loss.rating(),
             slots: Vec::new(),
             gu: Vec::new(),
             gi: Vec::new(),
@@ -730,6 +784,19 @@ impl NeuMfNet {
     }
 }
 
+impl RankNet for NeuMfNet {
+    fn forward_pairs(&mut self, users: &[u32], items: &[u32]) -> &[f32] {
+        self.forward(users, items)
+    }
+    fn backward_pairs(&mut self, grad: &[f32]) {
+        self.backward(grad)
+    }
+    fn update(&mut self, step: u64, lr: f32, batch_size: usize) {
+        let step = self.optimizer.step(step, lr);
+        self.apply(&step, batch_size);
+    }
+}
+
 impl Network for NeuMfNet {
     fn train_batch(&mut self, data: &Ratings, batch: &[u32], step: u64, lr: f32) -> f64 {
         let users: Vec<u32> = batch.iter().map(|&p| data.users[p as usize]).collect();
@@ -821,30 +888,46 @@ mod tests {
 
     /// The loss of `batch` computed independently in f64 from the (flushed) weights.
     fn reference_loss(net: &NeuMfNet, p: &NeuMfParams, data: &Ratings, batch: &[u32]) -> f64 {
-        let row = |t: &Embedding, r: u32| f64s(t.row(r));
-        let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
-        let (l2, lb) = (p.l2 as f64, p.l2_bias as f64);
         let (mut se, mut rows_penalty) = (0.0, 0.0);
         for &pos in batch {
             let (u, i) = (data.users[pos as usize], data.items[pos as usize]);
-            let (pg, qg) = (row(&net.pg, u), row(&net.qg, i));
-            let (pm, qm) = (row(&net.pm, u), row(&net.qm, i));
-            let (bu, bi) = (row(&net.bu, u)[0], row(&net.bi, i)[0]);
-            rows_penalty += l2 * (sq(&pg) + sq(&qg) + sq(&pm) + sq(&qm)) + lb * (bu * bu + bi * bi);
-            let mut h = [pm, qm].concat();
-            for l in &net.tower {
-                h = layer64(l, &h, l.activation);
-            }
-            let z: Vec<f64> = pg.iter().zip(&qg).map(|(a, b)| a * b).chain(h).collect();
-            let y = layer64(&net.fuse, &z, Activation::Linear)[0];
-            let e = bu + bi + y - (data.values[pos as usize] as f64 - net.mu as f64);
+            let (score, penalty) = reference_score(net, p, u, i);
+            rows_penalty += penalty;
+            let e = score - (data.values[pos as usize] as f64 - net.mu as f64);
             se += e * e;
         }
         let b = batch.len() as f64;
-        let data_loss = match p.loss {
+        let data_loss = match p.loss.rating() {
             Loss::Mse => se / b,
             Loss::Rmse => (se / b).sqrt(),
         };
+        data_loss + reference_penalty(net, p, rows_penalty, b)
+    }
+
+    /// The score `b_u + b_i + y` of `(u, i)` computed independently in f64 from the
+    /// (flushed) weights, and the rows-mode L2 penalty of the rows it reads.
+    fn reference_score(net: &NeuMfNet, p: &NeuMfParams, u: u32, i: u32) -> (f64, f64) {
+        let row = |t: &Embedding, r: u32| f64s(t.row(r));
+        let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
+        let (l2, lb) = (p.l2 as f64, p.l2_bias as f64);
+        let (pg, qg) = (row(&net.pg, u), row(&net.qg, i));
+        let (pm, qm) = (row(&net.pm, u), row(&net.qm, i));
+        let (bu, bi) = (row(&net.bu, u)[0], row(&net.bi, i)[0]);
+        let rows_penalty = l2 * (sq(&pg) + sq(&qg) + sq(&pm) + sq(&qm)) + lb * (bu * bu + bi * bi);
+        let mut h = [pm, qm].concat();
+        for l in &net.tower {
+            h = layer64(l, &h, l.activation);
+        }
+        let z: Vec<f64> = pg.iter().zip(&qg).map(|(a, b)| a * b).chain(h).collect();
+        let y = layer64(&net.fuse, &z, Activation::Linear)[0];
+        (bu + bi + y, rows_penalty)
+    }
+
+    /// The L2 penalties in f64: rows mode `rows_penalty / b`, table mode the whole
+    /// tables; plus the dense kernels' and the fusion weights'.
+    fn reference_penalty(net: &NeuMfNet, p: &NeuMfParams, rows_penalty: f64, b: f64) -> f64 {
+        let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
+        let (l2, lb) = (p.l2 as f64, p.l2_bias as f64);
         let penalty = match p.l2_mode {
             L2Mode::Rows => rows_penalty / b,
             L2Mode::Table => {
@@ -857,7 +940,7 @@ mod tests {
             }
         };
         let dense: f64 = net.tower.iter().map(Dense::penalty).sum::<f64>() + net.fuse.penalty();
-        data_loss + penalty + dense
+        penalty + dense
     }
 
     fn weights(n: &NeuMfNet) -> Vec<Vec<f32>> {
@@ -899,6 +982,7 @@ mod tests {
     /// decay, so the checked step reads rows through their scales.
     #[test]
     fn gradient_check_every_weight() {
+        use crate::train::check::check_sgd_step;
         let data = tiny_data();
         let batch: Vec<u32> = vec![0, 1, 2, 3, 4, 5, 6, 0];
         let acts = [
@@ -910,7 +994,7 @@ mod tests {
         for activation in acts {
             let (mut checked, mut kinks) = (0usize, 0usize);
             for l2_mode in [L2Mode::Rows, L2Mode::Table] {
-                for loss in [Loss::Mse, Loss::Rmse] {
+                for loss in [Loss::Mse, Loss::Rmse].map(NetLoss::Rating) {
                     for hidden in [vec![3, 2], vec![]] {
                         let params = NeuMfParams {
                             dim: 2,
@@ -929,42 +1013,14 @@ mod tests {
                         };
                         let mut lazy = NeuMfNet::new(&params, 3.0, 3, 4);
                         lazy.train_batch(&data, &[1, 4], 1, 0.1);
-                        let mut net = lazy.clone();
-                        net.flush();
-                        let mut stepped = lazy;
-                        stepped.train_batch(&data, &batch, 2, 1.0);
-                        stepped.flush();
-                        let (before, after) = (weights(&net), weights(&stepped));
-                        for t in 0..before.len() {
-                            for j in 0..before[t].len() {
-                                let analytic = (before[t][j] - after[t][j]) as f64;
-                                let h = 1e-3f32;
-                                let shifted = |d: f32| {
-                                    let mut n = net.clone();
-                                    weights_mut(&mut n, t)[j] += d;
-                                    reference_loss(&n, &params, &data, &batch)
-                                };
-                                let (up, mid, down) = (shifted(h), shifted(0.0), shifted(-h));
-                                let numeric = (up - down) / (2.0 * h as f64);
-                                let (right, left) =
-                                    ((up - mid) / h as f64, (mid - down) / h as f64);
-                                let tol = 5e-4 * (1.0 + numeric.abs());
-                                let what = format!(
-                                    "{activation} {l2_mode:?} {loss:?} tensor {t} weight {j}: \
-                                     numeric {numeric} (left {left}, right {right}) \
-                                     analytic {analytic}"
-                                );
-                                // At a ReLU kink the analytic slope is one side's.
-                                if (right - left).abs() > 2.0 * tol {
-                                    kinks += 1;
-                                    let (lo, hi) = (left.min(right), left.max(right));
-                                    assert!(analytic > lo - tol && analytic < hi + tol, "{what}");
-                                    continue;
-                                }
-                                checked += 1;
-                                assert!((numeric - analytic).abs() < tol, "{what}");
-                            }
-                        }
+                        let step = |n: &mut NeuMfNet| {
+                            n.train_batch(&data, &batch, 2, 1.0);
+                        };
+                        let reference = |n: &NeuMfNet| reference_loss(n, &params, &data, &batch);
+                        let what = format!("{activation} {l2_mode:?} {loss:?}");
+                        let (c, k) =
+                            check_sgd_step(lazy, step, reference, weights, weights_mut, &what);
+                        (checked, kinks) = (checked + c, kinks + k);
                     }
                 }
             }
@@ -973,6 +1029,59 @@ mod tests {
                 "{activation}: {kinks} kinks of {checked}"
             );
         }
+    }
+
+    /// The ranking update of the whole model: one plain-SGD step (lr 1) of each ranking
+    /// loss on hand-made examples (repeated rows, a positive without an example) against
+    /// finite differences of the f64 reference (the mean of the examples' losses over the
+    /// positives plus the L2 penalties), for every weight (six tables, tower, fusion),
+    /// both L2 modes, with and without hidden layers.
+    #[test]
+    fn ranking_gradient_check_every_weight() {
+        use crate::models::ranking::check::{check_rank_step, tiny_examples};
+        let (mut checked, mut kinks) = (0, 0);
+        for loss in [
+            RankLoss::Bpr,
+            RankLoss::Warp,
+            RankLoss::Bce,
+            RankLoss::Softmax,
+        ] {
+            for l2_mode in [L2Mode::Rows, L2Mode::Table] {
+                for hidden in [vec![3, 2], vec![]] {
+                    let params = NeuMfParams {
+                        dim: 2,
+                        mlp_dim: 2,
+                        hidden,
+                        activation: Activation::Tanh,
+                        loss: NetLoss::Ranking(loss),
+                        l2_mode,
+                        l2: 0.03,
+                        l2_bias: 0.05,
+                        l2_dense: 0.02,
+                        init: Init::Uniform(0.5),
+                        optimizer: Optimizer::default(),
+                        ..NeuMfParams::default()
+                    };
+                    let net = NeuMfNet::new(&params, 0.0, 3, 4);
+                    let ex = tiny_examples(loss);
+                    let reference = |n: &NeuMfNet| {
+                        let scored: Vec<(f64, f64)> = (ex.users.iter().zip(&ex.items))
+                            .map(|(&u, &i)| reference_score(n, &params, u, i))
+                            .collect();
+                        let rows_penalty: f64 = scored.iter().map(|s| s.1).sum();
+                        let scores: Vec<f64> = scored.iter().map(|s| s.0).collect();
+                        let b = ex.positives as f64;
+                        ex.reference_loss(loss, &scores)
+                            + reference_penalty(n, &params, rows_penalty, b)
+                    };
+                    let what = format!("neumf {loss:?} {l2_mode:?} {:?}", params.hidden);
+                    let (c, k) =
+                        check_rank_step(net, &ex, loss, reference, weights, weights_mut, &what);
+                    (checked, kinks) = (checked + c, kinks + k);
+                }
+            }
+        }
+        assert!(kinks * 20 < checked, "{kinks} kinks of {checked} weights");
     }
 
     /// `backward` takes any output gradient: with `grad = c` per pair it gives the

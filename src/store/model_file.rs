@@ -375,17 +375,17 @@ pub fn fingerprint(split: &TrainTest) -> String {
     hex(&h.finalize())
 }
 
-/// Whether a saved model was trained on implicit feedback (ials, ease, popularity, or mf with
-/// a ranking loss): its scores are preferences, not ratings.
+/// Whether a saved model was trained on implicit feedback (ials, ease, popularity, or mf,
+/// deep or neumf with a ranking loss): its scores are preferences, not ratings.
 pub fn is_implicit_model(saved: &SavedModel) -> bool {
     match saved.model.kind() {
         "ials" | "ease" | "popularity" => true,
-        "mf" => saved
+        // mf, deep and neumf trained with a ranking loss
+        _ => saved
             .params
             .get("loss")
             .and_then(|l| l.as_str())
             .is_some_and(|l| l.parse::<crate::models::RankLoss>().is_ok()),
-        _ => false,
     }
 }
 
