@@ -607,6 +607,16 @@ mod tests {
             .unwrap();
         assert_eq!(m, m4);
         assert!(m.check(users as usize).is_ok());
+        assert!(m.check(users as usize + 1).is_err());
+        let mut bad = m.clone();
+        bad.user_items[0] = items;
+        assert!(bad.check(users as usize).is_err());
+        let mut bad = m.clone();
+        bad.user_weights[0] = f32::NAN;
+        assert!(bad.check(users as usize).is_err());
+        let mut bad = m.clone();
+        bad.offsets[1] = bad.offsets[2] + 1;
+        assert!(bad.check(users as usize).is_err());
         let mut out = vec![0.0f32; items as usize];
         for u in 0..users {
             m.score_items(u, &mut out);

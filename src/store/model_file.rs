@@ -775,7 +775,7 @@ mod tests {
 
     /// The implicit-feedback kinds: iALS, MF with a ranking loss, popularity.
     fn implicit_models() -> Vec<SavedModel> {
-        use crate::models::{IalsParams, MfRankParams, Popularity};
+        use crate::models::{EaseParams, IalsParams, MfRankParams, Popularity};
         let (data, split) = data();
         let (u, i) = (split.train_users, split.train_items);
         let ip = IalsParams {
@@ -791,7 +791,13 @@ mod tests {
         };
         let warp = rp.fit(&split.train, u, i, |_, _| {}).unwrap();
         let pop = Popularity::fit(&split.train, u, i);
+        let ep = EaseParams {
+            l2: 3.0,
+            ..EaseParams::default()
+        };
+        let ease = ep.fit(&split.train, u, i).unwrap();
         vec![
+            SavedModel::new(ease.into(), json!(ep), split, data, false, 0.1, 0).unwrap(),
             SavedModel::new(ials.into(), json!(ip), split, data, false, 0.1, 2).unwrap(),
             SavedModel::new(warp.into(), json!(rp), split, data, false, 0.1, 2).unwrap(),
             SavedModel::new(pop.into(), json!({}), split, data, false, 0.0, 0).unwrap(),
