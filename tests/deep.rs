@@ -121,6 +121,30 @@ fn book_dl_occ_reproduces_keras_on_book75() {
     deep_preset_reproduces_keras("book-dl-occ", "book75", "deep_occ_sgd_book75.csv", 0.9443);
 }
 
+/// The acceptance point: the default `--model deep` reaches test RMSE <= 0.915
+/// on u1 (measured 0.9118 with seed 42; 3-7 s of training). The defaults were chosen
+/// on validation data carved from u1.base..u3.base, never on u1.test.
+#[test]
+fn default_deep_meets_the_u1_target() {
+    let Some(data) = ml100k() else {
+        return;
+    };
+    let (train, test) = (data.join("u1.base"), data.join("u1.test"));
+    let o = embedrec(&[
+        "train",
+        "--model",
+        "deep",
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rmse = last_json(&o)["test_rmse"].as_f64().unwrap();
+    assert!(rmse <= 0.915, "u1 test RMSE {rmse}");
+}
+
 /// Train with side variables and `--out`, then predict, eval and recommend from the file.
 #[test]
 fn deep_with_features_round_trips_through_the_cli() {
@@ -159,7 +183,9 @@ fn deep_with_features_round_trips_through_the_cli() {
         "--activation",
         "tanh",
         "--features",
-        "occupation:3,genres:4,age:2",
+        "occupation:3,genres:4,age:2,rated:3",
+        "--dot-dim",
+        "8",
         "--out",
         model.to_str().unwrap(),
         "--json",

@@ -286,6 +286,24 @@ pub(crate) struct HyperArgs {
     /// Deep: add b_u + b_i to the output directly (the biases also feed the network).
     #[arg(long, value_name = "BOOL")]
     bias_shortcut: Option<bool>,
+    /// Deep: factors of the separate dot-product tables whose <P_u, Q_i> is added at the
+    /// output (0 = none).
+    #[arg(long, value_name = "N")]
+    dot_dim: Option<usize>,
+    /// Deep: L2 on the dot-product tables (same --l2-mode).
+    #[arg(long)]
+    l2_dot: Option<f32>,
+    /// Deep: L2 on the side-variable tables (same --l2-mode; default: --l2).
+    #[arg(long)]
+    l2_side: Option<f32>,
+    /// Deep: none | mf (initialise the dot tables and the biases from MF trained first on
+    /// the same training data, with its own defaults and K = --dot-dim).
+    #[arg(long)]
+    pretrain: Option<String>,
+    /// Deep: multiplier of --lr for the user, item, dot and bias tables (side-variable
+    /// tables and dense layers use --lr).
+    #[arg(long)]
+    table_lr: Option<f32>,
 }
 
 /// `2048,256` -> [2048, 256] (empty -> no layers).
@@ -518,6 +536,13 @@ impl TrainArgs {
         set!(p, h, dropout);
         set!(p, h, product);
         set!(p, h, bias_shortcut);
+        set!(p, h, dot_dim);
+        set!(p, h, l2_dot);
+        if let Some(v) = h.l2_side {
+            p.l2_side = Some(v);
+        }
+        set!(p, h, table_lr);
+        set!(p, h, pretrain, parse);
         set!(p, h, patience);
         set!(p, h, val_fraction);
         set!(p, h, threads);

@@ -216,7 +216,8 @@ impl AnyModel {
     /// The f32 weights as named tensors: baseline `mu [1]`, `user_bias [U]`,
     /// `item_bias [I]`; mf additionally `p [U, K]` and `q [I, K]`; deep as mf, plus
     /// `user.NAME` / `item.NAME` `[rows, size]` per side variable and `dense{l}.weight
-    /// [in, out]`, `dense{l}.bias [out]` per dense layer (input first); neumf `mu`,
+    /// [in, out]`, `dense{l}.bias [out]` per dense layer (input first) and, with a dot
+    /// term, `dot.p [U, D]`, `dot.q [I, D]`; neumf `mu`,
     /// `gmf.p`, `gmf.q`, `mlp.p`, `mlp.q`, the biases, `dense{l}.*` per hidden layer of
     /// the MLP tower and `fuse.weight [fused, 1]`, `fuse.bias [1]`; ease `b [I, I]` and
     /// `user_weights [R]` (its u32 `user_offsets [U + 1]` and `user_items [R]` are in
@@ -282,6 +283,11 @@ impl AnyModel {
                     let (i, o) = (layer.input(), layer.output());
                     v.push(t(format!("dense{l}.weight"), &[i, o], layer.weight()));
                     v.push(t(format!("dense{l}.bias"), &[o], layer.bias()));
+                }
+                if m.dot_dim > 0 {
+                    let (u, i) = (m.user_bias.len(), m.item_bias.len());
+                    v.push(t(s("dot.p"), &[u, m.dot_dim], &m.dot_p));
+                    v.push(t(s("dot.q"), &[i, m.dot_dim], &m.dot_q));
                 }
                 v
             }
@@ -424,6 +430,9 @@ impl AnyModel {
                 for l in 0..=p.hidden.len() {
                     v.push(format!("dense{l}.weight"));
                     v.push(format!("dense{l}.bias"));
+                }
+                if p.dot_dim > 0 {
+                    v.extend(names(&["dot.p", "dot.q"]));
                 }
                 Ok(v)
             }
@@ -777,6 +786,15 @@ impl AnyModel {
             width = out;
         }
         let mlp = crate::nn::Mlp::from_layers(layers, 0.0).map_err(|e| e.to_string())?;
+        let (dot_p, dot_q) = if params.dot_dim > 0 {
+            let d = params.dot_dim;
+            (
+                get("dot.p", Some(&[users, d]))?.1,
+                get("dot.q", Some(&[items, d]))?.1,
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(AnyModel::Deep(Deep {
             mu,
             dim,
@@ -789,6 +807,9 @@ impl AnyModel {
             mlp,
             product: params.product,
             bias_shortcut: params.bias_shortcut,
+            dot_dim: params.dot_dim,
+            dot_p,
+            dot_q,
             item_part: Default::default(),
         }))
     }
