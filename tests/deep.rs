@@ -62,42 +62,7 @@ fn book_dl_param_counts_and_first_epoch_on_u1() {
 /// About 20 s each on 2 cores: the all-linear network trains as the one affine map it is
 /// (see `Mlp::is_affine`; layer by layer it took about 9 minutes).
 fn deep_preset_reproduces_keras(preset: &str, split: &str, csv: &str, keras_final: f64) {
-    let (Some(data), Some(refs)) = (ml100k(), keras_reference_dir()) else {
-        return;
-    };
-    let (train, test) = (
-        data.join(format!("{split}.base")),
-        data.join(format!("{split}.test")),
-    );
-    let o = embedrec(&[
-        "train",
-        "--model",
-        "deep",
-        "--preset",
-        preset,
-        "--train",
-        train.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let j = last_json(&o);
-    let rmse = j["test_rmse"].as_f64().unwrap();
-    assert!(
-        (rmse - keras_final).abs() <= 0.01,
-        "{preset} {split}: test RMSE {rmse}, Keras {keras_final}"
-    );
-    let history = j["history"].as_array().unwrap();
-    let reference = keras_reference_curve(&refs.join(csv));
-    assert_eq!(history.len(), reference.len());
-    for (h, (epoch, keras)) in history.iter().zip(reference) {
-        let ours = h["test_rmse"].as_f64().unwrap();
-        assert!(
-            (ours - keras).abs() <= 0.03,
-            "{preset} {split} epoch {epoch}: ours {ours}, Keras {keras}"
-        );
-    }
+    check_preset_against_keras("deep", preset, split, csv, keras_final, 0.03);
 }
 
 /// Measured: final 0.9570, largest per-epoch gap 0.015.

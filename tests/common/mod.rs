@@ -129,3 +129,51 @@ pub fn keras_reference_curve(path: &Path) -> Vec<(u64, f64)> {
         })
         .collect()
 }
+
+/// `embedrec train --model MODEL --preset PRESET` on ML-100K's `{split}.base` /
+/// `{split}.test` checked against the Keras reference curve `csv`: final test RMSE
+/// within 0.01 of `keras_final`, every epoch's within `epoch_tolerance`. Returns the
+/// run's JSON, or None (after a printed notice) when the data or curves are absent.
+pub fn check_preset_against_keras(
+    model: &str,
+    preset: &str,
+    split: &str,
+    csv: &str,
+    keras_final: f64,
+    epoch_tolerance: f64,
+) -> Option<serde_json::Value> {
+    let (data, refs) = (ml100k()?, keras_reference_dir()?);
+    let train = data.join(format!("{split}.base"));
+    let test = data.join(format!("{split}.test"));
+    let o = embedrec(&[
+        "train",
+        "--model",
+        model,
+        "--preset",
+        preset,
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = last_json(&o);
+    let rmse = j["test_rmse"].as_f64().unwrap();
+    assert!(
+        (rmse - keras_final).abs() <= 0.01,
+        "{preset} {split}: test RMSE {rmse}, Keras {keras_final}"
+    );
+    let history = j["history"].as_array().unwrap();
+    let reference = keras_reference_curve(&refs.join(csv));
+    assert_eq!(history.len(), reference.len());
+    for (h, (epoch, keras)) in history.iter().zip(reference) {
+        assert_eq!(h["epoch"].as_u64(), Some(epoch));
+        let ours = h["test_rmse"].as_f64().unwrap();
+        assert!(
+            (ours - keras).abs() <= epoch_tolerance,
+            "{preset} {split} epoch {epoch}: ours {ours}, Keras {keras}"
+        );
+    }
+    Some(j)
+}
