@@ -6,12 +6,15 @@
 # from u1.base (`embedrec search ... --data u1.base --val-share 0.2`), and for ease's
 # next-item preset on a leave-latest-out carve of protocol B's training data
 # (scripts/ease-tune.sh), never on a test set.
-# Usage: scripts/implicit-bench.sh [embedrec binary]   (EMBEDREC_DATA as for the tests)
+# Usage: scripts/implicit-bench.sh [embedrec binary] [ROW]   (EMBEDREC_DATA as for the
+# tests; with ROW, only the rows whose name contains it, e.g. `neumf`)
 set -eu
 E=${1:-target/release/embedrec}
+ONLY=${2:-}
 D=${EMBEDREC_DATA:-../shared/data}/ml-100k
 run() {
     name=$1; shift
+    case $name in *"$ONLY"*) ;; *) return 0 ;; esac
     a=$("$E" train "$@" --train "$D/u1.base" --test "$D/u1.test" --json | tail -n 1)
     b=$("$E" train "$@" --data "$D/u.data" --split user-out:1:latest --protocol sampled --json | tail -n 1)
     printf '%s\n%s\n' "$a" "$b" | python3 -c '
@@ -32,3 +35,5 @@ run "mf bce --l2 0.03 --epochs 20" --model mf --loss bce --l2 0.03 --epochs 20
 run "mf softmax --l2 0.03 --epochs 20" --model mf --loss softmax --l2 0.03 --epochs 20
 run "ease (defaults)" --model ease
 run "ease --preset next-item" --model ease --preset next-item
+run "neumf (defaults: bce, 4 negatives)" --model neumf --implicit
+run "deep (defaults)" --model deep --implicit

@@ -187,15 +187,42 @@ fn networks_train_with_every_ranking_loss() {
     let pop = train_json(&[&["--model", "popularity"][..], &split].concat());
     let ndcg_pop = pop["ndcg@10"].as_f64().unwrap();
     let small = [
-        "--dim", "8", "--hidden", "16", "--epochs", "8", "--batch", "32", "--l2", "0.01",
+        "--dim",
+        "8",
+        "--hidden",
+        "16",
+        "--batch",
+        "32",
+        "--l2",
+        "0.01",
+        "--lr-decay",
+        "1",
     ];
     let neumf = [
-        &["--model", "neumf", "--mlp-dim", "8", "--lr", "0.01"][..],
+        &[
+            "--model",
+            "neumf",
+            "--mlp-dim",
+            "8",
+            "--lr",
+            "0.01",
+            "--epochs",
+            "8",
+        ][..],
         &small,
     ]
     .concat();
     let deep = [
-        &["--model", "deep", "--init", "normal:0.1", "--lr", "0.02"][..],
+        &[
+            "--model",
+            "deep",
+            "--init",
+            "normal:0.1",
+            "--lr",
+            "0.02",
+            "--epochs",
+            "16",
+        ][..],
         &small,
     ]
     .concat();
@@ -218,7 +245,12 @@ fn networks_train_with_every_ranking_loss() {
         assert!(r.get("test_rmse").is_none(), "{what}: {r}");
         assert_eq!(r["params"]["loss"], loss);
         assert_eq!(r["ranking_users"], pop["ranking_users"]);
-        assert_eq!(r["history"].as_array().unwrap().len(), 8, "{what}");
+        let epochs = net[net.iter().position(|&f| f == "--epochs").unwrap() + 1];
+        assert_eq!(
+            r["history"].as_array().unwrap().len().to_string(),
+            epochs,
+            "{what}"
+        );
         let ndcg = r["ndcg@10"].as_f64().unwrap();
         println!("{what}: ndcg@10 {ndcg:.4} (popularity {ndcg_pop:.4})");
         assert!(

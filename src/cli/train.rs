@@ -248,8 +248,8 @@ pub(crate) struct HyperArgs {
     /// uniform:A | normal:STD | zeros.
     #[arg(long)]
     init: Option<String>,
-    /// mse | rmse (batch RMSE, as the textbook's Keras code); mf on implicit feedback:
-    /// bpr | warp | bce | softmax (a ranking loss implies --implicit).
+    /// mse | rmse (batch RMSE, as the textbook's Keras code); mf, deep and neumf on
+    /// implicit feedback: bpr | warp | bce | softmax (a ranking loss implies --implicit).
     #[arg(long)]
     loss: Option<String>,
     /// Early stopping: epochs without a better validation RMSE (needs --val-fraction).
