@@ -684,9 +684,19 @@ impl Grid {
         };
         let user_bounds = bounds(&data.users, users);
         let item_bounds = bounds(&data.items, items);
-        let range_of = |bounds: &[u32], x: u32| bounds.partition_point(|&b| b <= x) - 1;
+        // Each id's range, looked up per rating (a binary search per rating and pass cost
+        // about as much as the placement itself).
+        let ranges = |bounds: &[u32], n: usize| -> Vec<u16> {
+            let mut of = vec![0u16; n];
+            for (r, w) in bounds.windows(2).enumerate() {
+                of[w[0] as usize..w[1] as usize].fill(r as u16);
+            }
+            of
+        };
+        let (user_range, item_range) = (ranges(&user_bounds, users), ranges(&item_bounds, items));
         let block_of = |k: usize| {
-            range_of(&user_bounds, data.users[k]) * side + range_of(&item_bounds, data.items[k])
+            user_range[data.users[k] as usize] as usize * side
+                + item_range[data.items[k] as usize] as usize
         };
         // Counting sort by block: one pass to count, one to place.
         let mut block_start = vec![0usize; side * side + 1];
