@@ -752,6 +752,26 @@ impl Grid {
             blocks.push(head);
             rest = tail;
         }
+        if threads > 1 {
+            let parts = Parts {
+                p: p_parts.into_iter().map(Some).collect(),
+                bu: bu_parts.into_iter().map(Some).collect(),
+                q: q_parts.into_iter().map(Some).collect(),
+                bi: bi_parts.into_iter().map(Some).collect(),
+                blocks: blocks.into_iter().map(Some).collect(),
+            };
+            let order = DiagonalOrder {
+                n,
+                rows: &rows,
+                cols: &cols,
+                diagonals: &diagonals,
+                user_bounds: &self.user_bounds,
+                item_bounds: &self.item_bounds,
+                epoch_seed,
+            };
+            order.run_dataflow(parts, c, threads);
+            return;
+        }
         for &d in &diagonals {
             let mut p: Vec<Option<&mut [f32]>> =
                 p_parts.iter_mut().map(|x| Some(&mut **x)).collect();
@@ -763,58 +783,195 @@ impl Grid {
                 bi_parts.iter_mut().map(|x| Some(&mut **x)).collect();
             let mut bl: Vec<Option<&mut [Entry]>> =
                 blocks.iter_mut().map(|x| Some(&mut **x)).collect();
-            let mut tasks: Vec<Task<'_>> = (0..n)
-                .map(|a| {
-                    let (r, s) = (rows[a], cols[(a + d) % n]);
-                    let block = r * n + s;
-                    let taken = "each range is on a diagonal once";
-                    Task {
-                        tables: Tables {
-                            p: p[r].take().expect(taken),
-                            bu: bu[r].take().expect(taken),
-                            q: q[s].take().expect(taken),
-                            bi: bi[s].take().expect(taken),
-                            first_user: self.user_bounds[r],
-                            first_item: self.item_bounds[s],
-                        },
-                        entries: bl[block].take().expect(taken),
-                        seed: epoch_seed ^ (block as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                    }
-                })
-                .collect();
-            // Largest blocks first (the queue pops from the end): less waiting at the end
-            // of the diagonal. Ties keep their order; which thread runs a block does not
-            // matter for the result.
-            tasks.sort_by_key(|t| t.entries.len());
-            if threads <= 1 {
-                while let Some(task) = tasks.pop() {
-                    task.run(c);
+            for a in 0..n {
+                let (r, s) = (rows[a], cols[(a + d) % n]);
+                let block = r * n + s;
+                let taken = "each range is on a diagonal once";
+                Task {
+                    tables: Tables {
+                        p: p[r].take().expect(taken),
+                        bu: bu[r].take().expect(taken),
+                        q: q[s].take().expect(taken),
+                        bi: bi[s].take().expect(taken),
+                        first_user: self.user_bounds[r],
+                        first_item: self.item_bounds[s],
+                    },
+                    entries: bl[block].take().expect(taken),
+                    seed: block_seed(epoch_seed, block),
                 }
-            } else {
-                let queue = std::sync::Mutex::new(tasks);
-                let work = || loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                    match next {
-                        Some(task) => task.run(c),
-                        None => break,
-                    }
-                };
-                std::thread::scope(|scope| {
-                    for _ in 1..threads.min(n) {
-                        scope.spawn(work);
-                    }
-                    work();
-                });
+                .run(c);
             }
         }
     }
 }
 
-impl Task<'_> {
+/// The seed of block `block`'s shuffle in the epoch of `epoch_seed`.
+fn block_seed(epoch_seed: u64, block: usize) -> u64 {
+    epoch_seed ^ (block as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The table parts of every user range and item range, and the blocks' ratings; a part
+/// is `None` while a thread trains a block on it.
+struct Parts<'a> {
+    p: Vec<Option<&'a mut [f32]>>,
+    bu: Vec<Option<&'a mut [f32]>>,
+    q: Vec<Option<&'a mut [f32]>>,
+    bi: Vec<Option<&'a mut [f32]>>,
+    blocks: Vec<Option<&'a mut [Entry]>>,
+}
+
+/// One epoch's order of the blocks: diagonal `t` (t = 0..n) holds block
+/// (`rows[a]`, `cols[(a + diagonals[t]) % n]`) for each a.
+struct DiagonalOrder<'a> {
+    n: usize,
+    rows: &'a [usize],
+    cols: &'a [usize],
+    diagonals: &'a [usize],
+    user_bounds: &'a [u32],
+    item_bounds: &'a [u32],
+    epoch_seed: u64,
+}
+
+/// Ends a dataflow epoch for every thread when the thread holding it unwinds (a panic
+/// in training), so that none waits forever for the block that will not finish; the
+/// panic then reaches the caller through the thread scope.
+struct WakeOnUnwind<'s, 'a> {
+    state: &'s std::sync::Mutex<Progress<'a>>,
+    wake: &'s std::sync::Condvar,
+    all: usize,
+}
+
+impl Drop for WakeOnUnwind<'_, '_> {
+    fn drop(&mut self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).done = self.all;
+        self.wake.notify_all();
+    }
+}
+
+/// Progress of a dataflow epoch: the next diagonal of each row position `a` and of each
+/// column position `c`, and the blocks done.
+struct Progress<'a> {
+    parts: Parts<'a>,
+    row_next: Vec<usize>,
+    col_next: Vec<usize>,
+    done: usize,
+}
+
+impl DiagonalOrder<'_> {
+    /// The epoch on `threads` threads without a barrier between diagonals: a block may
+    /// start as soon as the blocks before it on its user range and on its item range (in
+    /// diagonal order) are done. Every range therefore sees its blocks in the same order
+    /// as with one thread, diagonal by diagonal, so the result does not depend on the
+    /// thread count or on timing; but a thread never waits for a whole diagonal to finish.
+    /// The block with the lowest unfinished diagonal is always ready or running, so the
+    /// schedule cannot deadlock.
+    fn run_dataflow(&self, parts: Parts<'_>, c: &SgdConstants, threads: usize) {
+        let n = self.n;
+        let state = std::sync::Mutex::new(Progress {
+            parts,
+            row_next: vec![0; n],
+            col_next: vec![0; n],
+            done: 0,
+        });
+        let wake = std::sync::Condvar::new();
+        let work = || {
+            let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if guard.done >= n * n {
+                    return;
+                }
+                let Some((a, col, task)) = self.take_ready(&mut guard) else {
+                    guard = wake.wait(guard).unwrap_or_else(|e| e.into_inner());
+                    continue;
+                };
+                drop(guard);
+                let (r, s) = (self.rows[a], self.cols[col]);
+                // Should training panic, the other threads must not wait for this block.
+                let unwind = WakeOnUnwind {
+                    state: &state,
+                    wake: &wake,
+                    all: n * n,
+                };
+                let Task {
+                    tables, entries, ..
+                } = task.run_and_return(c);
+                std::mem::forget(unwind);
+                guard = state.lock().unwrap_or_else(|e| e.into_inner());
+                let g = &mut *guard;
+                g.parts.p[r] = Some(tables.p);
+                g.parts.bu[r] = Some(tables.bu);
+                g.parts.q[s] = Some(tables.q);
+                g.parts.bi[s] = Some(tables.bi);
+                g.parts.blocks[r * n + s] = Some(entries);
+                g.row_next[a] += 1;
+                g.col_next[col] += 1;
+                g.done += 1;
+                wake.notify_all();
+            }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..threads.min(n) {
+                scope.spawn(work);
+            }
+            work();
+        });
+    }
+
+    /// Takes the parts of a ready block (its row's and its column's previous blocks done,
+    /// neither part in use): the one of the lowest diagonal, the largest among those.
+    fn take_ready<'p>(&self, g: &mut Progress<'p>) -> Option<(usize, usize, Task<'p>)> {
+        let n = self.n;
+        let mut best: Option<(usize, usize, usize, usize)> = None; // (t, -len, a, col)
+        for a in 0..n {
+            let t = g.row_next[a];
+            if t == n {
+                continue;
+            }
+            let col = (a + self.diagonals[t]) % n;
+            let (r, s) = (self.rows[a], self.cols[col]);
+            if g.col_next[col] != t || g.parts.p[r].is_none() || g.parts.q[s].is_none() {
+                continue;
+            }
+            let len = g.parts.blocks[r * n + s].as_ref().map_or(0, |b| b.len());
+            let better = match best {
+                None => true,
+                Some((bt, blen, _, _)) => t < bt || (t == bt && len > blen),
+            };
+            if better {
+                best = Some((t, len, a, col));
+            }
+        }
+        let (_, _, a, col) = best?;
+        let (r, s) = (self.rows[a], self.cols[col]);
+        let block = r * n + s;
+        let taken = "a ready block's parts are free";
+        let task = Task {
+            tables: Tables {
+                p: g.parts.p[r].take().expect(taken),
+                bu: g.parts.bu[r].take().expect(taken),
+                q: g.parts.q[s].take().expect(taken),
+                bi: g.parts.bi[s].take().expect(taken),
+                first_user: self.user_bounds[r],
+                first_item: self.item_bounds[s],
+            },
+            entries: g.parts.blocks[block].take().expect(taken),
+            seed: block_seed(self.epoch_seed, block),
+        };
+        Some((a, col, task))
+    }
+}
+
+impl<'a> Task<'a> {
     /// Shuffles the block with its seed and trains it.
     fn run(self, c: &SgdConstants) {
+        self.run_and_return(c);
+    }
+
+    /// [`Task::run`], handing the task's parts back.
+    fn run_and_return(mut self, c: &SgdConstants) -> Task<'a> {
         Rng::seeded(self.seed).shuffle(self.entries);
-        sgd_entries(self.tables, self.entries, c);
+        sgd_entries(self.tables.reborrow(), self.entries, c);
+        self
     }
 }
 
