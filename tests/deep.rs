@@ -4,28 +4,6 @@
 
 mod common;
 use common::*;
-use std::path::Path;
-
-/// `embedrec train --model MODEL --preset PRESET` on u1 with `extra` flags; the JSON.
-fn train_u1(data: &Path, model: &str, preset: &str, extra: &[&str]) -> serde_json::Value {
-    let (train, test) = (data.join("u1.base"), data.join("u1.test"));
-    let mut args = vec![
-        "train",
-        "--model",
-        model,
-        "--preset",
-        preset,
-        "--train",
-        train.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--json",
-    ];
-    args.extend(extra);
-    let o = embedrec(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    last_json(&o)
-}
 
 /// The deep presets add exactly the textbook's dense layers (and occupation table) to
 /// book-mf's parameters, and their first epoch tracks Keras's (one epoch each, ~15 s).
@@ -35,14 +13,14 @@ fn book_dl_param_counts_and_first_epoch_on_u1() {
         return;
     };
     let one = ["--epochs", "1", "--threads", "2"];
-    let mf = train_u1(&data, "mf", "book-mf", &["--epochs", "1"]);
+    let mf = train_preset(&data, "mf", "book-mf", "u1", &["--epochs", "1"]);
     let mf_count = mf["param_count"].as_u64().unwrap();
     for (preset, extra, csv) in [
         ("book-dl", 1_350_145u64, "deep_sgd_u1.csv"),
         // + 21 occupations x 3, + 3 x 2048 first-layer weights.
         ("book-dl-occ", 1_356_352, "deep_occ_sgd_u1.csv"),
     ] {
-        let j = train_u1(&data, "deep", preset, &one);
+        let j = train_preset(&data, "deep", preset, "u1", &one);
         assert_eq!(
             j["param_count"].as_u64().unwrap(),
             mf_count + extra,

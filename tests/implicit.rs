@@ -59,6 +59,20 @@ fn blocks(dir: &TempDir) -> String {
     dir.write("blocks.csv", text).to_str().unwrap().to_string()
 }
 
+/// The flags that train on [`blocks`]'s file with a seeded 20% random test split.
+fn blocks_split(data: &str) -> [&str; 8] {
+    [
+        "--data",
+        data,
+        "--delimiter",
+        ",",
+        "--time-col",
+        "none",
+        "--split",
+        "random:0.2",
+    ]
+}
+
 fn train_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["train"];
     all.extend_from_slice(args);
@@ -75,16 +89,7 @@ fn train_json(args: &[&str]) -> serde_json::Value {
 fn implicit_models_report_ranking_metrics() {
     let dir = TempDir::new("implicit-report");
     let data = blocks(&dir);
-    let split = [
-        "--data",
-        &data,
-        "--delimiter",
-        ",",
-        "--time-col",
-        "none",
-        "--split",
-        "random:0.2",
-    ];
+    let split = blocks_split(&data);
     let pop = train_json(&[&["--model", "popularity"][..], &split].concat());
     let ndcg_pop = pop["ndcg@10"].as_f64().unwrap();
     let runs: [&[&str]; 5] = [
@@ -174,16 +179,7 @@ fn implicit_models_report_ranking_metrics() {
 fn networks_train_with_every_ranking_loss() {
     let dir = TempDir::new("implicit-networks");
     let data = blocks(&dir);
-    let split = [
-        "--data",
-        &data,
-        "--delimiter",
-        ",",
-        "--time-col",
-        "none",
-        "--split",
-        "random:0.2",
-    ];
+    let split = blocks_split(&data);
     let pop = train_json(&[&["--model", "popularity"][..], &split].concat());
     let ndcg_pop = pop["ndcg@10"].as_f64().unwrap();
     let small = [
@@ -418,16 +414,7 @@ fn implicit_usage_errors_exit_2() {
 fn ease_ranks_saves_and_serves() {
     let dir = TempDir::new("implicit-ease");
     let data = blocks(&dir);
-    let split = [
-        "--data",
-        &data,
-        "--delimiter",
-        ",",
-        "--time-col",
-        "none",
-        "--split",
-        "random:0.2",
-    ];
+    let split = blocks_split(&data);
     let pop = train_json(&[&["--model", "popularity"][..], &split].concat());
     let ease = train_json(&[&["--model", "ease", "--l2", "5"][..], &split].concat());
     let (e, p) = (

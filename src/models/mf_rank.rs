@@ -419,15 +419,6 @@ mod tests {
     use super::*;
     use crate::models::Recommender;
 
-    fn losses() -> [RankLoss; 4] {
-        [
-            RankLoss::Bpr,
-            RankLoss::Warp,
-            RankLoss::Bce,
-            RankLoss::Softmax,
-        ]
-    }
-
     /// The whole model's update direction: one SGD step (lr tiny) on one example must
     /// equal -lr times the finite-difference gradient of the example's loss plus the L2
     /// of the rows it touches, with respect to P_u, Q_i, Q_j and b_i, b_j (f64 reference).
@@ -583,7 +574,7 @@ mod tests {
                 r.push(u, i, 1.0, None);
             }
         }
-        for loss in losses() {
+        for loss in RankLoss::ALL {
             for sampling in [Sampling::Uniform, Sampling::Popularity] {
                 let p = MfRankParams {
                     dim: 4,

@@ -33,6 +33,16 @@ pub enum RankLoss {
     Softmax,
 }
 
+impl RankLoss {
+    /// Every ranking loss.
+    pub const ALL: [RankLoss; 4] = [
+        RankLoss::Bpr,
+        RankLoss::Warp,
+        RankLoss::Bce,
+        RankLoss::Softmax,
+    ];
+}
+
 impl FromStr for RankLoss {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -625,22 +635,13 @@ mod tests {
     use super::*;
     use crate::models::Recommender;
 
-    fn losses() -> [RankLoss; 4] {
-        [
-            RankLoss::Bpr,
-            RankLoss::Warp,
-            RankLoss::Bce,
-            RankLoss::Softmax,
-        ]
-    }
-
     /// Each loss's gradient with respect to the scores against central finite
     /// differences (f64), at points away from the hinge's kink.
     #[test]
     fn loss_gradients_match_finite_differences() {
         let pos = 0.3;
         let negs = [0.9, -0.4, 1.7, 0.1];
-        for loss in losses() {
+        for loss in RankLoss::ALL {
             let n = if loss == RankLoss::Warp {
                 1
             } else {
@@ -695,7 +696,7 @@ mod tests {
         }
         let positives = UserItems::build(&r, 6);
         let chunk: Vec<u32> = (0..r.len() as u32).collect();
-        for loss in losses() {
+        for loss in RankLoss::ALL {
             for sampling in [Sampling::Uniform, Sampling::Popularity] {
                 let params = NeuMfParams {
                     dim: 2,

@@ -130,6 +130,35 @@ pub fn keras_reference_curve(path: &Path) -> Vec<(u64, f64)> {
         .collect()
 }
 
+/// `embedrec train --model MODEL --preset PRESET --json` on `{split}.base` /
+/// `{split}.test` of the ML-100K folder `data`, with `extra` flags; the run's JSON.
+pub fn train_preset(
+    data: &Path,
+    model: &str,
+    preset: &str,
+    split: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let train = data.join(format!("{split}.base"));
+    let test = data.join(format!("{split}.test"));
+    let mut args = vec![
+        "train",
+        "--model",
+        model,
+        "--preset",
+        preset,
+        "--train",
+        train.to_str().unwrap(),
+        "--test",
+        test.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend(extra);
+    let o = embedrec(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    last_json(&o)
+}
+
 /// `embedrec train --model MODEL --preset PRESET` on ML-100K's `{split}.base` /
 /// `{split}.test` checked against the Keras reference curve `csv`: final test RMSE
 /// within 0.01 of `keras_final`, every epoch's within `epoch_tolerance`. Returns the
@@ -143,22 +172,7 @@ pub fn check_preset_against_keras(
     epoch_tolerance: f64,
 ) -> Option<serde_json::Value> {
     let (data, refs) = (ml100k()?, keras_reference_dir()?);
-    let train = data.join(format!("{split}.base"));
-    let test = data.join(format!("{split}.test"));
-    let o = embedrec(&[
-        "train",
-        "--model",
-        model,
-        "--preset",
-        preset,
-        "--train",
-        train.to_str().unwrap(),
-        "--test",
-        test.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let j = last_json(&o);
+    let j = train_preset(&data, model, preset, split, &[]);
     let rmse = j["test_rmse"].as_f64().unwrap();
     assert!(
         (rmse - keras_final).abs() <= 0.01,
