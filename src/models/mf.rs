@@ -1427,16 +1427,20 @@ mod tests {
 /// Minibatch plain SGD for MF without gradient buffers: the kernel behind
 /// [`MfNet::train_epoch`] for plain SGD with batches of more than one rating (the
 /// textbook's `book-mf` preset among them). The same arithmetic as the generic
-/// [`Embedding`] path — every gradient taken at the batch-start values, one L2 decay per
-/// step in table mode (applied lazily), per-occurrence L2 in rows mode — in two passes:
-/// 1. the errors of the batch, with each row's pending table decay as a factor (true
-///    value = stored x scale, as in [`Embedding::touch`]), copying the true value of a row
-///    aside on its second touch (its batch-start value is still needed after its first
-///    update);
+/// [`Embedding`] path — every gradient taken at the batch-start values, one L2 decay of
+/// every row per step in table mode, per-occurrence L2 in rows mode — in two passes:
+/// 1. the errors of the batch, copying a row aside on its second touch (its batch-start
+///    value is still needed after its first update);
 /// 2. the updates, each rating writing its own user and item rows directly
-///    (`w <- decay w - lr (scale e other_old + rows_l2 w_old)`; the decay only at a row's
-///    first occurrence): one pass over both rows when neither is used twice in the batch
-///    (the common case), else from the copies.
+///    (`w <- w + rows_l2 w_old - g other_old`), the old values read from the copy of a
+///    row used more than once and from the row itself otherwise, without a branch.
+///
+/// Table mode decays every row of a table by the same factor each step, so the kernel
+/// keeps the tables in a scaled form, true value = stored x one scale per table
+/// (`scale_w` for the factors, `scale_b` for the biases): the decay multiplies the scale
+/// and an update divides by it (Shalev-Shwartz et al.'s Pegasos trick). No per-row decay
+/// bookkeeping is needed; the tables are brought back to their true values (scale 1) at
+/// the end of each epoch, and before a scale gets small enough to cost precision.
 ///
 /// No per-row gradient slot is allocated, zeroed or swept, which is what the generic path
 /// spends most of its time on for small batches.
@@ -1449,39 +1453,52 @@ struct BatchSgd {
     copy_biases: Vec<f32>,
     errors: Vec<f32>,
     batch_id: u32,
-    /// Products of the table-mode decay factors since the epoch started (factors; biases).
-    decay_w: f64,
-    decay_b: f64,
+    /// Table mode: true value = stored x scale (factors; biases). 1 in rows mode.
+    scale_w: f64,
+    scale_b: f64,
 }
 
-/// Per-row bookkeeping of one side (users or items).
+/// Per-row bookkeeping of one side (users or items) within a batch.
 #[derive(Debug, Clone)]
 struct SideState {
-    /// Batch id of the row's last touch in pass 1, and of its first update in pass 2.
+    /// Id of the last batch whose first pass touched the row.
     seen: Vec<u32>,
-    updated: Vec<u32>,
-    /// Index of the row's copy in `copies` (NO_COPY: none).
+    /// Index of the row's copy in `copies` (NO_COPY: none); valid when `seen` is current.
     copy: Vec<u32>,
-    /// Table mode: `1 / decay` at the row's last catch-up (factors; bias).
-    inverse_w: Vec<f64>,
-    inverse_b: Vec<f64>,
-    /// The row's pending decay during the current batch (1 in rows mode).
-    scale_w: Vec<f32>,
-    scale_b: Vec<f32>,
 }
 
 const NO_COPY: u32 = u32::MAX;
+
+/// Below this, a table's scale is folded back into its rows (f32 keeps full relative
+/// precision far below it; this only bounds the rows' stored magnitude).
+const MIN_SCALE: f64 = 1e-6;
 
 impl SideState {
     fn new(rows: usize) -> Self {
         SideState {
             seen: vec![0; rows],
-            updated: vec![0; rows],
             copy: vec![NO_COPY; rows],
-            inverse_w: vec![1.0; rows],
-            inverse_b: vec![1.0; rows],
-            scale_w: vec![1.0; rows],
-            scale_b: vec![1.0; rows],
+        }
+    }
+
+    /// Notes that batch `id` uses row `r` of `w` (width `k`) and bias `b[r]`; on the
+    /// row's second use in the batch, copies it to `copies` / `copy_biases`.
+    #[inline(always)]
+    fn touch(
+        &mut self,
+        r: usize,
+        id: u32,
+        (w, b, k): (&[f32], &[f32], usize),
+        copies: &mut Vec<f32>,
+        copy_biases: &mut Vec<f32>,
+    ) {
+        if self.seen[r] != id {
+            self.seen[r] = id;
+            self.copy[r] = NO_COPY;
+        } else if self.copy[r] == NO_COPY {
+            self.copy[r] = copy_biases.len() as u32;
+            copies.extend_from_slice(&w[r * k..(r + 1) * k]);
+            copy_biases.push(b[r]);
         }
     }
 }
@@ -1516,13 +1533,13 @@ impl BatchSgd {
             copy_biases: Vec::new(),
             errors: Vec::new(),
             batch_id: 0,
-            decay_w: 1.0,
-            decay_b: 1.0,
+            scale_w: 1.0,
+            scale_b: 1.0,
         }
     }
 
     /// One epoch over `data` in order, in batches of `batch`; returns the steps taken.
-    /// Every row is up to date (no pending decay) when it returns.
+    /// The tables hold their true values (scale 1) when it returns.
     fn epoch(
         &mut self,
         mut t: Tables<'_>,
@@ -1531,215 +1548,223 @@ impl BatchSgd {
         c: &BatchConstants,
     ) -> u64 {
         let mut steps = 0;
-        let positions: Vec<u32> = (0..data.len() as u32).collect();
-        for chunk in positions.chunks(batch) {
+        let mut start = 0;
+        while start < data.len() {
+            let end = (start + batch).min(data.len());
             steps += 1;
-            self.step(t.reborrow(), data, chunk, c);
+            if c.table_mode {
+                self.step::<true>(t.reborrow(), data, start..end, c);
+            } else {
+                self.step::<false>(t.reborrow(), data, start..end, c);
+            }
+            start = end;
         }
-        self.catch_up_all(t, c.k);
+        self.unscale(t);
         steps
     }
 
-    fn step(&mut self, t: Tables<'_>, data: &Ratings, batch: &[u32], c: &BatchConstants) {
+    /// One step on the ratings at `batch`; `TABLE`: table-mode L2 (else rows mode).
+    fn step<const TABLE: bool>(
+        &mut self,
+        t: Tables<'_>,
+        data: &Ratings,
+        batch: std::ops::Range<usize>,
+        c: &BatchConstants,
+    ) {
         let k = c.k;
         if self.batch_id == u32::MAX {
             for side in [&mut self.users, &mut self.items] {
                 side.seen.iter_mut().for_each(|s| *s = 0);
-                side.updated.iter_mut().for_each(|s| *s = 0);
             }
             self.batch_id = 0;
         }
         self.batch_id += 1;
         let id = self.batch_id;
-        let (dw, db) = if c.table_mode {
+        let (users, items, values) = (
+            &data.users[batch.clone()],
+            &data.items[batch.clone()],
+            &data.values[batch],
+        );
+        // Pass 1: the errors at the batch-start values, copies of rows used twice.
+        self.errors.clear();
+        self.copies.clear();
+        self.copy_biases.clear();
+        let (sw2, sb) = ((self.scale_w * self.scale_w) as f32, self.scale_b as f32);
+        const PREFETCH_AHEAD: usize = 4;
+        for j in 0..users.len() {
+            if let (Some(&u), Some(&i)) =
+                (users.get(j + PREFETCH_AHEAD), items.get(j + PREFETCH_AHEAD))
+            {
+                prefetch_row(t.p, u as usize, k);
+                prefetch_row(t.q, i as usize, k);
+            }
+            let (u, i) = (users[j] as usize, items[j] as usize);
+            self.users.touch(
+                u,
+                id,
+                (t.p, t.bu, k),
+                &mut self.copies,
+                &mut self.copy_biases,
+            );
+            self.items.touch(
+                i,
+                id,
+                (t.q, t.bi, k),
+                &mut self.copies,
+                &mut self.copy_biases,
+            );
+            let pred = (t.bu[u] + t.bi[i]) * sb
+                + dot(&t.p[u * k..(u + 1) * k], &t.q[i * k..(i + 1) * k]) * sw2;
+            self.errors.push(pred - (values[j] - c.mu));
+        }
+        let (_, loss_scale) = c.loss.value_and_scale(&self.errors);
+        // Pass 2: the updates, in stored units. Table mode: true w' = d w - lr grad, with
+        // d the step's decay; stored w' = true w' / (scale d) = w - lr grad / (scale d),
+        // and grad = loss_scale e other_true = loss_scale e scale other_stored for the
+        // factors, loss_scale e for the biases.
+        let n = users.len() as f32;
+        let (decay_w, decay_b) = if TABLE {
             (1.0 - 2.0 * c.l2 * c.lr, 1.0 - 2.0 * c.l2_bias * c.lr)
         } else {
             (1.0, 1.0)
         };
-        // Pass 1: each row's pending decay (true value = stored x scale), copies of the
-        // true values of rows used twice, the errors.
-        self.errors.clear();
-        self.copies.clear();
-        self.copy_biases.clear();
-        const PREFETCH_AHEAD: usize = 4;
-        for (j, &at) in batch.iter().enumerate() {
-            if let Some(&ahead) = batch.get(j + PREFETCH_AHEAD) {
-                prefetch_row(t.p, data.users[ahead as usize] as usize, k);
-                prefetch_row(t.q, data.items[ahead as usize] as usize, k);
-            }
-            let at = at as usize;
-            let (u, i) = (data.users[at] as usize, data.items[at] as usize);
-            for (side, w, b, r) in [
-                (&mut self.users, &*t.p, &*t.bu, u),
-                (&mut self.items, &*t.q, &*t.bi, i),
-            ] {
-                if side.seen[r] != id {
-                    side.seen[r] = id;
-                    side.copy[r] = NO_COPY;
-                    if c.table_mode {
-                        side.scale_w[r] = (self.decay_w * side.inverse_w[r]) as f32;
-                        side.scale_b[r] = (self.decay_b * side.inverse_b[r]) as f32;
-                    }
-                } else if side.copy[r] == NO_COPY {
-                    side.copy[r] = self.copy_biases.len() as u32;
-                    let sw = side.scale_w[r];
-                    self.copies
-                        .extend(w[r * k..(r + 1) * k].iter().map(|&x| x * sw));
-                    self.copy_biases.push(b[r] * side.scale_b[r]);
-                }
-            }
-            let (us, is) = (&self.users, &self.items);
-            let pred = t.bu[u] * us.scale_b[u]
-                + t.bi[i] * is.scale_b[i]
-                + dot(&t.p[u * k..(u + 1) * k], &t.q[i * k..(i + 1) * k])
-                    * (us.scale_w[u] * is.scale_w[i]);
-            self.errors.push(pred - (data.values[at] - c.mu));
-        }
-        let (_, scale) = c.loss.value_and_scale(&self.errors);
-        // Pass 2: updates from the batch-start (true) values.
-        let n = batch.len() as f32;
-        let (self_l2, self_l2_b) = if c.table_mode {
+        let (l2_w, l2_b) = if TABLE {
             (0.0, 0.0)
         } else {
             (-c.lr * 2.0 * c.l2 / n, -c.lr * 2.0 * c.l2_bias / n)
         };
-        let (next_w, next_b) = (
-            1.0 / (self.decay_w * dw as f64),
-            1.0 / (self.decay_b * db as f64),
-        );
-        for (j, &at) in batch.iter().enumerate() {
-            let at = at as usize;
-            let (u, i) = (data.users[at] as usize, data.items[at] as usize);
-            let g = c.lr * scale * self.errors[j];
+        let factor_step = c.lr * loss_scale / decay_w;
+        let bias_step = (c.lr as f64 * loss_scale as f64 / (self.scale_b * decay_b as f64)) as f32;
+        for j in 0..users.len() {
+            if let (Some(&u), Some(&i)) = (
+                users.get(j + PREFETCH_AHEAD),
+                items.get(j + PREFETCH_AHEAD),
+            ) {
+                prefetch_row(t.p, u as usize, k);
+                prefetch_row(t.q, i as usize, k);
+            }
+            let (u, i) = (users[j] as usize, items[j] as usize);
+            let e = self.errors[j];
             let (cu, ci) = (self.users.copy[u], self.items.copy[i]);
-            let (first_u, first_i) = (self.users.updated[u] != id, self.items.updated[i] != id);
-            let (su, si) = (self.users.scale_w[u], self.items.scale_w[i]);
             let (pw, qw) = (&mut t.p[u * k..(u + 1) * k], &mut t.q[i * k..(i + 1) * k]);
-            if cu == NO_COPY && ci == NO_COPY {
-                // Both rows used once in the batch: one pass, old values in registers.
-                let (ap, aq) = ((dw + self_l2) * su, (dw + self_l2) * si);
-                let (gq, gp) = (g * si, g * su);
-                for (p, q) in pw.iter_mut().zip(qw.iter_mut()) {
-                    let (po, qo) = (*p, *q);
-                    *p = ap * po - gq * qo;
-                    *q = aq * qo - gp * po;
+            let (pp, qp) = (pw.as_mut_ptr(), qw.as_mut_ptr());
+            let old = |row: *mut f32, cp: u32| -> *const f32 {
+                if cp == NO_COPY {
+                    row
+                } else {
+                    self.copies[cp as usize * k..][..k].as_ptr()
                 }
-            } else {
-                // A row used more than once: its batch-start value is its copy; it takes
-                // the table decay only at its first update in the batch.
-                let (ap, aq) = (
-                    if first_u { dw * su } else { 1.0 },
-                    if first_i { dw * si } else { 1.0 },
-                );
-                let f = PairStep {
-                    ap,
-                    aq,
-                    l2: self_l2,
-                    su,
-                    si,
-                    g,
-                };
-                let copy = |cp: u32| &self.copies[cp as usize * k..(cp as usize + 1) * k];
-                match (cu, ci) {
-                    (NO_COPY, ci) => update_pair::<false, true>(pw, qw, &[], copy(ci), &f),
-                    (cu, NO_COPY) => update_pair::<true, false>(pw, qw, copy(cu), &[], &f),
-                    (cu, ci) => update_pair::<true, true>(pw, qw, copy(cu), copy(ci), &f),
-                }
-            }
-            let old_bias = |cp: u32, b: f32, s: f32| match cp {
-                NO_COPY => b * s,
-                cp => self.copy_biases[cp as usize],
             };
-            let (obu, obi) = (
-                old_bias(cu, t.bu[u], self.users.scale_b[u]),
-                old_bias(ci, t.bi[i], self.items.scale_b[i]),
-            );
-            let abu = if first_u {
-                db * self.users.scale_b[u]
+            let (po, qo) = (old(pp, cu), old(qp, ci));
+            // SAFETY: `pp` and `qp` are rows of `k` floats of two different tables; `po`
+            // is `pp` itself or a row of `copies` (disjoint from both tables), likewise
+            // `qo`; no reference to the rows is used until the call returns.
+            unsafe { update_rows::<TABLE>(pp, qp, po, qo, k, l2_w, factor_step * e) };
+            if TABLE {
+                t.bu[u] -= bias_step * e;
+                t.bi[i] -= bias_step * e;
             } else {
-                1.0
-            };
-            let abi = if first_i {
-                db * self.items.scale_b[i]
-            } else {
-                1.0
-            };
-            t.bu[u] = abu * t.bu[u] + self_l2_b * obu - g;
-            t.bi[i] = abi * t.bi[i] + self_l2_b * obi - g;
-            for (side, r, first) in [(&mut self.users, u, first_u), (&mut self.items, i, first_i)] {
-                if first {
-                    side.updated[r] = id;
-                    side.inverse_w[r] = next_w;
-                    side.inverse_b[r] = next_b;
-                }
+                let old_bias =
+                    |b: f32, cp: u32| self.copy_biases.get(cp as usize).copied().unwrap_or(b);
+                let g = c.lr * loss_scale * e;
+                let (obu, obi) = (old_bias(t.bu[u], cu), old_bias(t.bi[i], ci));
+                t.bu[u] += l2_b * obu - g;
+                t.bi[i] += l2_b * obi - g;
             }
         }
-        if c.table_mode {
-            self.decay_w *= dw as f64;
-            self.decay_b *= db as f64;
-            if self.decay_w < 1e-200 || self.decay_b < 1e-200 {
-                self.catch_up_all(t, k);
+        if TABLE {
+            self.scale_w *= decay_w as f64;
+            self.scale_b *= decay_b as f64;
+            if self.scale_w < MIN_SCALE || self.scale_b < MIN_SCALE {
+                self.unscale(t);
             }
         }
     }
 
-    /// Applies every row's pending table decay and restarts the products at 1.
-    fn catch_up_all(&mut self, t: Tables<'_>, k: usize) {
-        for (side, w, b) in [(&mut self.users, t.p, t.bu), (&mut self.items, t.q, t.bi)] {
-            for r in 0..b.len() {
-                let f = (self.decay_w * side.inverse_w[r]) as f32;
-                if f != 1.0 {
-                    w[r * k..(r + 1) * k].iter_mut().for_each(|x| *x *= f);
-                }
-                b[r] *= (self.decay_b * side.inverse_b[r]) as f32;
-                side.inverse_w[r] = 1.0;
-                side.inverse_b[r] = 1.0;
+    /// Folds the tables' scales into their rows (true values stored, scales 1).
+    fn unscale(&mut self, t: Tables<'_>) {
+        for (w, s) in [
+            (t.p, self.scale_w),
+            (t.q, self.scale_w),
+            (t.bu, self.scale_b),
+            (t.bi, self.scale_b),
+        ] {
+            if s != 1.0 {
+                let s = s as f32;
+                w.iter_mut().for_each(|x| *x *= s);
             }
         }
-        self.decay_w = 1.0;
-        self.decay_b = 1.0;
+        self.scale_w = 1.0;
+        self.scale_b = 1.0;
     }
 }
 
-/// Factors of one rating's update in [`BatchSgd::step`]'s second pass.
-struct PairStep {
-    /// Factors of the stored user and item rows (pending and table decay, or 1).
-    ap: f32,
-    aq: f32,
-    /// Rows-mode L2 step (`-lr 2 l2 / n`; 0 in table mode).
-    l2: f32,
-    /// Pending decay of each row (true value = stored x scale) when it has no copy.
-    su: f32,
-    si: f32,
-    /// `lr x loss scale x error`.
-    g: f32,
-}
-
-/// One rating's update of its user row `pw` and item row `qw` from their batch-start
-/// values: `w <- a w + l2 w_old - g other_old`, where a row's batch-start value is its
-/// copy (`COPY_U`: `cu`; `COPY_I`: `ci`) when it is used more than once in the batch,
-/// else its stored value times its pending decay. One pass over both rows, each element
-/// read before it is written.
+/// One rating's update of its user row `pp` and item row `qp` from their batch-start
+/// values `po` and `qo`: `pp += l2 po - g qo`, `qp += l2 qo - g po` (`TABLE` skips the
+/// `l2` terms: table mode has none).
+///
+/// # Safety
+/// `pp` and `qp` must each point to `k` writable floats, not overlapping; `po` to `k`
+/// readable floats that are either `pp` itself or disjoint from both rows; likewise `qo`
+/// (`qp` itself or disjoint from both). No reference to these floats may be live.
 #[inline(always)]
-fn update_pair<const COPY_U: bool, const COPY_I: bool>(
-    pw: &mut [f32],
-    qw: &mut [f32],
-    cu: &[f32],
-    ci: &[f32],
-    f: &PairStep,
+unsafe fn update_rows<const TABLE: bool>(
+    pp: *mut f32,
+    qp: *mut f32,
+    po: *const f32,
+    qo: *const f32,
+    k: usize,
+    l2: f32,
+    g: f32,
 ) {
-    let k = pw.len();
-    let (pw, qw) = (&mut pw[..k], &mut qw[..k]);
-    let (cu, ci) = (
-        if COPY_U { &cu[..k] } else { cu },
-        if COPY_I { &ci[..k] } else { ci },
-    );
+    // Every element's four values are read before either of its two is written, and
+    // each element is written once, so `po == pp` (or `qo == qp`) reads batch-start
+    // values.
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    // SAFETY: the build targets AVX-512F; the loads and stores cover offsets below `k`
+    // (full vectors while 16 remain, then a masked one), inside all four rows.
+    unsafe {
+        use std::arch::x86_64::*;
+        let (l2v, gv) = (_mm512_set1_ps(l2), _mm512_set1_ps(-g));
+        let mut j = 0;
+        let step = |j: usize, mask: __mmask16| {
+            let (a, b) = (
+                _mm512_maskz_loadu_ps(mask, po.add(j)),
+                _mm512_maskz_loadu_ps(mask, qo.add(j)),
+            );
+            let (p, q) = (
+                _mm512_maskz_loadu_ps(mask, pp.add(j)),
+                _mm512_maskz_loadu_ps(mask, qp.add(j)),
+            );
+            let (p, q) = if TABLE {
+                (p, q)
+            } else {
+                (_mm512_fmadd_ps(l2v, a, p), _mm512_fmadd_ps(l2v, b, q))
+            };
+            _mm512_mask_storeu_ps(pp.add(j), mask, _mm512_fmadd_ps(gv, b, p));
+            _mm512_mask_storeu_ps(qp.add(j), mask, _mm512_fmadd_ps(gv, a, q));
+        };
+        while j + 16 <= k {
+            step(j, 0xffff);
+            j += 16;
+        }
+        if j < k {
+            step(j, ((1u32 << (k - j)) - 1) as __mmask16);
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
     for j in 0..k {
-        let (p, q) = (pw[j], qw[j]);
-        let po = if COPY_U { cu[j] } else { p * f.su };
-        let qo = if COPY_I { ci[j] } else { q * f.si };
-        pw[j] = f.ap * p + f.l2 * po - f.g * qo;
-        qw[j] = f.aq * q + f.l2 * qo - f.g * po;
+        // SAFETY: offsets below `k` are inside all four rows (caller's contract).
+        unsafe {
+            let (a, b, p, q) = (*po.add(j), *qo.add(j), *pp.add(j), *qp.add(j));
+            let (p, q) = if TABLE {
+                (p, q)
+            } else {
+                (p + l2 * a, q + l2 * b)
+            };
+            *pp.add(j) = p - g * b;
+            *qp.add(j) = q - g * a;
+        }
     }
 }
 

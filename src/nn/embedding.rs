@@ -20,6 +20,7 @@
 //!   the penalty's gradient does not enter the moment estimates. Dense Keras would feed it
 //!   through them, touching every row every step; that is what the lazy form avoids.
 
+use super::aligned::AlignedF32;
 use super::{Init, Optimizer, Step};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -55,7 +56,8 @@ const NO_SLOT: u32 = u32::MAX;
 pub struct Embedding {
     rows: usize,
     dim: usize,
-    weights: Vec<f32>,
+    /// Row-major, starting on a cache line (see [`AlignedF32`]).
+    weights: AlignedF32,
     /// First and second optimizer state slots (empty when unused).
     state_m: Vec<f32>,
     state_v: Vec<f32>,
@@ -88,9 +90,9 @@ impl Embedding {
         l2: f32,
         l2_mode: L2Mode,
     ) -> Self {
-        let mut weights = vec![0.0; rows * dim];
+        let mut weights = AlignedF32::zeros(rows * dim);
         init.fill(&mut weights, rng);
-        Self::from_weights(rows, dim, weights, optimizer, l2, l2_mode)
+        Self::with_weights(rows, dim, weights, optimizer, l2, l2_mode)
     }
 
     /// A table with the given weights (`rows * dim` of them, row-major).
@@ -98,6 +100,17 @@ impl Embedding {
         rows: usize,
         dim: usize,
         weights: Vec<f32>,
+        optimizer: Optimizer,
+        l2: f32,
+        l2_mode: L2Mode,
+    ) -> Self {
+        Self::with_weights(rows, dim, AlignedF32::from_slice(&weights), optimizer, l2, l2_mode)
+    }
+
+    fn with_weights(
+        rows: usize,
+        dim: usize,
+        weights: AlignedF32,
         optimizer: Optimizer,
         l2: f32,
         l2_mode: L2Mode,
@@ -161,7 +174,7 @@ impl Embedding {
     /// Consumes the table, returning its weights (flushed).
     pub fn into_weights(mut self) -> Vec<f32> {
         self.flush();
-        self.weights
+        self.weights.to_vec()
     }
 
     /// Row `r` (up to date for rows touched in this batch or after a flush).

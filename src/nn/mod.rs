@@ -3,6 +3,7 @@
 //! activations and dropout, an MLP, initialisers and losses.
 
 pub mod activation;
+pub mod aligned;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
