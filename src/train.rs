@@ -30,18 +30,19 @@ pub trait Network: Recommender + Clone {
     }
 
     /// Trains one epoch over `data` (the training ratings, unshuffled) in an order the
-    /// network draws from `rng` itself, e.g. a cache-friendly blocked order that needs no
-    /// shuffled copy of the data. Returns false, having done nothing, when the network
-    /// wants the loop's shuffled contiguous copy and [`Network::train_epoch`] instead (the
-    /// default).
+    /// network draws from `rng` itself (in batches of `batch` where it uses batches), e.g.
+    /// a cache-friendly blocked order, or its own packed copy shuffled in place. Returns
+    /// false, having done nothing, when the network wants the loop's shuffled contiguous
+    /// copy and [`Network::train_epoch`] instead (the default).
     fn train_epoch_in_own_order(
         &mut self,
         data: &Ratings,
+        batch: usize,
         rng: &mut Rng,
         step: &mut u64,
         lr: f32,
     ) -> bool {
-        let _ = (data, rng, step, lr);
+        let _ = (data, batch, rng, step, lr);
         false
     }
 
@@ -183,7 +184,7 @@ pub fn fit<N: Network>(
     for epoch in 1..=schedule.epochs {
         let started = Instant::now();
         let cpu_started = process_cpu_seconds();
-        if !net.train_epoch_in_own_order(train, &mut rng, &mut step, lr) {
+        if !net.train_epoch_in_own_order(train, batch, &mut rng, &mut step, lr) {
             if order.len() != train.len() {
                 order = (0..train.len() as u32).collect();
             }

@@ -318,6 +318,7 @@ impl MfNet {
         let plain_sgd = opt.kind == OptimizerKind::Sgd && opt.momentum == 0.0;
         let batched = (plain_sgd && fused.is_none()).then(|| BatchKernel {
             state: BatchSgd::new(users, items),
+            ratings: Vec::new(),
             l2: params.l2,
             l2_bias: params.l2_bias,
             table_mode: params.l2_mode == L2Mode::Table,
@@ -347,6 +348,23 @@ impl MfNet {
             user_bias: self.bu.into_weights(),
             item_bias: self.bi.into_weights(),
         }
+    }
+
+    /// One epoch of the batch kernel (which must be set) over `ratings` in order, in
+    /// batches of `batch`; returns the steps taken.
+    fn batch_epoch(&mut self, ratings: &[Triple], batch: usize, lr: f32) -> u64 {
+        let kernel = self.batched.as_mut().expect("the batch kernel is set");
+        let c = BatchConstants {
+            mu: self.mu,
+            lr,
+            l2: kernel.l2,
+            l2_bias: kernel.l2_bias,
+            table_mode: kernel.table_mode,
+            loss: self.loss,
+            k: self.p.dim(),
+        };
+        let tables = whole_tables(&mut self.p, &mut self.q, &mut self.bu, &mut self.bi);
+        kernel.state.epoch(tables, ratings, batch, &c)
     }
 
     /// Accumulates the gradients of `batch` into the tables' slots (no update).
@@ -398,18 +416,8 @@ impl Network for MfNet {
     }
 
     fn train_epoch(&mut self, data: &Ratings, batch: usize, step: &mut u64, lr: f32) {
-        if let Some(kernel) = self.batched.as_mut() {
-            let c = BatchConstants {
-                mu: self.mu,
-                lr,
-                l2: kernel.l2,
-                l2_bias: kernel.l2_bias,
-                table_mode: kernel.table_mode,
-                loss: self.loss,
-                k: self.p.dim(),
-            };
-            let tables = whole_tables(&mut self.p, &mut self.q, &mut self.bu, &mut self.bi);
-            *step += kernel.state.epoch(tables, data, batch, &c);
+        if self.batched.is_some() {
+            *step += self.batch_epoch(&triples(data), batch, lr);
             return;
         }
         let Some(fused) = self.fused.as_mut() else {
@@ -438,10 +446,25 @@ impl Network for MfNet {
     fn train_epoch_in_own_order(
         &mut self,
         data: &Ratings,
+        batch: usize,
         rng: &mut Rng,
         step: &mut u64,
         lr: f32,
     ) -> bool {
+        if let Some(kernel) = self.batched.as_mut() {
+            // Its own packed copy, shuffled in place: one array to permute instead of a
+            // permutation and a gather of three.
+            let mut ratings = std::mem::take(&mut kernel.ratings);
+            if ratings.len() != data.len() {
+                ratings = triples(data);
+            }
+            rng.shuffle(&mut ratings);
+            *step += self.batch_epoch(&ratings, batch, lr);
+            if let Some(kernel) = self.batched.as_mut() {
+                kernel.ratings = ratings;
+            }
+            return true;
+        }
         let Some(fused) = self.fused.as_mut() else {
             return false;
         };
@@ -1389,7 +1412,7 @@ mod tests {
                     };
                     grid.run(tables, &c, &mut rng, 1);
                 } else {
-                    assert!(net.train_epoch_in_own_order(&r, &mut rng, &mut step, 0.01));
+                    assert!(net.train_epoch_in_own_order(&r, 1, &mut rng, &mut step, 0.01));
                 }
             }
             net.into_model()
@@ -1458,6 +1481,25 @@ struct BatchSgd {
     scale_b: f64,
 }
 
+/// One training rating, packed for the batch kernel's own shuffled copy of the data.
+#[derive(Debug, Clone, Copy)]
+struct Triple {
+    user: u32,
+    item: u32,
+    value: f32,
+}
+
+/// The ratings of `data` as triples, in order.
+fn triples(data: &Ratings) -> Vec<Triple> {
+    (0..data.len())
+        .map(|r| Triple {
+            user: data.users[r],
+            item: data.items[r],
+            value: data.values[r],
+        })
+        .collect()
+}
+
 /// Per-row bookkeeping of one side (users or items) within a batch.
 #[derive(Debug, Clone)]
 struct SideState {
@@ -1504,12 +1546,26 @@ impl SideState {
 }
 
 /// The batch kernel with the constants it needs from the params.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct BatchKernel {
     state: BatchSgd,
+    /// The training ratings, reshuffled in place every epoch (built on the first one).
+    ratings: Vec<Triple>,
     l2: f32,
     l2_bias: f32,
     table_mode: bool,
+}
+
+impl Clone for BatchKernel {
+    /// A clone (e.g. the best weights kept for early stopping) does not copy the shuffled
+    /// ratings; they are rebuilt if the clone trains.
+    fn clone(&self) -> Self {
+        BatchKernel {
+            state: self.state.clone(),
+            ratings: Vec::new(),
+            ..*self
+        }
+    }
 }
 
 /// Constants of one [`BatchSgd`] epoch.
@@ -1538,39 +1594,30 @@ impl BatchSgd {
         }
     }
 
-    /// One epoch over `data` in order, in batches of `batch`; returns the steps taken.
+    /// One epoch over `ratings` in order, in batches of `batch`; returns the steps taken.
     /// The tables hold their true values (scale 1) when it returns.
     fn epoch(
         &mut self,
         mut t: Tables<'_>,
-        data: &Ratings,
+        ratings: &[Triple],
         batch: usize,
         c: &BatchConstants,
     ) -> u64 {
         let mut steps = 0;
-        let mut start = 0;
-        while start < data.len() {
-            let end = (start + batch).min(data.len());
+        for chunk in ratings.chunks(batch) {
             steps += 1;
             if c.table_mode {
-                self.step::<true>(t.reborrow(), data, start..end, c);
+                self.step::<true>(t.reborrow(), chunk, c);
             } else {
-                self.step::<false>(t.reborrow(), data, start..end, c);
+                self.step::<false>(t.reborrow(), chunk, c);
             }
-            start = end;
         }
         self.unscale(t);
         steps
     }
 
-    /// One step on the ratings at `batch`; `TABLE`: table-mode L2 (else rows mode).
-    fn step<const TABLE: bool>(
-        &mut self,
-        t: Tables<'_>,
-        data: &Ratings,
-        batch: std::ops::Range<usize>,
-        c: &BatchConstants,
-    ) {
+    /// One step on the ratings of `batch`; `TABLE`: table-mode L2 (else rows mode).
+    fn step<const TABLE: bool>(&mut self, t: Tables<'_>, batch: &[Triple], c: &BatchConstants) {
         let k = c.k;
         if self.batch_id == u32::MAX {
             for side in [&mut self.users, &mut self.items] {
@@ -1580,25 +1627,18 @@ impl BatchSgd {
         }
         self.batch_id += 1;
         let id = self.batch_id;
-        let (users, items, values) = (
-            &data.users[batch.clone()],
-            &data.items[batch.clone()],
-            &data.values[batch],
-        );
         // Pass 1: the errors at the batch-start values, copies of rows used twice.
         self.errors.clear();
         self.copies.clear();
         self.copy_biases.clear();
         let (sw2, sb) = ((self.scale_w * self.scale_w) as f32, self.scale_b as f32);
         const PREFETCH_AHEAD: usize = 4;
-        for j in 0..users.len() {
-            if let (Some(&u), Some(&i)) =
-                (users.get(j + PREFETCH_AHEAD), items.get(j + PREFETCH_AHEAD))
-            {
-                prefetch_row(t.p, u as usize, k);
-                prefetch_row(t.q, i as usize, k);
+        for (j, r) in batch.iter().enumerate() {
+            if let Some(ahead) = batch.get(j + PREFETCH_AHEAD) {
+                prefetch_row(t.p, ahead.user as usize, k);
+                prefetch_row(t.q, ahead.item as usize, k);
             }
-            let (u, i) = (users[j] as usize, items[j] as usize);
+            let (u, i) = (r.user as usize, r.item as usize);
             self.users.touch(
                 u,
                 id,
@@ -1615,14 +1655,14 @@ impl BatchSgd {
             );
             let pred = (t.bu[u] + t.bi[i]) * sb
                 + dot(&t.p[u * k..(u + 1) * k], &t.q[i * k..(i + 1) * k]) * sw2;
-            self.errors.push(pred - (values[j] - c.mu));
+            self.errors.push(pred - (r.value - c.mu));
         }
         let (_, loss_scale) = c.loss.value_and_scale(&self.errors);
         // Pass 2: the updates, in stored units. Table mode: true w' = d w - lr grad, with
         // d the step's decay; stored w' = true w' / (scale d) = w - lr grad / (scale d),
         // and grad = loss_scale e other_true = loss_scale e scale other_stored for the
         // factors, loss_scale e for the biases.
-        let n = users.len() as f32;
+        let n = batch.len() as f32;
         let (decay_w, decay_b) = if TABLE {
             (1.0 - 2.0 * c.l2 * c.lr, 1.0 - 2.0 * c.l2_bias * c.lr)
         } else {
@@ -1635,16 +1675,8 @@ impl BatchSgd {
         };
         let factor_step = c.lr * loss_scale / decay_w;
         let bias_step = (c.lr as f64 * loss_scale as f64 / (self.scale_b * decay_b as f64)) as f32;
-        for j in 0..users.len() {
-            if let (Some(&u), Some(&i)) = (
-                users.get(j + PREFETCH_AHEAD),
-                items.get(j + PREFETCH_AHEAD),
-            ) {
-                prefetch_row(t.p, u as usize, k);
-                prefetch_row(t.q, i as usize, k);
-            }
-            let (u, i) = (users[j] as usize, items[j] as usize);
-            let e = self.errors[j];
+        for (r, &e) in batch.iter().zip(&self.errors) {
+            let (u, i) = (r.user as usize, r.item as usize);
             let (cu, ci) = (self.users.copy[u], self.items.copy[i]);
             let (pw, qw) = (&mut t.p[u * k..(u + 1) * k], &mut t.q[i * k..(i + 1) * k]);
             let (pp, qp) = (pw.as_mut_ptr(), qw.as_mut_ptr());

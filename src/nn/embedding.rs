@@ -104,7 +104,14 @@ impl Embedding {
         l2: f32,
         l2_mode: L2Mode,
     ) -> Self {
-        Self::with_weights(rows, dim, AlignedF32::from_slice(&weights), optimizer, l2, l2_mode)
+        Self::with_weights(
+            rows,
+            dim,
+            AlignedF32::from_slice(&weights),
+            optimizer,
+            l2,
+            l2_mode,
+        )
     }
 
     fn with_weights(
