@@ -670,7 +670,7 @@ struct Entry {
 /// block's first and second halves ([`sgd_streams`]). A user's ratings follow each other
 /// in its stream, so its row stays in L1 while the item rows come from L2; and the two
 /// streams' dependency chains (a rating's update of the user row feeds the next rating's
-/// prediction) overlap in the processor. Against a block shuffled every epoch: 1.6-1.7x
+/// prediction) overlap in the processor. Against a block shuffled every epoch: 1.5-1.8x
 /// the updates per second at 25M ratings, K=64, with the same test RMSE
 /// (BENCHMARKS.md).
 #[derive(Debug)]
