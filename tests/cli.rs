@@ -44,6 +44,7 @@ fn usage_errors_exit_2_without_json() {
         &["data", "stats"],
         &["no-such-command"],
         &["data", "stats", "/definitely/not/here", "--json"],
+        &["bench", "train", "--rounds", "0"],
     ] {
         let o = embedrec(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

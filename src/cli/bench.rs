@@ -203,6 +203,9 @@ fn run_train(b: &TrainBench) -> Result<()> {
     use crate::models::MfParams;
     use crate::nn::{Optimizer, OptimizerKind};
     use crate::train::EvalSets;
+    if b.rounds == 0 {
+        return Err(Error::Usage("--rounds must be at least 1".into()));
+    }
     let data = match &b.data {
         Some(path) => {
             let opts = data::ReadOptions {
@@ -310,9 +313,6 @@ fn run_train(b: &TrainBench) -> Result<()> {
         items,
         load_average()
     );
-    if b.rounds == 0 {
-        return Err(Error::Usage("--rounds must be at least 1".into()));
-    }
     // Per setting, per round: (wall s, M updates per CPU-second).
     let mut runs: Vec<Vec<(f64, f64)>> = vec![Vec::new(); settings.len()];
     let mut reference: Vec<(f64, f64)> = Vec::new();
