@@ -1362,6 +1362,58 @@ mod tests {
         }
     }
 
+    /// The same with a table decay so strong (0.05 a step) that the batch kernel's scale
+    /// falls below `MIN_SCALE` within an epoch (0.05^5 < 1e-6; six steps an epoch) and is
+    /// folded into the rows mid-epoch; the weights stay equal to the generic path's to a
+    /// relative 1e-4.
+    #[test]
+    fn batch_sgd_folds_a_small_scale_into_the_rows() {
+        let data = tiny_data().select(&[3, 1, 0, 6, 2, 5, 4, 1, 0, 3, 3, 6]);
+        let (l2, lr): (f32, f32) = (23.75, 0.02);
+        let decay = 1.0 - 2.0 * l2 * lr;
+        assert!(decay.powi(5) < MIN_SCALE as f32 && decay > 0.0);
+        let params = MfParams {
+            dim: 5,
+            batch: 2,
+            optimizer: Optimizer::default(),
+            lr,
+            l2,
+            l2_bias: 0.02,
+            l2_mode: L2Mode::Table,
+            loss: Loss::Mse,
+            init: Init::Uniform(0.5),
+            ..MfParams::default()
+        };
+        let mut batched = MfNet::new(&params, 3.0, 3, 4);
+        assert!(batched.batched.is_some());
+        let mut generic = batched.clone();
+        generic.batched = None;
+        let (mut s1, mut s2) = (0, 0);
+        for _ in 0..2 {
+            batched.train_epoch(&data, 2, &mut s1, lr);
+            batched.flush();
+            generic.train_epoch(&data, 2, &mut s2, lr);
+            generic.flush();
+        }
+        let (a, b) = (batched.into_model(), generic.into_model());
+        let all = |m: &Mf| -> Vec<f32> {
+            m.p.iter()
+                .chain(&m.q)
+                .chain(&m.user_bias)
+                .chain(&m.item_bias)
+                .copied()
+                .collect()
+        };
+        let (x, y) = (all(&a), all(&b));
+        assert!(x.iter().any(|&v| v != 0.0));
+        for (x, y) in x.iter().zip(&y) {
+            assert!(
+                (x - y).abs() <= 1e-4 * x.abs().max(y.abs()) + 1e-30,
+                "{x} vs {y}"
+            );
+        }
+    }
+
     fn synthetic(ratings: usize) -> (Ratings, u32, u32) {
         let syn = crate::data::synthetic::generate(&crate::data::synthetic::SynthParams {
             users: 300,
