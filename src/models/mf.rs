@@ -352,7 +352,7 @@ impl MfNet {
 
     /// One epoch of the batch kernel (which must be set) over `ratings` in order, in
     /// batches of `batch`; returns the steps taken.
-    fn batch_epoch(&mut self, ratings: &[Triple], batch: usize, lr: f32) -> u64 {
+    fn batch_epoch(&mut self, ratings: &[Entry], batch: usize, lr: f32) -> u64 {
         let kernel = self.batched.as_mut().expect("the batch kernel is set");
         let c = BatchConstants {
             mu: self.mu,
@@ -417,7 +417,7 @@ impl Network for MfNet {
 
     fn train_epoch(&mut self, data: &Ratings, batch: usize, step: &mut u64, lr: f32) {
         if self.batched.is_some() {
-            *step += self.batch_epoch(&triples(data), batch, lr);
+            *step += self.batch_epoch(&entries(data), batch, lr);
             return;
         }
         let Some(fused) = self.fused.as_mut() else {
@@ -456,7 +456,7 @@ impl Network for MfNet {
             // permutation and a gather of three.
             let mut ratings = std::mem::take(&mut kernel.ratings);
             if ratings.len() != data.len() {
-                ratings = triples(data);
+                ratings = entries(data);
             }
             rng.shuffle(&mut ratings);
             *step += self.batch_epoch(&ratings, batch, lr);
@@ -653,6 +653,22 @@ struct Entry {
     value: f32,
 }
 
+impl Entry {
+    /// The rating at position `k` of `data`.
+    fn at(data: &Ratings, k: usize) -> Self {
+        Entry {
+            user: data.users[k],
+            item: data.items[k],
+            value: data.values[k],
+        }
+    }
+}
+
+/// The ratings of `data` as entries, in order.
+fn entries(data: &Ratings) -> Vec<Entry> {
+    (0..data.len()).map(|k| Entry::at(data, k)).collect()
+}
+
 /// LIBMF-style grid for per-example SGD: `side` user ranges x `side` item ranges, each
 /// range holding about the same number of ratings, and the training ratings stored block
 /// by block.
@@ -769,11 +785,7 @@ impl Grid {
             let mut next = vec![0usize; blocks];
             for k in chunk(c) {
                 let b = block_of(k);
-                part[b][next[b]] = Entry {
-                    user: data.users[k],
-                    item: data.items[k],
-                    value: data.values[k],
-                };
+                part[b][next[b]] = Entry::at(data, k);
                 next[b] += 1;
             }
         });
@@ -1614,25 +1626,6 @@ struct BatchSgd {
     scale_b: f64,
 }
 
-/// One training rating, packed for the batch kernel's own shuffled copy of the data.
-#[derive(Debug, Clone, Copy)]
-struct Triple {
-    user: u32,
-    item: u32,
-    value: f32,
-}
-
-/// The ratings of `data` as triples, in order.
-fn triples(data: &Ratings) -> Vec<Triple> {
-    (0..data.len())
-        .map(|r| Triple {
-            user: data.users[r],
-            item: data.items[r],
-            value: data.values[r],
-        })
-        .collect()
-}
-
 /// Per-row bookkeeping of one side (users or items) within a batch.
 #[derive(Debug, Clone)]
 struct SideState {
@@ -1683,7 +1676,7 @@ impl SideState {
 struct BatchKernel {
     state: BatchSgd,
     /// The training ratings, reshuffled in place every epoch (built on the first one).
-    ratings: Vec<Triple>,
+    ratings: Vec<Entry>,
     l2: f32,
     l2_bias: f32,
     table_mode: bool,
@@ -1732,7 +1725,7 @@ impl BatchSgd {
     fn epoch(
         &mut self,
         mut t: Tables<'_>,
-        ratings: &[Triple],
+        ratings: &[Entry],
         batch: usize,
         c: &BatchConstants,
     ) -> u64 {
@@ -1750,7 +1743,7 @@ impl BatchSgd {
     }
 
     /// One step on the ratings of `batch`; `TABLE`: table-mode L2 (else rows mode).
-    fn step<const TABLE: bool>(&mut self, t: Tables<'_>, batch: &[Triple], c: &BatchConstants) {
+    fn step<const TABLE: bool>(&mut self, t: Tables<'_>, batch: &[Entry], c: &BatchConstants) {
         let k = c.k;
         if self.batch_id == u32::MAX {
             for side in [&mut self.users, &mut self.items] {
