@@ -1,8 +1,12 @@
-//! # embedrec
+#![doc = include_str!("../README.md")]
 //!
-//! A recommender engine: matrix factorization as a neural network, deep recommenders
-//! with side variables, hybrids and top-N recommendation, trained on rating or
-//! interaction logs. See README.md for the user guide and ARCHITECTURE.md for the design.
+//! ---
+//!
+//! The modules, in the order data flows through them: [`data`] (readers, splits,
+//! synthetic data) -> [`nn`] (the neural core) -> [`train`] (the epoch loop) ->
+//! [`models`] (every kind's params and model, the [`Fit`] trait) -> [`eval`] and
+//! [`recommend`] -> [`store`] (the model file, [`TrainedModel`]) -> [`serve`] and [`cli`].
+//! ARCHITECTURE.md describes the design.
 
 pub mod cli;
 pub mod data;
@@ -17,4 +21,7 @@ pub mod serve;
 pub mod store;
 pub mod train;
 
+pub use data::{Dataset, SplitSpec};
 pub use error::{Error, Result};
+pub use models::{Feedback, Fit, FitOptions, Validation};
+pub use store::TrainedModel;

@@ -297,9 +297,11 @@ mod tests {
 }
 
 use crate::error::{Error, Result};
-use crate::models::{AnyModel, EaseParams, IalsParams, MfParams, MfRankParams, Recommender};
+use crate::models::{
+    AnyModel, EaseParams, Feedback, IalsParams, MfParams, MfRankParams, Recommender,
+};
 use crate::nn::kernels::dot;
-use crate::store::SavedModel;
+use crate::store::TrainedModel;
 
 /// One recommended item of a saved model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -313,7 +315,8 @@ pub struct Recommendation {
     pub title: Option<String>,
 }
 
-/// A top-N list and whether it is the popularity fallback (unknown user).
+/// A top-N list and whether it is the popularity fallback (unknown user). Iterating it
+/// yields its [`Recommendation`]s, best first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RecommendationList {
     /// Best first.
@@ -322,8 +325,141 @@ pub struct RecommendationList {
     pub fallback: bool,
 }
 
+impl IntoIterator for RecommendationList {
+    type Item = Recommendation;
+    type IntoIter = std::vec::IntoIter<Recommendation>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a RecommendationList {
+    type Item = &'a Recommendation;
+    type IntoIter = std::slice::Iter<'a, Recommendation>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+/// Refuses a list length of 0.
+fn check_n(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::Usage("a list needs n >= 1 items".into()));
+    }
+    Ok(())
+}
+
+impl TrainedModel {
+    /// The `n` best items for the user with raw id `user`, excluding the items the user
+    /// rated in training; an unknown user gets the `n` most-rated items, flagged as a
+    /// fallback (as `embedrec recommend` does). Scores are clipped when the model clips.
+    pub fn recommend(&self, user: &str, n: usize) -> Result<RecommendationList> {
+        check_n(n)?;
+        Ok(recommend_user(self, user, n))
+    }
+
+    /// [`TrainedModel::recommend`], with the user's training items listed too when
+    /// `exclude_seen` is false.
+    pub fn recommend_with(
+        &self,
+        user: &str,
+        n: usize,
+        exclude_seen: bool,
+    ) -> Result<RecommendationList> {
+        check_n(n)?;
+        Ok(recommend_user_with(self, user, n, exclude_seen))
+    }
+
+    /// The lists of many users at once (raw ids, in order; unknown users get the
+    /// popularity fallback), scored in blocks on `threads` threads (mf: user x item
+    /// tiles by matrix products; memory is one tile per thread, never users x items).
+    pub fn recommend_many<S: AsRef<str>>(
+        &self,
+        users: &[S],
+        n: usize,
+        threads: usize,
+    ) -> Result<Vec<RecommendationList>> {
+        check_n(n)?;
+        let rows: Vec<Option<u32>> = users.iter().map(|u| self.user_index(u.as_ref())).collect();
+        let mut lists: Vec<Option<RecommendationList>> = vec![None; users.len()];
+        // Known users in row order through the blocked scorer; each row's list goes to
+        // every position asking for it.
+        let mut wanted: Vec<Vec<usize>> = vec![Vec::new(); self.users.len()];
+        for (k, r) in rows.iter().enumerate() {
+            if let Some(r) = r {
+                wanted[*r as usize].push(k);
+            }
+        }
+        if rows.iter().any(Option::is_some) {
+            let rated = |u: u32| self.rated_items(u);
+            top_n_all_users(&self.model, &rated, n, threads, |u, list| {
+                let positions = &wanted[u as usize];
+                if !positions.is_empty() {
+                    let l = listing(self, list.to_vec(), self.clip, false);
+                    for &k in positions {
+                        lists[k] = Some(l.clone());
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        let popular = rows
+            .iter()
+            .any(Option::is_none)
+            .then(|| popular_items(self, n));
+        Ok(lists
+            .into_iter()
+            .map(|l| {
+                l.or_else(|| popular.clone())
+                    .unwrap_or_else(|| popular_items(self, n))
+            })
+            .collect())
+    }
+
+    /// The `n` items most similar to item `item` (raw id): see [`similar_items`].
+    pub fn similar(&self, item: &str, n: usize) -> Result<RecommendationList> {
+        check_n(n)?;
+        similar_items(self, item, n)
+    }
+
+    /// Fits a new user from `(raw item id, rating)` pairs with everything else frozen
+    /// (see [`fold_in`] for each kind's method). Items unknown to the model are skipped
+    /// and returned; no known item is an error.
+    pub fn fold_in<S: AsRef<str>>(
+        &self,
+        ratings: &[(S, f32)],
+    ) -> Result<(FoldedUser, Vec<String>)> {
+        let mut pairs = Vec::with_capacity(ratings.len());
+        let mut unknown = Vec::new();
+        for (item, r) in ratings {
+            if !r.is_finite() {
+                return Err(Error::Usage(format!(
+                    "fold-in: the rating of item {} is not a number",
+                    item.as_ref()
+                )));
+            }
+            match self.item_index(item.as_ref()) {
+                Some(i) => pairs.push((i, *r)),
+                None => unknown.push(item.as_ref().to_string()),
+            }
+        }
+        if pairs.is_empty() {
+            return Err(Error::Usage(
+                "fold-in: no rating of an item the model knows".into(),
+            ));
+        }
+        Ok((fold_in(self, &pairs)?, unknown))
+    }
+
+    /// The `n` best items for a folded-in user, excluding the items they rated.
+    pub fn recommend_folded(&self, user: &FoldedUser, n: usize) -> Result<RecommendationList> {
+        check_n(n)?;
+        Ok(recommend_folded(self, user, n))
+    }
+}
+
 /// Number of training ratings of each item, from the rated-items lists of the model file.
-pub fn item_popularity(saved: &SavedModel) -> Vec<f32> {
+pub fn item_popularity(saved: &TrainedModel) -> Vec<f32> {
     let mut counts = vec![0.0f32; saved.items.len()];
     for u in 0..saved.users.len() as u32 {
         for &i in saved.rated_items(u) {
@@ -334,7 +470,7 @@ pub fn item_popularity(saved: &SavedModel) -> Vec<f32> {
 }
 
 fn listing(
-    saved: &SavedModel,
+    saved: &TrainedModel,
     ranked: Vec<(u32, f32)>,
     clip: bool,
     fallback: bool,
@@ -352,14 +488,14 @@ fn listing(
 
 /// The `n` best items for the user with raw id `user` that the user did not rate in
 /// training; an unknown user gets the `n` most-rated items, flagged as a fallback.
-pub fn recommend_user(saved: &SavedModel, user: &str, n: usize) -> RecommendationList {
+pub fn recommend_user(saved: &TrainedModel, user: &str, n: usize) -> RecommendationList {
     recommend_user_with(saved, user, n, true)
 }
 
 /// Like [`recommend_user`]; with `exclude_seen` false the items the user rated in
 /// training may be listed too (scored like every other item).
 pub fn recommend_user_with(
-    saved: &SavedModel,
+    saved: &TrainedModel,
     user: &str,
     n: usize,
     exclude_seen: bool,
@@ -381,7 +517,7 @@ pub fn recommend_user_with(
 
 /// The most-rated items, flagged as a fallback: the list for a user nothing is known
 /// about.
-pub fn popular_items(saved: &SavedModel, n: usize) -> RecommendationList {
+pub fn popular_items(saved: &TrainedModel, n: usize) -> RecommendationList {
     listing(saved, top_n(&item_popularity(saved), n, &[]), false, true)
 }
 
@@ -419,18 +555,19 @@ pub struct FoldedUser {
 ///   chronological for a model with recency ([`crate::models::EaseParams::fold_in`]);
 ///   the row's weights go to `factors`, aligned with `ratings`;
 /// - deep: refused (its user input passes through the dense layers).
-pub fn fold_in(saved: &SavedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser> {
+pub fn fold_in(saved: &TrainedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser> {
     if ratings.is_empty() {
         return Err(Error::Usage(
             "fold-in needs at least one (item, rating) pair".into(),
         ));
     }
-    fold_in_model(&saved.model, &saved.params, ratings)
+    fold_in_model(&saved.model, &saved.params, saved.feedback, ratings)
 }
 
 fn fold_in_model(
     model: &AnyModel,
     params: &serde_json::Value,
+    feedback: Feedback,
     ratings: &[(u32, f32)],
 ) -> Result<FoldedUser> {
     // One rating per item, the last given wins.
@@ -513,7 +650,7 @@ fn fold_in_model(
                 .enumerate()
                 .map(|(k, m)| {
                     let p = member_params.get(k).cloned().unwrap_or_default();
-                    fold_in_model(m, &p, ratings).map_err(|e| match e {
+                    fold_in_model(m, &p, Feedback::Ratings, ratings).map_err(|e| match e {
                         Error::Usage(msg) => {
                             Error::Usage(format!("blend member {k} ({}): {msg}", m.kind()))
                         }
@@ -548,7 +685,7 @@ fn fold_in_model(
             })
         }
         // An mf trained with a ranking loss: the same loss on the new user's row.
-        AnyModel::Mf(m) if serde_json::from_value::<MfRankParams>(params.clone()).is_ok() => {
+        AnyModel::Mf(m) if feedback == Feedback::Preferences => {
             let p: MfRankParams = serde_json::from_value(params.clone()).unwrap_or_default();
             Ok(FoldedUser {
                 factors: p.fold_in(m, &rated),
@@ -651,7 +788,7 @@ pub(crate) fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Vec<f64> 
 }
 
 /// The `n` best items for a folded-in user, excluding the items they rated.
-pub fn recommend_folded(saved: &SavedModel, user: &FoldedUser, n: usize) -> RecommendationList {
+pub fn recommend_folded(saved: &TrainedModel, user: &FoldedUser, n: usize) -> RecommendationList {
     let scores = folded_scores(&saved.model, user);
     listing(saved, top_n(&scores, n, &user.rated), saved.clip, false)
 }
@@ -734,7 +871,7 @@ pub fn item_embeddings(model: &AnyModel) -> Option<(&[f32], usize)> {
 
 /// Whether [`similar_items`] can answer for the model: it has item embeddings, or it is
 /// an item-item model (ease).
-pub fn has_item_embeddings(saved: &SavedModel) -> bool {
+pub fn has_item_embeddings(saved: &TrainedModel) -> bool {
     item_embeddings(&saved.model).is_some() || matches!(saved.model, AnyModel::Ease(_))
 }
 
@@ -742,7 +879,7 @@ pub fn has_item_embeddings(saved: &SavedModel) -> bool {
 /// embeddings (see [`item_embeddings`]; the item itself excluded); for ease, the largest
 /// weights of the item's row of `B`. Models without item embeddings are a usage error;
 /// an unknown item is an input error.
-pub fn similar_items(saved: &SavedModel, item: &str, n: usize) -> Result<RecommendationList> {
+pub fn similar_items(saved: &TrainedModel, item: &str, n: usize) -> Result<RecommendationList> {
     if let AnyModel::Ease(m) = &saved.model {
         // Row `i` of B: how much taking item `i` raises each other item's score.
         let Some(target) = saved.item_index(item) else {

@@ -1,6 +1,7 @@
 //! The training loop shared by the neural models: epochs, seeded shuffling, minibatches,
-//! a learning-rate schedule, per-epoch history, early stopping on validation data carved
-//! from the training set, and a progress bar on a terminal.
+//! a learning-rate schedule, per-epoch history and early stopping on validation data
+//! carved from the training set. It never prints: callers see each epoch through a
+//! callback (the command line draws its progress bar from it).
 
 use crate::data::{RatingScale, Ratings};
 use crate::error::Result;
@@ -159,23 +160,30 @@ pub struct EvalSets<'a> {
     pub clip: Option<RatingScale>,
 }
 
-/// Trains `net` on `sets.train` under `schedule`, calling `on_epoch` after each epoch.
+/// Trains `net` on `sets.train` under `schedule`, calling `on_epoch` with the record and
+/// the network after each epoch; an error from `on_epoch` ends training and is returned.
 /// With `schedule.patience > 0` and validation data, stops early and leaves the best
-/// weights in `net`. One thread, so a seeded run is bit-reproducible.
+/// weights in `net`; `patience > 0` without validation data is a usage error. One
+/// thread, so a seeded run is bit-reproducible.
 pub fn fit<N: Network>(
     net: &mut N,
     sets: EvalSets<'_>,
     schedule: &Schedule,
-    progress: bool,
-    mut on_epoch: impl FnMut(&EpochRecord),
+    mut on_epoch: impl FnMut(&EpochRecord, &N) -> Result<()>,
 ) -> Result<History> {
+    if schedule.patience > 0 && sets.val.is_none() {
+        return Err(crate::Error::Usage(
+            "patience > 0 (early stopping) needs validation data: a validation carve \
+             (val_fraction > 0) or validation ratings"
+                .into(),
+        ));
+    }
     let train = sets.train;
     // Allocated on the first epoch that needs the shuffled copy.
     let mut order: Vec<u32> = Vec::new();
     let mut shuffled = Ratings::default();
     let mut rng = Rng::seeded(schedule.seed ^ 0x5851_f42d_4c95_7f2d);
     let batch = schedule.batch.max(1);
-    let bar = progress_bar(progress, schedule.epochs);
     let mut history = History::default();
     let mut best: Option<(f64, N)> = None;
     let mut since_best = 0;
@@ -205,11 +213,7 @@ pub fn fit<N: Network>(
             test_rmse: sets.test.map(rmse),
             seconds,
         };
-        on_epoch(&record);
-        if let Some(bar) = &bar {
-            bar.set_message(format!("train RMSE {:.4}", record.train_rmse));
-            bar.inc(1);
-        }
+        on_epoch(&record, net)?;
         history.best_epoch = epoch;
         let val = record.val_rmse;
         history.epochs.push(record);
@@ -229,9 +233,6 @@ pub fn fit<N: Network>(
         *net = best_net;
         history.best_epoch = history.epochs.len() - since_best;
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     Ok(history)
 }
 
@@ -247,19 +248,6 @@ fn shuffle_into(data: &Ratings, order: &[u32], out: &mut Ratings) {
         .extend(order.iter().map(|&k| data.items[k as usize]));
     out.values
         .extend(order.iter().map(|&k| data.values[k as usize]));
-}
-
-fn progress_bar(progress: bool, epochs: usize) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !progress || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(epochs as u64);
-    let style =
-        indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    Some(bar)
 }
 
 /// The finite-difference check of a network's training step, shared by the gradient

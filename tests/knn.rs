@@ -15,7 +15,7 @@ fn knn_baseline_matches_surprise_on_u1() {
     )
     .unwrap();
     let knn = KnnParams::default()
-        .fit(&split.train, split.train_users, split.train_items)
+        .train(&split.train, split.train_users, split.train_items)
         .unwrap();
     let m = rating_metrics(&knn, &split.test, Some(data.scale));
     // Reference: Surprise 1.1.5 KNNBaseline on u1, 0.942 (its exact options were not recorded).

@@ -432,6 +432,69 @@ fn blend_beats_each_member_on_u1() {
     assert!(blend <= 0.900, "blend on u1: {blend}");
 }
 
+/// One hyper-parameter flag each kind does not take: a usage error (exit 2) naming the
+/// flag and the kind, before any data is read (the data files here do not exist).
+#[test]
+fn a_flag_foreign_to_the_kind_is_a_usage_error() {
+    for (args, says) in [
+        (
+            &["--model", "baseline", "--lr", "0.5"][..],
+            "--lr does not apply to baseline",
+        ),
+        (
+            &["--model", "knn", "--dim", "8"],
+            "--dim does not apply to knn",
+        ),
+        (
+            &["--model", "mf", "--hidden", "64"],
+            "--hidden does not apply to mf on ratings",
+        ),
+        (
+            &["--model", "mf", "--implicit", "--batch", "64"],
+            "--batch does not apply to mf on implicit feedback",
+        ),
+        (
+            &["--model", "deep", "--alpha", "2"],
+            "--alpha does not apply to deep on ratings",
+        ),
+        (
+            &["--model", "deep", "--implicit", "--patience", "2"],
+            "--patience does not apply to deep on implicit feedback",
+        ),
+        (
+            &["--model", "neumf", "--features", "occupation:2"],
+            "--features does not apply to neumf",
+        ),
+        (
+            &["--model", "autorec", "--dim", "8"],
+            "--dim does not apply to autorec",
+        ),
+        (
+            &["--model", "blend", "--lr", "0.1"],
+            "--lr does not apply to blend",
+        ),
+        (
+            &["--model", "ials", "--negatives", "3"],
+            "--negatives does not apply to ials",
+        ),
+        (
+            &["--model", "ease", "--epochs", "3"],
+            "--epochs does not apply to ease",
+        ),
+        (
+            &["--model", "popularity", "--l2", "1"],
+            "--l2 does not apply to popularity",
+        ),
+    ] {
+        let mut all = vec!["train", "--train", "no-such.base", "--test", "no-such.test"];
+        all.extend_from_slice(args);
+        let o = embedrec(&all);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("no-such"), "{args:?}: read data first");
+    }
+}
+
 /// Flags a kind cannot use are usage errors, found before any data is read (the data
 /// files here do not exist).
 #[test]

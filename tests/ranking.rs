@@ -22,7 +22,7 @@ fn popularity_on_u1_full_ranking() {
         &Default::default(),
     )
     .unwrap();
-    let pop = Popularity::fit(&split.train, split.train_users, split.train_items);
+    let pop = Popularity::train(&split.train, split.train_users, split.train_items);
     let m = ranking_metrics(&pop, &split, 10, Some(DEFAULT_THRESHOLD));
     println!(
         "popularity u1, full ranking: users {} {}",
@@ -59,7 +59,7 @@ fn popularity_on_u1_sampled_ranking() {
         &Default::default(),
     )
     .unwrap();
-    let pop = Popularity::fit(&split.train, split.train_users, split.train_items);
+    let pop = Popularity::train(&split.train, split.train_users, split.train_items);
     let s = sampled_ranking_metrics(&pop, &split, 10, DEFAULT_NEGATIVES, 42);
     println!("popularity u1, sampled ranking: {s:?} {}", s.to_json());
     assert_eq!(

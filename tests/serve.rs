@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use common::*;
 use embedrec::models::Recommender;
 use embedrec::serve::{AppState, app};
-use embedrec::store::{self, SavedModel};
+use embedrec::store::{self, TrainedModel};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,7 +33,7 @@ fn train(dir: &TempDir, kind: &str, out: &str) -> PathBuf {
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let model = dir.path(out);
-    let o = embedrec(&[
+    let mut args = vec![
         "train",
         "--model",
         kind,
@@ -41,13 +41,15 @@ fn train(dir: &TempDir, kind: &str, out: &str) -> PathBuf {
         data.to_str().unwrap(),
         "--split",
         "random:0.2",
-        "--dim",
-        "4",
         "--epochs",
         "2",
         "--out",
         model.to_str().unwrap(),
-    ]);
+    ];
+    if kind != "baseline" {
+        args.extend(["--dim", "4"]);
+    }
+    let o = embedrec(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     model
 }
@@ -106,7 +108,7 @@ fn item_ids(list: &Value) -> Vec<String> {
         .collect()
 }
 
-fn seen(saved: &SavedModel, user: &str) -> Vec<String> {
+fn seen(saved: &TrainedModel, user: &str) -> Vec<String> {
     let u = saved.user_index(user).unwrap();
     saved
         .rated_items(u)

@@ -331,7 +331,7 @@ fn run_train(b: &TrainBench) -> Result<()> {
                 test: None,
                 clip: None,
             };
-            let (_, h) = params.fit(sets, users, items, false, |_| {})?;
+            let (_, h) = params.train(sets, users, items, |_, _| Ok(()))?;
             let updates = r.len() as f64 * h.epochs.len() as f64;
             let cpu = if h.train_cpu_seconds > 0.0 {
                 h.train_cpu_seconds
@@ -597,14 +597,10 @@ fn run_deep(b: &DeepBench) -> Result<()> {
         };
         let sides = crate::models::deep::side_inputs(&params.features, &data, &split)?;
         let started = Instant::now();
-        let (_, history) = params.fit(
-            sets,
-            split.train_users,
-            split.train_items,
-            sides,
-            false,
-            |_| {},
-        )?;
+        let (_, history) =
+            params.train(sets, split.train_users, split.train_items, sides, |_, _| {
+                Ok(())
+            })?;
         let wall = started.elapsed().as_secs_f64();
         let mut secs: Vec<f64> = history.epochs.iter().map(|e| e.seconds).collect();
         secs.sort_by(f64::total_cmp);

@@ -103,7 +103,7 @@ pub(crate) fn run(a: &CvArgs) -> Result<()> {
     for fold in 1..=folds {
         let (data, split) = fold_split(a, data_path, whole.as_ref(), fold)?;
         super::print_warnings(&data.warnings);
-        let outcome = train::fit(&params, &split, &data, false)?;
+        let outcome = train::fit(&params, &split, &data)?;
         let rating = rating_metrics(
             &outcome.model,
             &split.test,

@@ -70,8 +70,12 @@ pub(crate) fn run(a: &DemoArgs) -> Result<()> {
     };
     row("global mean", &mean, t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let baseline =
-        BaselineParams::default().fit(&tt.train, tt.train_users, tt.train_items, |_, _| {})?;
+    let baseline = BaselineParams::default().train(
+        &tt.train,
+        tt.train_users,
+        tt.train_items,
+        |_, _| Ok(()),
+    )?;
     row(
         "baseline (mu + b_u + b_i)",
         &baseline,
@@ -88,7 +92,7 @@ pub(crate) fn run(a: &DemoArgs) -> Result<()> {
         test: None,
         clip,
     };
-    let (mf, _) = params.fit(sets, tt.train_users, tt.train_items, true, |_| {})?;
+    let (mf, _) = params.train(sets, tt.train_users, tt.train_items, |_, _| Ok(()))?;
     row(
         &format!("mf (K={}, defaults)", params.dim),
         &mf,

@@ -6,7 +6,7 @@ use crate::data::{Ratings, TrainTest, movielens};
 use crate::error::{Error, Result};
 use crate::eval::ranking::DEFAULT_NEGATIVES;
 use crate::eval::{ranking_metrics, rating_metrics, sampled_ranking_metrics};
-use crate::store::{self, SavedModel};
+use crate::store::{self, TrainedModel};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -54,7 +54,11 @@ const ALL: [&str; 9] = [
 /// The model's training items as a `TrainTest` (values are not stored in the model file
 /// and not needed: ranking uses them only to exclude training items) with `test` read
 /// through the model's id maps (unseen ids get indices past the model's rows).
-fn split_for(saved: &SavedModel, test: &std::path::Path, reader: &ReaderArgs) -> Result<TrainTest> {
+fn split_for(
+    saved: &TrainedModel,
+    test: &std::path::Path,
+    reader: &ReaderArgs,
+) -> Result<TrainTest> {
     let (mut users, mut items) = (saved.users.clone(), saved.items.clone());
     let mut opts = reader.options()?;
     opts.scale.get_or_insert(saved.scale);

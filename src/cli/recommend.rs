@@ -4,7 +4,7 @@ use super::{print_json, print_warnings};
 use crate::error::{Error, Result};
 use crate::models::Recommender;
 use crate::recommend::{self, RecommendationList};
-use crate::store::{self, SavedModel};
+use crate::store::{self, TrainedModel};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -87,7 +87,7 @@ fn print_list(list: &RecommendationList, header: &str, json: bool) {
 
 /// Parses "ITEM:RATING,..." into (item index, rating) pairs of the model's known items;
 /// unknown items are reported and skipped.
-fn parse_ratings(saved: &SavedModel, text: &str) -> Result<Vec<(u32, f32)>> {
+fn parse_ratings(saved: &TrainedModel, text: &str) -> Result<Vec<(u32, f32)>> {
     let mut pairs = Vec::new();
     let mut unknown = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {

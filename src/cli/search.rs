@@ -159,7 +159,7 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::NeuMfRank(p, *implicit)
         }
-        Either::Popularity(_) => {
+        Either::Popularity(..) => {
             return Err(Error::Usage(
                 "popularity has no parameters to search".into(),
             ));
@@ -235,7 +235,7 @@ pub(crate) fn run(a: &SearchArgs) -> Result<()> {
     for (c, params) in candidates.iter().enumerate() {
         let mut scores = Vec::new();
         for split in &splits {
-            let outcome = train::fit(params, split, &data, false)?;
+            let outcome = train::fit(params, split, &data)?;
             scores.push(match implicit {
                 Some(i) => ranking_metrics(&outcome.model, split, 10, i.threshold).ndcg,
                 None => {

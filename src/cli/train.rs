@@ -2,22 +2,22 @@
 
 use super::{ReaderArgs, print_json, print_warnings};
 use crate::data::split::SplitSpec;
-use crate::data::split::validation_split;
-use crate::data::{self, Dataset, RatingScale, TrainTest};
+use crate::data::{self, Dataset, Ratings, TrainTest};
 use crate::error::{Error, Result};
-use crate::eval::{RankingMetrics, ranking_metrics, rating_metrics};
-use crate::models::blend::{Blend, BlendParams, fit_weights};
+pub(crate) use crate::eval::SAMPLED_SEED;
+use crate::eval::ranking::{DEFAULT_THRESHOLD, ranking_metrics_of};
+use crate::eval::rating_metrics;
+use crate::models::blend::BlendParams;
 use crate::models::ranking::NetLoss;
 use crate::models::{
-    AnyModel, AutoRecParams, BaselineParams, DeepParams, EaseParams, IalsParams, KnnParams,
-    MfParams, MfRankParams, NeuMfParams, RankLoss, Recommender, Sampling,
+    AutoRecParams, BaselineParams, DeepParams, EaseParams, EpochStats, Fit, FitOptions, Fitted,
+    IalsParams, KnnParams, MfParams, MfRankParams, NeuMfParams, PopularityParams, RankLoss,
+    Recommender, RowOptions, Sampling, TrainingSet,
 };
-use crate::store::{self, SavedModel};
-use crate::train::EvalSets;
+use crate::store::TrainedModel;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use std::path::PathBuf;
-use std::time::Instant;
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ModelKind {
@@ -54,10 +54,6 @@ pub(crate) enum Protocol {
     Sampled,
 }
 
-/// Seed of protocol B's negatives: fixed, so that models trained with different seeds
-/// are ranked against the same items.
-pub(crate) const SAMPLED_SEED: u64 = 42;
-
 /// Where the training and test data come from.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct DataArgs {
@@ -78,16 +74,11 @@ pub(crate) struct DataArgs {
 }
 
 impl DataArgs {
-    /// Loads the data and builds the split (`seed` drives random splits).
-    /// Timestamps are kept only when the split needs them, and the returned `Dataset`'s
-    /// ratings are empty (they live on in the split): training reads the split, the
-    /// dataset gives the scale, ids and metadata.
-    pub(crate) fn load(&self, seed: u64) -> Result<(Dataset, TrainTest)> {
-        self.load_keeping_times(seed, false)
-    }
-
-    /// [`DataArgs::load`], keeping the timestamps in the split when `keep_times` (a model
-    /// that reads them, e.g. ease with recency).
+    /// Loads the data and builds the split (`seed` drives random splits), keeping the
+    /// timestamps in the split when the split or `keep_times` (a model that reads them,
+    /// e.g. ease with recency) needs them. The returned `Dataset`'s ratings are empty
+    /// (they live on in the split): training reads the split, the dataset gives the
+    /// scale, ids and metadata.
     pub(crate) fn load_keeping_times(
         &self,
         seed: u64,
@@ -353,23 +344,24 @@ pub(crate) struct EpochRecord {
     pub seconds: f64,
 }
 
-/// What every model's training reports.
-pub(crate) struct Outcome {
-    pub(crate) model: AnyModel,
-    params: serde_json::Value,
-    history: Vec<EpochRecord>,
-    /// Implicit models: per-epoch ranking metrics on the test data (protocol A).
-    ranking_history: Vec<RankRecord>,
-    train_seconds: f64,
-    pub(crate) clip: bool,
+impl EpochRecord {
+    fn of(e: &EpochStats) -> Self {
+        EpochRecord {
+            epoch: e.epoch,
+            train_rmse: e.train_rmse.unwrap_or(f64::NAN),
+            test_rmse: e.watch_rmse.unwrap_or(f64::NAN),
+            seconds: e.seconds,
+        }
+    }
 }
 
-/// One line of an implicit model's history: `{epoch, seconds, ndcg@10, ...}`.
+/// One line of an implicit model's history: `{epoch, seconds, ndcg@10, hr@10}`.
 #[derive(Debug, Clone)]
 pub(crate) struct RankRecord {
     pub epoch: usize,
     pub seconds: f64,
-    pub test: RankingMetrics,
+    pub ndcg: f64,
+    pub hr: f64,
 }
 
 impl serde::Serialize for RankRecord {
@@ -378,9 +370,8 @@ impl serde::Serialize for RankRecord {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("epoch", &self.epoch)?;
         map.serialize_entry("seconds", &self.seconds)?;
-        let k = self.test.k;
-        map.serialize_entry(&format!("ndcg@{k}"), &self.test.ndcg)?;
-        map.serialize_entry(&format!("hr@{k}"), &self.test.hr)?;
+        map.serialize_entry("ndcg@10", &self.ndcg)?;
+        map.serialize_entry("hr@10", &self.hr)?;
         map.end()
     }
 }
@@ -963,321 +954,6 @@ impl TrainArgs {
     }
 }
 
-/// Each blend member's params: its kind's defaults, with the blend's seed.
-fn member_params(p: &BlendParams) -> Result<Vec<Either>> {
-    p.members
-        .iter()
-        .map(|kind| {
-            Ok(match kind.as_str() {
-                "baseline" => Either::Baseline(BaselineParams::default()),
-                "mf" => Either::Mf(MfParams {
-                    seed: p.seed,
-                    ..Default::default()
-                }),
-                "deep" => Either::Deep(DeepParams {
-                    seed: p.seed,
-                    ..Default::default()
-                }),
-                "knn" => Either::Knn(KnnParams::default()),
-                "autorec" => Either::AutoRec(AutoRecParams {
-                    seed: p.seed,
-                    ..Default::default()
-                }),
-                "neumf" => Either::NeuMf(NeuMfParams {
-                    seed: p.seed,
-                    ..Default::default()
-                }),
-                other => {
-                    return Err(Error::Usage(format!(
-                        "blend member `{other}` cannot be trained by a blend"
-                    )));
-                }
-            })
-        })
-        .collect()
-}
-
-/// Trains a blend: the members on the training data less a validation carve, the
-/// weights on the members' predictions of that carve, then (with `refit`) the members
-/// again on all the training data. The test set is only reported on.
-fn train_blend(
-    p: BlendParams,
-    data: &Dataset,
-    split: &TrainTest,
-    progress: bool,
-) -> Result<Outcome> {
-    let started = Instant::now();
-    let members = member_params(&p)?;
-    let (fit_idx, val_idx) = validation_split(&split.train, p.val_fraction, p.seed);
-    if val_idx.is_empty() || fit_idx.is_empty() {
-        return Err(Error::Usage(
-            "blend: too few training ratings to carve a validation set".into(),
-        ));
-    }
-    let inner = TrainTest {
-        train: split.train.select(&fit_idx),
-        test: split.train.select(&val_idx),
-        users: split.users.clone(),
-        items: split.items.clone(),
-        train_users: split.train_users,
-        train_items: split.train_items,
-    };
-    let val = &inner.test;
-    let scale = data.scale;
-    let mut columns = Vec::new();
-    let mut first_models = Vec::new();
-    let mut member_json = Vec::new();
-    let mut member_rmse = Vec::new();
-    let mut preds = Vec::new();
-    for m in &members {
-        let outcome = fit(m, &inner, data, progress)?;
-        outcome
-            .model
-            .predict_many(&val.users, &val.items, &mut preds);
-        let column: Vec<f32> = preds.iter().map(|x| scale.clip(x.value)).collect();
-        member_rmse.push(rmse(&column, &val.values));
-        columns.push(column);
-        member_json.push(outcome.params);
-        first_models.push(outcome.model);
-    }
-    let (intercept, weights) = fit_weights(&columns, &val.values, p.ridge)?;
-    let blended: Vec<f32> = (0..val.len())
-        .map(|t| {
-            intercept
-                + columns
-                    .iter()
-                    .zip(&weights)
-                    .map(|(c, w)| w * c[t])
-                    .sum::<f32>()
-        })
-        .collect();
-    let blend_val_rmse = rmse(&blended, &val.values);
-    let models = if p.refit {
-        members
-            .iter()
-            .map(|m| fit(m, split, data, progress).map(|o| o.model))
-            .collect::<Result<Vec<_>>>()?
-    } else {
-        first_models
-    };
-    let blend = Blend::new(models, intercept, weights, Some(scale))?;
-    let mut params = json!(p);
-    params["member_params"] = json!(member_json);
-    params["member_clip"] = json!(scale);
-    params["validation"] = json!({
-        "ratings": val.len(),
-        "member_rmse": member_rmse,
-        "blend_rmse": blend_val_rmse,
-        "intercept": blend.intercept,
-        "weights": blend.weights,
-    });
-    Ok(Outcome {
-        model: blend.into(),
-        params,
-        history: Vec::new(),
-        ranking_history: Vec::new(),
-        train_seconds: started.elapsed().as_secs_f64(),
-        clip: true,
-    })
-}
-
-fn rmse(predictions: &[f32], values: &[f32]) -> f64 {
-    let se: f64 = predictions
-        .iter()
-        .zip(values)
-        .map(|(p, v)| ((p - v) as f64).powi(2))
-        .sum();
-    (se / values.len().max(1) as f64).sqrt()
-}
-
-fn train_knn(p: KnnParams, split: &TrainTest) -> Result<Outcome> {
-    let started = Instant::now();
-    let model = p.fit(&split.train, split.train_users, split.train_items)?;
-    Ok(Outcome {
-        model: model.into(),
-        params: json!(p),
-        history: Vec::new(),
-        ranking_history: Vec::new(),
-        train_seconds: started.elapsed().as_secs_f64(),
-        clip: true,
-    })
-}
-
-fn train_baseline(
-    p: BaselineParams,
-    split: &TrainTest,
-    clip: Option<RatingScale>,
-) -> Result<Outcome> {
-    let mut history = Vec::new();
-    let mut train_seconds = 0.0;
-    let mut last = Instant::now();
-    let model = p.fit(
-        &split.train,
-        split.train_users,
-        split.train_items,
-        |epoch, m| {
-            let seconds = last.elapsed().as_secs_f64();
-            train_seconds += seconds;
-            history.push(EpochRecord {
-                epoch,
-                train_rmse: rating_metrics(m, &split.train, clip).rmse,
-                test_rmse: rating_metrics(m, &split.test, clip).rmse,
-                seconds,
-            });
-            last = Instant::now();
-        },
-    )?;
-    Ok(Outcome {
-        model: model.into(),
-        params: json!(p),
-        history,
-        ranking_history: Vec::new(),
-        train_seconds,
-        clip: true,
-    })
-}
-
-/// Trains a network: carves `val_fraction` of the training data for validation (early
-/// stopping) when asked, fits on the rest with the test set reported per epoch, and
-/// packages the outcome.
-fn train_network<M: Into<AnyModel>>(
-    split: &TrainTest,
-    params: serde_json::Value,
-    (val_fraction, seed, clip): (f64, u64, Option<RatingScale>),
-    fit: impl FnOnce(EvalSets<'_>) -> Result<(M, crate::train::History)>,
-) -> Result<Outcome> {
-    let (fit_idx, val_idx) = if val_fraction > 0.0 {
-        validation_split(&split.train, val_fraction, seed)
-    } else {
-        ((0..split.train.len()).collect(), Vec::new())
-    };
-    let fit_set = if val_idx.is_empty() {
-        std::borrow::Cow::Borrowed(&split.train)
-    } else {
-        std::borrow::Cow::Owned(split.train.select(&fit_idx))
-    };
-    let val_set = split.train.select(&val_idx);
-    let sets = EvalSets {
-        train: &fit_set,
-        val: (!val_idx.is_empty()).then_some(&val_set),
-        test: Some(&split.test),
-        clip,
-    };
-    let (model, history) = fit(sets)?;
-    let records = history
-        .epochs
-        .iter()
-        .map(|e| EpochRecord {
-            epoch: e.epoch,
-            train_rmse: e.train_rmse,
-            test_rmse: e.test_rmse.unwrap_or(f64::NAN),
-            seconds: e.seconds,
-        })
-        .collect();
-    Ok(Outcome {
-        model: model.into(),
-        params,
-        history: records,
-        ranking_history: Vec::new(),
-        train_seconds: history.train_seconds,
-        clip: clip.is_some(),
-    })
-}
-
-fn train_mf(p: MfParams, split: &TrainTest, scale: RatingScale, progress: bool) -> Result<Outcome> {
-    let setup = (p.val_fraction, p.seed, p.clip.then_some(scale));
-    train_network(split, json!(p), setup, |sets| {
-        p.fit(sets, split.train_users, split.train_items, progress, |_| {})
-    })
-}
-
-fn train_autorec(
-    p: AutoRecParams,
-    split: &TrainTest,
-    scale: RatingScale,
-    progress: bool,
-) -> Result<Outcome> {
-    let setup = (p.val_fraction, p.seed, p.clip.then_some(scale));
-    train_network(split, json!(p), setup, |sets| {
-        p.fit(sets, split.train_users, split.train_items, progress, |_| {})
-    })
-}
-
-fn train_neumf(
-    p: NeuMfParams,
-    split: &TrainTest,
-    scale: RatingScale,
-    progress: bool,
-) -> Result<Outcome> {
-    let setup = (p.val_fraction, p.seed, p.clip.then_some(scale));
-    train_network(split, json!(p), setup, |sets| {
-        p.fit(sets, split.train_users, split.train_items, progress, |_| {})
-    })
-}
-
-fn train_deep(p: DeepParams, data: &Dataset, split: &TrainTest, progress: bool) -> Result<Outcome> {
-    let sides = crate::models::deep::side_inputs(&p.features, data, split)?;
-    let setup = (p.val_fraction, p.seed, p.clip.then_some(data.scale));
-    train_network(split, json!(p), setup, |sets| {
-        p.fit(
-            sets,
-            split.train_users,
-            split.train_items,
-            sides,
-            progress,
-            |_| {},
-        )
-    })
-}
-
-/// Trains an implicit model: `fit` gets the interactions and a callback for each epoch
-/// (sweep), which records the epoch's time and the test NDCG@10 (protocol A; the
-/// evaluation is not counted in the training time) and moves the progress bar.
-fn train_ranked<M: Into<AnyModel>>(
-    epochs: usize,
-    params: serde_json::Value,
-    (split, implicit, progress): (&TrainTest, &Option<Implicit>, bool),
-    fit: impl FnOnce(&crate::data::Ratings, &mut dyn FnMut(usize, &dyn Recommender)) -> Result<M>,
-) -> Result<Outcome> {
-    let implicit = implicit.unwrap_or_default();
-    let interactions = implicit.interactions(split)?;
-    let mut history = Vec::new();
-    let mut train_seconds = 0.0;
-    let bar = progress.then(|| {
-        indicatif::ProgressBar::new(epochs as u64).with_style(
-            indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg}")
-                .expect("a valid template"),
-        )
-    });
-    let mut last = Instant::now();
-    let model = fit(&interactions, &mut |epoch, m| {
-        let seconds = last.elapsed().as_secs_f64();
-        train_seconds += seconds;
-        let test = ranking_metrics(m, split, 10, implicit.threshold);
-        if let Some(b) = &bar {
-            b.set_message(format!("test ndcg@10 {:.4}", test.ndcg));
-            b.inc(1);
-        }
-        history.push(RankRecord {
-            epoch,
-            seconds,
-            test,
-        });
-        last = Instant::now();
-    })?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    Ok(Outcome {
-        model: model.into(),
-        params,
-        history: Vec::new(),
-        ranking_history: history,
-        train_seconds,
-        clip: false,
-    })
-}
-
 fn write_curve(path: &std::path::Path, history: &[EpochRecord]) -> Result<()> {
     let mut text = String::from("epoch,train_rmse,test_rmse,seconds\n");
     for h in history {
@@ -1299,6 +975,7 @@ fn write_plot(path: &std::path::Path, title: &str, history: &[EpochRecord]) -> R
 impl TrainArgs {
     /// The model's validated parameters (every flag is checked before data is read).
     pub(crate) fn params(&self) -> Result<Either> {
+        self.refuse_foreign_flags()?;
         // Validates the implicit-feedback flags of every kind (errors for rating models).
         let implicit = self.implicit_settings()?;
         if self.recency.is_some() && self.model != ModelKind::Ease {
@@ -1336,88 +1013,63 @@ impl TrainArgs {
                         "popularity has no presets and no hyper-parameters".into(),
                     ));
                 }
-                Either::Popularity(implicit)
+                Either::Popularity(PopularityParams::default(), implicit)
             }
+        })
+        .and_then(|p| {
+            // The command line's validation data is the params' carve.
+            let (patience, carve) = match &p {
+                Either::Mf(q) => (q.patience, q.val_fraction),
+                Either::Deep(q) => (q.patience, q.val_fraction),
+                Either::NeuMf(q) => (q.patience, q.val_fraction),
+                Either::AutoRec(q) => (q.patience, q.val_fraction),
+                _ => (0, 0.0),
+            };
+            if patience > 0 && carve == 0.0 {
+                return Err(Error::Usage(
+                    "early stopping (--patience > 0) needs a validation carve \
+                     (--val-fraction > 0)"
+                        .into(),
+                ));
+            }
+            Ok(p)
+        })
+        .map(|mut p| {
+            // The implicit conversion is part of what the model is trained on.
+            let min = self.min_rating;
+            match &mut p {
+                Either::Ials(q, _) => q.min_rating = min,
+                Either::Ease(q, _) => q.min_rating = min,
+                Either::MfRank(q, _) => q.min_rating = min,
+                Either::DeepRank(q, _) => q.min_rating = min,
+                Either::NeuMfRank(q, _) => q.min_rating = min,
+                Either::Popularity(q, _) => q.min_rating = min,
+                _ => {}
+            }
+            p
         })
     }
 }
 
-/// Trains the model `params` describes on `split`.
-pub(crate) fn fit(
-    params: &Either,
-    split: &TrainTest,
-    data: &Dataset,
-    progress: bool,
-) -> Result<Outcome> {
-    match params {
-        Either::Baseline(p) => train_baseline(p.clone(), split, Some(data.scale)),
-        Either::Mf(p) => train_mf(p.clone(), split, data.scale, progress),
-        Either::Deep(p) => train_deep(p.clone(), data, split, progress),
-        Either::NeuMf(p) => train_neumf(p.clone(), split, data.scale, progress),
-        Either::Knn(p) => train_knn(p.clone(), split),
-        Either::AutoRec(p) => train_autorec(p.clone(), split, data.scale, progress),
-        Either::Blend(p) => train_blend(p.clone(), data, split, progress),
-        Either::Ials(p, implicit) => {
-            let setup = (split, implicit, progress);
-            train_ranked(p.iterations, json!(p), setup, |r, on_epoch| {
-                p.fit(r, split.train_users, split.train_items, |e, m| {
-                    on_epoch(e, m)
-                })
-            })
-        }
-        Either::Ease(p, implicit) => {
-            let implicit = implicit.unwrap_or_default();
-            let started = Instant::now();
-            let interactions = implicit.interactions(split)?;
-            let model = p.fit(&interactions, split.train_users, split.train_items)?;
-            Ok(Outcome {
-                model: model.into(),
-                params: json!(p),
-                history: Vec::new(),
-                ranking_history: Vec::new(),
-                train_seconds: started.elapsed().as_secs_f64(),
-                clip: false,
-            })
-        }
-        Either::MfRank(p, implicit) => {
-            let setup = (split, implicit, progress);
-            train_ranked(p.epochs, json!(p), setup, |r, on_epoch| {
-                p.fit(r, split.train_users, split.train_items, |e, m| {
-                    on_epoch(e, m)
-                })
-            })
-        }
-        Either::DeepRank(p, implicit) => {
-            let sides = crate::models::deep::side_inputs(&p.features, data, split)?;
-            let setup = (split, implicit, progress);
-            train_ranked(p.epochs, json!(p), setup, |r, on_epoch| {
-                let rows = (split.train_users, split.train_items);
-                p.fit_ranking(r, rows, sides, |e, m| on_epoch(e, m))
-            })
-        }
-        Either::NeuMfRank(p, implicit) => {
-            let setup = (split, implicit, progress);
-            train_ranked(p.epochs, json!(p), setup, |r, on_epoch| {
-                let rows = (split.train_users, split.train_items);
-                p.fit_ranking(r, rows, |e, m| on_epoch(e, m))
-            })
-        }
-        Either::Popularity(implicit) => {
-            let implicit = implicit.unwrap_or_default();
-            let started = Instant::now();
-            let interactions = implicit.interactions(split)?;
-            let model =
-                crate::models::Popularity::fit(&interactions, split.train_users, split.train_items);
-            Ok(Outcome {
-                model: model.into(),
-                params: json!({}),
-                history: Vec::new(),
-                ranking_history: Vec::new(),
-                train_seconds: started.elapsed().as_secs_f64(),
-                clip: false,
-            })
-        }
+/// Trains the model `params` describes on the training half of `split` (no per-epoch
+/// evaluation): what `cv` and `search` call for each fold.
+pub(crate) fn fit(params: &Either, split: &TrainTest, data: &Dataset) -> Result<Fitted> {
+    let set = TrainingSet::of_split(split, data);
+    params.fit_params().fit_rows(&set, &RowOptions::default())
+}
+
+/// A progress bar on stderr for `epochs` epochs, when stderr is a terminal.
+fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return None;
     }
+    let bar = indicatif::ProgressBar::new(0);
+    let style =
+        indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
 }
 
 pub(crate) fn run(a: &TrainArgs) -> Result<()> {
@@ -1426,69 +1078,94 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.plot {
         crate::plot::Format::from_path(path)?;
     }
-    if let Some(implicit) = kind_params.implicit() {
-        if a.curve.is_some() || a.plot.is_some() {
-            return Err(Error::Usage(
-                "--curve and --plot draw RMSE curves; implicit models report ranking \
-                 metrics per epoch in the --json history instead"
-                    .into(),
-            ));
-        }
-        let (data, split) = a
-            .data
-            .load_keeping_times(a.seed, kind_params.needs_times())?;
-        let outcome = fit(&kind_params, &split, &data, !a.json)?;
-        return report_implicit(a, implicit, &data, &split, outcome);
+    let implicit = kind_params.implicit().copied();
+    if implicit.is_some() && (a.curve.is_some() || a.plot.is_some()) {
+        return Err(Error::Usage(
+            "--curve and --plot draw RMSE curves; implicit models report ranking \
+             metrics per epoch in the --json history instead"
+                .into(),
+        ));
     }
-    let (data, split) = a.data.load(a.seed)?;
-    let outcome = fit(&kind_params, &split, &data, !a.json)?;
-    let model: &dyn Recommender = &outcome.model;
-    let clip = outcome.clip.then_some(data.scale);
-    let train_m = rating_metrics(model, &split.train, clip);
-    let test_m = rating_metrics(model, &split.test, clip);
+    let (data, split) = a
+        .data
+        .load_keeping_times(a.seed, kind_params.needs_times())?;
+    let (train, test) = split.into_datasets(&data);
+    let bar = progress_bar(!a.json);
+    let on_epoch = |e: &EpochStats, _: &dyn Recommender| -> Result<()> {
+        if let Some(b) = &bar {
+            b.set_length(e.epochs as u64);
+            match (e.train_rmse, e.watch_ndcg) {
+                (Some(r), _) => b.set_message(format!("train RMSE {r:.4}")),
+                (None, Some(n)) => b.set_message(format!("test ndcg@10 {n:.4}")),
+                _ => {}
+            }
+            b.inc(1);
+        }
+        Ok(())
+    };
+    let options = FitOptions {
+        watch: Some(&test),
+        threshold: implicit.map_or(Some(DEFAULT_THRESHOLD), |i| i.threshold),
+        on_epoch: Some(&on_epoch),
+        ..FitOptions::default()
+    };
+    let model = kind_params.fit_params().fit(&train, &options)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if let Some(path) = &a.out {
+        model.save(path)?;
+    }
+    // The model's rows are the first ids of both datasets: their ratings are already in
+    // the model's rows (test-only ids lie past them: unknown to the model).
+    let (train_rows, test_rows) = (&train.ratings, &test.ratings);
+    if let Some(implicit) = implicit {
+        return report_implicit(a, &implicit, &model, train_rows, test_rows);
+    }
+    let net: &dyn Recommender = &model.model;
+    let clip = model.clip.then_some(model.scale);
+    let train_m = rating_metrics(net, train_rows, clip);
+    let test_m = rating_metrics(net, test_rows, clip);
+    let history: Vec<EpochRecord> = model.history.iter().map(EpochRecord::of).collect();
     if let Some(path) = &a.curve {
-        write_curve(path, &outcome.history)?;
+        write_curve(path, &history)?;
     }
     if let Some(path) = &a.plot {
-        let title = format!("{}: final test RMSE {:.4}", model.kind(), test_m.rmse);
-        write_plot(path, &title, &outcome.history)?;
+        let title = format!("{}: final test RMSE {:.4}", net.kind(), test_m.rmse);
+        write_plot(path, &title, &history)?;
     }
-    save_model(a, &outcome, &split, &data)?;
+    let train_seconds = model.training.train_seconds;
     let report = json!({
-        "model": model.kind(),
-        "params": outcome.params,
-        "users": model.n_users(),
-        "items": model.n_items(),
-        "param_count": model.param_count(),
-        "epochs_run": outcome.history.len(),
-        "train_seconds": outcome.train_seconds,
+        "model": net.kind(),
+        "params": model.params,
+        "users": net.n_users(),
+        "items": net.n_items(),
+        "param_count": net.param_count(),
+        "epochs_run": history.len(),
+        "train_seconds": train_seconds,
         "train_rmse": train_m.rmse,
         "test_rmse": test_m.rmse,
         "test_mae": test_m.mae,
         "test_count": test_m.count,
         "test_unknown": test_m.unknown,
-        "history": outcome.history,
+        "history": history,
     });
     if a.json {
         print_json(&report);
     } else {
-        println!("model        {}", model.kind());
+        println!("model        {}", net.kind());
         println!(
             "data         {} train / {} test ratings",
-            split.train.len(),
-            split.test.len()
+            train_rows.len(),
+            test_rows.len()
         );
         println!(
             "rows         {} users, {} items ({} parameters)",
-            model.n_users(),
-            model.n_items(),
-            model.param_count()
+            net.n_users(),
+            net.n_items(),
+            net.param_count()
         );
-        println!(
-            "epochs       {} in {:.3} s",
-            outcome.history.len(),
-            outcome.train_seconds
-        );
+        println!("epochs       {} in {train_seconds:.3} s", history.len());
         println!("train RMSE   {:.4}", train_m.rmse);
         println!("test RMSE    {:.4}   MAE {:.4}", test_m.rmse, test_m.mae);
         println!(
@@ -1499,53 +1176,49 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn save_model(a: &TrainArgs, outcome: &Outcome, split: &TrainTest, data: &Dataset) -> Result<()> {
-    if let Some(path) = &a.out {
-        let epochs = outcome.history.len().max(outcome.ranking_history.len());
-        let saved = SavedModel::new(
-            outcome.model.clone(),
-            outcome.params.clone(),
-            split,
-            data,
-            outcome.clip,
-            outcome.train_seconds,
-            epochs,
-        )?;
-        store::save(path, &saved)?;
-    }
-    Ok(())
-}
-
 /// The report of an implicit model: the ranking metrics of protocol A on the test data
 /// (K = 10) instead of RMSE.
 fn report_implicit(
     a: &TrainArgs,
     implicit: &Implicit,
-    data: &Dataset,
-    split: &TrainTest,
-    outcome: Outcome,
+    model: &TrainedModel,
+    train: &Ratings,
+    test: &Ratings,
 ) -> Result<()> {
-    save_model(a, &outcome, split, data)?;
-    let model: &dyn Recommender = &outcome.model;
+    let net: &dyn Recommender = &model.model;
+    let history: Vec<RankRecord> = model
+        .history
+        .iter()
+        .map(|e| RankRecord {
+            epoch: e.epoch,
+            seconds: e.seconds,
+            ndcg: e.watch_ndcg.unwrap_or(f64::NAN),
+            hr: e.watch_hr.unwrap_or(f64::NAN),
+        })
+        .collect();
+    let n_users = net.n_users();
+    let test_unknown = (0..test.len())
+        .filter(|&k| test.users[k] >= n_users || test.items[k] >= net.n_items())
+        .count();
     let mut report = json!({
-        "model": model.kind(),
-        "params": outcome.params,
+        "model": net.kind(),
+        "params": model.params,
         "implicit": {
             "min_rating": implicit.min_rating,
             "threshold": implicit.threshold,
             "protocol": format!("{:?}", implicit.protocol).to_lowercase(),
         },
-        "users": model.n_users(),
-        "items": model.n_items(),
-        "param_count": model.param_count(),
-        "epochs_run": outcome.ranking_history.len(),
-        "train_seconds": outcome.train_seconds,
-        "test_count": split.test.len(),
-        "test_unknown": split.test_unknown(),
+        "users": n_users,
+        "items": net.n_items(),
+        "param_count": net.param_count(),
+        "epochs_run": history.len(),
+        "train_seconds": model.training.train_seconds,
+        "test_count": test.len(),
+        "test_unknown": test_unknown,
     });
     let (metrics, lines) = match implicit.protocol {
         Protocol::Full => {
-            let m = ranking_metrics(model, split, 10, implicit.threshold);
+            let m = ranking_metrics_of(net, train, test, 10, implicit.threshold);
             let relevant = match implicit.threshold {
                 Some(t) => format!("test rating >= {t}"),
                 None => "every test item".into(),
@@ -1568,7 +1241,14 @@ fn report_implicit(
         }
         Protocol::Sampled => {
             let negatives = crate::eval::ranking::DEFAULT_NEGATIVES;
-            let m = crate::eval::sampled_ranking_metrics(model, split, 10, negatives, SAMPLED_SEED);
+            let m = crate::eval::ranking::sampled_ranking_metrics_of(
+                net,
+                train,
+                test,
+                10,
+                negatives,
+                SAMPLED_SEED,
+            );
             let head = format!(
                 "ranking      sampled: {} test items of {} users, each among {negatives} \
                  unrated items (seed {SAMPLED_SEED}); {} unknown to the model",
@@ -1586,34 +1266,244 @@ fn report_implicit(
         metrics.into_iter().for_each(|(k, v)| {
             r.insert(k, v);
         });
-        r.insert("history".into(), json!(outcome.ranking_history));
+        r.insert("history".into(), json!(history));
     }
     if a.json {
         print_json(&report);
         return Ok(());
     }
-    println!("model        {} (implicit feedback)", model.kind());
+    println!("model        {} (implicit feedback)", net.kind());
     println!(
         "data         {} train / {} test ratings",
-        split.train.len(),
-        split.test.len()
+        train.len(),
+        test.len()
     );
     println!(
         "rows         {} users, {} items ({} parameters)",
-        model.n_users(),
-        model.n_items(),
-        model.param_count()
+        n_users,
+        net.n_items(),
+        net.param_count()
     );
     println!(
         "epochs       {} in {:.3} s",
-        outcome.ranking_history.len(),
-        outcome.train_seconds
+        history.len(),
+        model.training.train_seconds
     );
     println!("{}", lines.0);
     for (name, v) in lines.1 {
         println!("  {name:<14} {v:.4}");
     }
     Ok(())
+}
+
+/// The implicit-feedback flags: what becomes an interaction, what is relevant, how the
+/// test data is ranked.
+const IMPLICIT: &[&str] = &["--implicit", "--min-rating", "--threshold", "--protocol"];
+/// The ranking-loss flags.
+const RANKING: &[&str] = &["--negatives", "--sampling"];
+/// The schedule and optimizer flags of the minibatch networks.
+const NETWORK: &[&str] = &[
+    "--dim",
+    "--epochs",
+    "--batch",
+    "--optimizer",
+    "--lr",
+    "--lr-decay",
+    "--momentum",
+    "--nesterov",
+    "--l2",
+    "--l2-bias",
+    "--l2-mode",
+    "--init",
+    "--loss",
+    "--patience",
+    "--val-fraction",
+    "--threads",
+];
+
+/// The one table of the hyper-parameter flags each model kind takes (on ratings, and on
+/// implicit feedback where the kind trains on both). Any other hyper-parameter flag is
+/// a usage error naming the flag and the kind, found before any data is read. Data,
+/// output and reporting flags (`--train`, `--seed`, `--json`, ...) apply to every kind;
+/// `--preset` and `--config` are checked by each kind's params.
+fn accepted_flags(kind: ModelKind, implicit: bool) -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    let deep_only: &[&str] = &[
+        "--hidden",
+        "--activation",
+        "--dropout",
+        "--features",
+        "--l2-dense",
+        "--product",
+        "--bias-shortcut",
+        "--dot-dim",
+        "--l2-dot",
+        "--l2-side",
+        "--pretrain",
+        "--table-lr",
+    ];
+    let neumf_only: &[&str] = &["--mlp-dim", "--hidden", "--activation", "--l2-dense"];
+    match (kind, implicit) {
+        (ModelKind::Baseline, _) => v.extend(["--epochs", "--reg-user", "--reg-item"]),
+        (ModelKind::Knn, _) => v.extend([
+            "--neighbors",
+            "--shrinkage",
+            "--epochs",
+            "--reg-user",
+            "--reg-item",
+        ]),
+        (ModelKind::Mf, false) => v.extend(NETWORK),
+        (ModelKind::Mf, true) => {
+            v.extend([
+                "--dim",
+                "--epochs",
+                "--optimizer",
+                "--lr",
+                "--lr-decay",
+                "--l2",
+                "--l2-bias",
+                "--init",
+                "--loss",
+            ]);
+            v.extend(IMPLICIT);
+            v.extend(RANKING);
+        }
+        (ModelKind::Deep | ModelKind::Neumf, implicit) => {
+            v.extend(NETWORK);
+            v.extend(if kind == ModelKind::Deep {
+                deep_only
+            } else {
+                neumf_only
+            });
+            if implicit {
+                // The ranking trainer has no validation data to stop on.
+                v.retain(|f| !matches!(*f, "--patience" | "--val-fraction"));
+                v.extend(IMPLICIT);
+                v.extend(RANKING);
+            }
+        }
+        (ModelKind::Autorec, _) => v.extend([
+            "--epochs",
+            "--batch",
+            "--optimizer",
+            "--lr",
+            "--lr-decay",
+            "--momentum",
+            "--nesterov",
+            "--l2",
+            "--patience",
+            "--val-fraction",
+            "--hidden",
+        ]),
+        (ModelKind::Blend, _) => v.extend(["--members", "--ridge", "--val-fraction"]),
+        (ModelKind::Ials, _) => {
+            v.extend([
+                "--dim",
+                "--epochs",
+                "--l2",
+                "--threads",
+                "--init",
+                "--alpha",
+                "--confidence",
+                "--cg-steps",
+                "--l2-exponent",
+            ]);
+            v.extend(IMPLICIT);
+        }
+        (ModelKind::Ease, _) => {
+            v.extend(["--l2", "--threads", "--recency"]);
+            v.extend(IMPLICIT);
+        }
+        (ModelKind::Popularity, _) => v.extend(IMPLICIT),
+    }
+    v
+}
+
+impl TrainArgs {
+    /// Every hyper-parameter flag, as spelled on the command line, with whether it was
+    /// given.
+    fn hyper_flags(&self) -> Vec<(&'static str, bool)> {
+        let h = &self.hyper;
+        vec![
+            ("--dim", h.dim.is_some()),
+            ("--epochs", h.epochs.is_some()),
+            ("--batch", h.batch.is_some()),
+            ("--optimizer", h.optimizer.is_some()),
+            ("--lr", h.lr.is_some()),
+            ("--lr-decay", h.lr_decay.is_some()),
+            ("--momentum", h.momentum.is_some()),
+            ("--nesterov", h.nesterov),
+            ("--l2", h.l2.is_some()),
+            ("--l2-bias", h.l2_bias.is_some()),
+            ("--l2-mode", h.l2_mode.is_some()),
+            ("--init", h.init.is_some()),
+            ("--loss", h.loss.is_some()),
+            ("--patience", h.patience.is_some()),
+            ("--val-fraction", h.val_fraction.is_some()),
+            ("--threads", h.threads.is_some()),
+            ("--mlp-dim", h.mlp_dim.is_some()),
+            ("--hidden", h.hidden.is_some()),
+            ("--activation", h.activation.is_some()),
+            ("--dropout", h.dropout.is_some()),
+            ("--features", h.features.is_some()),
+            ("--l2-dense", h.l2_dense.is_some()),
+            ("--product", h.product.is_some()),
+            ("--bias-shortcut", h.bias_shortcut.is_some()),
+            ("--dot-dim", h.dot_dim.is_some()),
+            ("--l2-dot", h.l2_dot.is_some()),
+            ("--l2-side", h.l2_side.is_some()),
+            ("--pretrain", h.pretrain.is_some()),
+            ("--table-lr", h.table_lr.is_some()),
+            ("--reg-user", self.reg_user.is_some()),
+            ("--reg-item", self.reg_item.is_some()),
+            ("--neighbors", self.neighbors.is_some()),
+            ("--shrinkage", self.shrinkage.is_some()),
+            ("--members", self.members.is_some()),
+            ("--ridge", self.ridge.is_some()),
+            ("--implicit", self.implicit),
+            ("--min-rating", self.min_rating.is_some()),
+            ("--threshold", self.threshold.is_some()),
+            ("--negatives", self.negatives.is_some()),
+            ("--sampling", self.sampling.is_some()),
+            ("--protocol", self.protocol.is_some()),
+            ("--alpha", self.alpha.is_some()),
+            ("--confidence", self.confidence.is_some()),
+            ("--cg-steps", self.cg_steps.is_some()),
+            ("--l2-exponent", self.l2_exponent.is_some()),
+            ("--recency", self.recency.is_some()),
+        ]
+    }
+
+    /// A given hyper-parameter flag that the chosen kind does not take, as a usage error
+    /// naming the flag and the kind ([`accepted_flags`]).
+    fn refuse_foreign_flags(&self) -> Result<()> {
+        let implicit = self.is_implicit();
+        let accepted = accepted_flags(self.model, implicit);
+        let kind = self
+            .model
+            .to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_string());
+        let with_both = matches!(
+            self.model,
+            ModelKind::Mf | ModelKind::Deep | ModelKind::Neumf
+        );
+        let what = match (with_both, implicit) {
+            (true, true) => format!("{kind} on implicit feedback"),
+            (true, false) => format!("{kind} on ratings"),
+            _ => kind,
+        };
+        match self
+            .hyper_flags()
+            .into_iter()
+            .find(|&(flag, given)| given && !accepted.contains(&flag))
+        {
+            Some((flag, _)) => Err(Error::Usage(format!(
+                "{flag} does not apply to {what} (it takes: {})",
+                accepted.join(" ")
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A model kind with its validated parameters.
@@ -1631,7 +1521,7 @@ pub(crate) enum Either {
     MfRank(MfRankParams, Option<Implicit>),
     DeepRank(DeepParams, Option<Implicit>),
     NeuMfRank(NeuMfParams, Option<Implicit>),
-    Popularity(Option<Implicit>),
+    Popularity(PopularityParams, Option<Implicit>),
 }
 
 impl Either {
@@ -1643,7 +1533,7 @@ impl Either {
             | Either::MfRank(_, i)
             | Either::DeepRank(_, i)
             | Either::NeuMfRank(_, i)
-            | Either::Popularity(i) => i.as_ref(),
+            | Either::Popularity(_, i) => i.as_ref(),
             _ => None,
         }
     }
@@ -1652,12 +1542,30 @@ impl Either {
     pub(crate) fn needs_times(&self) -> bool {
         matches!(self, Either::Ease(p, _) if p.uses_recency())
     }
+
+    /// The params, as the library trains them.
+    pub(crate) fn fit_params(&self) -> &dyn Fit {
+        match self {
+            Either::Baseline(p) => p,
+            Either::Mf(p) => p,
+            Either::Deep(p) | Either::DeepRank(p, _) => p,
+            Either::NeuMf(p) | Either::NeuMfRank(p, _) => p,
+            Either::Knn(p) => p,
+            Either::AutoRec(p) => p,
+            Either::Blend(p) => p,
+            Either::Ials(p, _) => p,
+            Either::Ease(p, _) => p,
+            Either::MfRank(p, _) => p,
+            Either::Popularity(p, _) => p,
+        }
+    }
 }
 
 /// How ratings become implicit feedback, and how test items become relevant.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Implicit {
-    /// Interactions are the training ratings >= this (`None`: all).
+    /// Interactions are the training ratings >= this (`None`: all); also set in the
+    /// model's params, which the library honours.
     pub min_rating: Option<f32>,
     /// Relevant test items: rating >= this (`None`: all).
     pub threshold: Option<f32>,
@@ -1669,27 +1577,8 @@ impl Default for Implicit {
     fn default() -> Self {
         Implicit {
             min_rating: None,
-            threshold: Some(crate::eval::ranking::DEFAULT_THRESHOLD),
+            threshold: Some(DEFAULT_THRESHOLD),
             protocol: Protocol::Full,
         }
-    }
-}
-
-impl Implicit {
-    /// The training interactions of `split` (its training ratings at or above
-    /// `min_rating`).
-    pub(crate) fn interactions(&self, split: &TrainTest) -> Result<crate::data::Ratings> {
-        let Some(min) = self.min_rating else {
-            return Ok(split.train.clone());
-        };
-        let keep: Vec<usize> = (0..split.train.len())
-            .filter(|&k| split.train.values[k] >= min)
-            .collect();
-        if keep.is_empty() {
-            return Err(Error::Usage(format!(
-                "no training rating is >= --min-rating {min}"
-            )));
-        }
-        Ok(split.train.select(&keep))
     }
 }

@@ -15,7 +15,7 @@ pub mod synthetic;
 
 pub use features::{Features, SideTable, Variable};
 pub use ratings::{IdMap, Ratings};
-pub use split::TrainTest;
+pub use split::{SplitSpec, TrainTest};
 
 use crate::error::Result;
 use std::path::{Path, PathBuf};
@@ -132,6 +132,38 @@ impl Dataset {
     /// The display title of the item with index `item`, when metadata has one.
     pub fn item_title(&self, item: u32) -> Option<&str> {
         self.features.items.title(self.items.raw(item))
+    }
+
+    /// Loads a ratings file or a MovieLens folder with the default [`ReadOptions`]
+    /// (formats detected by name, generic layouts guessed): see [`load`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Dataset> {
+        load(path.as_ref(), &ReadOptions::default())
+    }
+
+    /// Loads with explicit [`ReadOptions`] (delimiter, columns, scale, duplicates).
+    pub fn load_with(path: impl AsRef<Path>, options: &ReadOptions) -> Result<Dataset> {
+        load(path.as_ref(), options)
+    }
+
+    /// Seeded MovieLens-shaped synthetic ratings (side variables and titles included):
+    /// `users` x `items` with exactly `ratings` ratings. See [`synthetic::generate`].
+    pub fn synthetic(users: usize, items: usize, ratings: usize, seed: u64) -> Result<Dataset> {
+        let params = synthetic::SynthParams {
+            users,
+            items,
+            ratings,
+            seed,
+            ..Default::default()
+        };
+        Ok(synthetic::generate(&params)?.dataset)
+    }
+
+    /// Splits into a training and a test dataset (`seed` drives random splits). The
+    /// training dataset holds the ids that have training ratings; the test dataset
+    /// keeps every id of the data, so that a test id unknown to a model trained on the
+    /// first is counted as unknown, never dropped.
+    pub fn split(&self, spec: &SplitSpec, seed: u64) -> Result<(Dataset, Dataset)> {
+        Ok(spec.apply(self, seed)?.into_datasets(self))
     }
 }
 

@@ -33,6 +33,32 @@ pub struct TrainTest {
 }
 
 impl TrainTest {
+    /// The two halves as datasets with `data`'s features, scale and source: the
+    /// training ratings over the training ids only (rows `0..train_users` and
+    /// `0..train_items`, in the same order), the test ratings over every id.
+    pub fn into_datasets(self, data: &Dataset) -> (Dataset, Dataset) {
+        let train_ids = |ids: &IdMap, n: u32| IdMap::from_raw(&ids.raw_ids()[..n as usize]);
+        let train = Dataset {
+            ratings: self.train,
+            users: train_ids(&self.users, self.train_users),
+            items: train_ids(&self.items, self.train_items),
+            features: data.features.clone(),
+            scale: data.scale,
+            source: data.source.clone(),
+            warnings: Vec::new(),
+        };
+        let test = Dataset {
+            ratings: self.test,
+            users: self.users,
+            items: self.items,
+            features: data.features.clone(),
+            scale: data.scale,
+            source: data.source.clone(),
+            warnings: Vec::new(),
+        };
+        (train, test)
+    }
+
     /// Builds a split from ratings over `users` / `items`, renumbering ids so that those
     /// seen in `train` come first (in order of first appearance in `train`), then the
     /// test-only ids, then ids seen in neither (dropped from the maps).

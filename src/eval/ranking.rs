@@ -289,7 +289,7 @@ impl Serialize for RankingMetrics {
 /// test.push(1, 1, 5.0, None); // relevant
 /// test.push(1, 2, 2.0, None); // below the threshold
 /// let split = TrainTest::new(train, test, IdMap::from_raw(["a", "b"]), IdMap::from_raw(["x", "y", "z"]));
-/// let model = Popularity::fit(&split.train, split.train_users, split.train_items);
+/// let model = Popularity::train(&split.train, split.train_users, split.train_items);
 /// // User 1's training item 0 is excluded: its list is [1] (item 2 is unknown to the model).
 /// let m = ranking_metrics(&model, &split, 1, Some(4.0));
 /// assert_eq!((m.users, m.precision, m.ndcg, m.hr), (1, 1.0, 1.0, 1.0));
@@ -301,10 +301,22 @@ pub fn ranking_metrics(
     k: usize,
     threshold: Option<f32>,
 ) -> RankingMetrics {
+    ranking_metrics_of(model, &split.train, &split.test, k, threshold)
+}
+
+/// [`ranking_metrics`] of `test` with the items of `train` excluded from each user's
+/// list (both over the model's rows; indices past them are unknown to the model).
+pub fn ranking_metrics_of(
+    model: &dyn Recommender,
+    train: &Ratings,
+    test: &Ratings,
+    k: usize,
+    threshold: Option<f32>,
+) -> RankingMetrics {
     let n_users = model.n_users() as usize;
     let n_items = model.n_items() as usize;
-    let relevant = UserItems::build(&split.test, n_users, |v| threshold.is_none_or(|t| v >= t));
-    let train = UserItems::build(&split.train, n_users, |_| true);
+    let relevant = UserItems::build(test, n_users, |v| threshold.is_none_or(|t| v >= t));
+    let train = UserItems::build(train, n_users, |_| true);
     let mut scores = vec![0.0f32; n_items];
     let mut ranked: Vec<u32> = Vec::with_capacity(k);
     let mut recommended: Vec<u32> = Vec::new();
@@ -413,10 +425,23 @@ pub fn sampled_ranking_metrics(
     negatives: usize,
     seed: u64,
 ) -> SampledRankingMetrics {
+    sampled_ranking_metrics_of(model, &split.train, &split.test, k, negatives, seed)
+}
+
+/// [`sampled_ranking_metrics`] of `test` with the items of `train` never sampled as
+/// negatives (both over the model's rows).
+pub fn sampled_ranking_metrics_of(
+    model: &dyn Recommender,
+    train: &Ratings,
+    test: &Ratings,
+    k: usize,
+    negatives: usize,
+    seed: u64,
+) -> SampledRankingMetrics {
     let n_users = model.n_users() as usize;
     let n_items = model.n_items() as usize;
-    let held_out = UserItems::build(&split.test, n_users, |_| true);
-    let train = UserItems::build(&split.train, n_users, |_| true);
+    let held_out = UserItems::build(test, n_users, |_| true);
+    let train = UserItems::build(train, n_users, |_| true);
     let mut rng = Rng::seeded(seed);
     // `rated[i] == stamp` marks items the current user rated; `taken[i] == case` marks
     // negatives already drawn for the current case.
@@ -937,7 +962,7 @@ mod tests {
         let data = synthetic(300, 400, 15_000);
         let (train, test) = random_holdout(data.ratings.len(), 0.2, 1);
         let split = TrainTest::from_indices(&data, &train, &test);
-        let pop = Popularity::fit(&split.train, split.train_users, split.train_items);
+        let pop = Popularity::train(&split.train, split.train_users, split.train_items);
         let random = FnModel {
             f: |u, i| noise(u, i, 11),
             users: split.train_users,

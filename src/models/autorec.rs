@@ -146,23 +146,29 @@ impl AutoRecParams {
     /// }
     /// let sets = EvalSets { train: &r, val: None, test: None, clip: None };
     /// let p = AutoRecParams { hidden: 4, epochs: 300, l2: 0.01, lr: 0.01, ..Default::default() };
-    /// let (model, _) = p.fit(sets, 3, 2, false, |_| {}).unwrap();
+    /// let (model, _) = p.train(sets, 3, 2, |_, _| Ok(())).unwrap();
     /// assert!(model.score(2, 1) > model.score(1, 1)); // user 2 rates like user 0
     /// ```
-    pub fn fit(
+    pub fn train(
         &self,
         sets: EvalSets<'_>,
         n_users: u32,
         n_items: u32,
-        progress: bool,
-        mut on_epoch: impl FnMut(&EpochRecord),
+        mut on_epoch: impl FnMut(&EpochRecord, &dyn Recommender) -> Result<()>,
     ) -> Result<(AutoRec, History)> {
         self.check()?;
+        if self.patience > 0 && sets.val.is_none() {
+            return Err(Error::Usage(
+                "patience > 0 (early stopping) needs validation data: a validation carve \
+                 (val_fraction > 0) or validation ratings"
+                    .into(),
+            ));
+        }
         let train = sets.train;
         if train.is_empty() {
             return Err(Error::Usage("cannot train on no ratings".into()));
         }
-        let fallback = BaselineParams::default().fit(train, n_users, n_items, |_, _| {})?;
+        let fallback = BaselineParams::default().train(train, n_users, n_items, |_, _| Ok(()))?;
         let columns = ItemColumns::new(train, n_items as usize);
         let mut net = Net::new(self, n_users as usize);
         let mut rng = Rng::seeded(self.seed ^ 0xa07e_c0de);
@@ -172,7 +178,6 @@ impl AutoRecParams {
         let mut since_best = 0;
         let mut lr = self.lr;
         let mut step = 0u64;
-        let bar = progress.then(|| indicatif::ProgressBar::new(self.epochs as u64));
         for epoch in 1..=self.epochs {
             let (started, cpu) = (Instant::now(), process_cpu_seconds());
             rng.shuffle(&mut order);
@@ -196,10 +201,7 @@ impl AutoRecParams {
                 test_rmse: sets.test.map(rmse),
                 seconds,
             };
-            on_epoch(&record);
-            if let Some(bar) = &bar {
-                bar.inc(1);
-            }
+            on_epoch(&record, &model)?;
             history.best_epoch = epoch;
             let val = record.val_rmse;
             history.epochs.push(record);
@@ -218,9 +220,6 @@ impl AutoRecParams {
         if let Some((_, best_net)) = best {
             net = best_net;
             history.best_epoch = history.epochs.len() - since_best;
-        }
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
         }
         Ok((net.model(&columns, &fallback, n_items as usize), history))
     }
@@ -570,8 +569,8 @@ mod tests {
             batch: 4,
             ..Default::default()
         };
-        let (a, _) = p.fit(sets, 20, 15, false, |_| {}).unwrap();
-        let (b, _) = p.fit(sets, 20, 15, false, |_| {}).unwrap();
+        let (a, _) = p.train(sets, 20, 15, |_, _| Ok(())).unwrap();
+        let (b, _) = p.train(sets, 20, 15, |_, _| Ok(())).unwrap();
         assert_eq!(a, b);
     }
 }

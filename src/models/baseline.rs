@@ -62,15 +62,15 @@ impl BaselineParams {
     /// for (u, i, v) in [(0, 0, 5.0), (0, 1, 4.0), (1, 0, 3.0), (1, 1, 2.0)] {
     ///     r.push(u, i, v, None);
     /// }
-    /// let model = BaselineParams::default().fit(&r, 2, 2, |_, _| {}).unwrap();
+    /// let model = BaselineParams::default().train(&r, 2, 2, |_, _| Ok(())).unwrap();
     /// assert!(model.score(0, 0) > model.score(1, 1));
     /// ```
-    pub fn fit(
+    pub fn train(
         &self,
         train: &Ratings,
         n_users: u32,
         n_items: u32,
-        mut on_epoch: impl FnMut(usize, &Baseline),
+        mut on_epoch: impl FnMut(usize, &Baseline) -> Result<()>,
     ) -> Result<Baseline> {
         self.check()?;
         if train.is_empty() {
@@ -107,7 +107,7 @@ impl BaselineParams {
             for (b, (&s, &c)) in model.user_bias.iter_mut().zip(sums_u.iter().zip(&count_u)) {
                 *b = (s / (self.reg_user + c as f64)) as f32;
             }
-            on_epoch(epoch, &model);
+            on_epoch(epoch, &model)?;
         }
         Ok(model)
     }
@@ -206,7 +206,7 @@ mod tests {
             reg_item: 1.0,
             reg_user: 2.0,
         };
-        let m = p.fit(&r, 2, 2, |_, _| {}).unwrap();
+        let m = p.train(&r, 2, 2, |_, _| Ok(())).unwrap();
         let mu = 10.0 / 3.0;
         let bi0 = ((5.0 - mu) + (4.0 - mu)) / 3.0;
         let bi1 = (1.0 - mu) / 2.0;
@@ -228,7 +228,7 @@ mod tests {
                 epochs: 0,
                 ..Default::default()
             }
-            .fit(&r, 1, 1, |_, _| {})
+            .train(&r, 1, 1, |_, _| Ok(()))
             .is_err()
         );
         assert!(
@@ -239,6 +239,10 @@ mod tests {
             .check()
             .is_err()
         );
-        assert!(BaselineParams::default().fit(&r, 1, 1, |_, _| {}).is_err());
+        assert!(
+            BaselineParams::default()
+                .train(&r, 1, 1, |_, _| Ok(()))
+                .is_err()
+        );
     }
 }

@@ -162,6 +162,10 @@ pub struct DeepParams {
     /// tables and dense layers train at `lr`); a missing key means 1.
     #[serde(default = "one")]
     pub table_lr: f32,
+    /// Implicit feedback: the interactions are the training ratings at or above this
+    /// (`None`: every rating). Only for training with a ranking loss.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rating: Option<f32>,
 }
 
 fn one() -> f32 {
@@ -229,6 +233,7 @@ impl Default for DeepParams {
             l2_side: Some(0.03),
             pretrain: Pretrain::None,
             table_lr: 64.0,
+            min_rating: None,
         }
     }
 }
@@ -273,6 +278,7 @@ impl DeepParams {
             l2_side: None,
             pretrain: Pretrain::None,
             table_lr: 1.0,
+            min_rating: None,
         }
     }
 
@@ -344,9 +350,6 @@ impl DeepParams {
                 self.val_fraction
             ));
         }
-        if self.patience > 0 && self.val_fraction == 0.0 {
-            return usage("early stopping (patience > 0) needs a validation fraction > 0".into());
-        }
         if !(1..=256).contains(&self.threads) {
             return usage(format!("threads must be in 1..=256, got {}", self.threads));
         }
@@ -382,14 +385,13 @@ impl DeepParams {
     /// Trains on `sets.train` (indices below `n_users` / `n_items`), with the side
     /// variables `sides` (built by [`side_inputs`] for `self.features`, in that order),
     /// reporting each epoch to `on_epoch`.
-    pub fn fit(
+    pub fn train(
         &self,
         sets: EvalSets<'_>,
         n_users: u32,
         n_items: u32,
         sides: Vec<SideInput>,
-        progress: bool,
-        on_epoch: impl FnMut(&EpochRecord),
+        mut on_epoch: impl FnMut(&EpochRecord, &dyn Recommender) -> Result<()>,
     ) -> Result<(Deep, History)> {
         self.check()?;
         if sets.train.is_empty() {
@@ -397,7 +399,7 @@ impl DeepParams {
         }
         if self.loss.ranking().is_some() {
             return Err(Error::Usage(
-                "a ranking loss trains on implicit feedback (fit_ranking)".into(),
+                "a ranking loss trains on implicit feedback (train_ranking)".into(),
             ));
         }
         let mu = sets.train.mean() as f32;
@@ -414,10 +416,10 @@ impl DeepParams {
                 test: None,
                 clip: None,
             };
-            let (mf, _) = mf_params.fit(only_train, n_users, n_items, false, |_| {})?;
+            let (mf, _) = mf_params.train(only_train, n_users, n_items, |_, _| Ok(()))?;
             net.set_pretrained(&mf);
         }
-        let history = crate::train::fit(&mut net, sets, &self.schedule(), progress, on_epoch)?;
+        let history = crate::train::fit(&mut net, sets, &self.schedule(), |r, n| on_epoch(r, n))?;
         Ok((net.into_model(), history))
     }
 
@@ -471,12 +473,12 @@ impl DeepParams {
     /// ignored; indices below `n_users` / `n_items`), with the side variables `sides`;
     /// scores are preferences (`mu` = 0, nothing clipped). `on_epoch(epoch, model)` after
     /// every epoch. See [`super::ranking::fit_net`].
-    pub fn fit_ranking(
+    pub fn train_ranking(
         &self,
         train: &Ratings,
         (n_users, n_items): (u32, u32),
         sides: Vec<SideInput>,
-        on_epoch: impl FnMut(usize, &Deep),
+        on_epoch: impl FnMut(usize, &Deep) -> Result<()>,
     ) -> Result<Deep> {
         self.check()?;
         let net = DeepNet::new(self, 0.0, n_users as usize, n_items as usize, sides)?;
@@ -554,22 +556,30 @@ pub fn side_inputs(
     data: &Dataset,
     split: &TrainTest,
 ) -> Result<Vec<SideInput>> {
+    side_inputs_of(features, &super::TrainingSet::of_split(split, data))
+}
+
+/// [`side_inputs`] for the rows of a [`super::TrainingSet`].
+pub fn side_inputs_of(
+    features: &[(String, usize)],
+    set: &super::TrainingSet<'_>,
+) -> Result<Vec<SideInput>> {
     let mut out = Vec::with_capacity(features.len());
     for (name, dim) in features {
         let implicit = (name == "rated" || name == "raters")
-            && data.features.users.variable(name).is_none()
-            && data.features.items.variable(name).is_none();
+            && set.features.users.variable(name).is_none()
+            && set.features.items.variable(name).is_none();
         if implicit {
-            out.push(implicit_input(name, *dim, split));
+            out.push(implicit_input(name, *dim, set));
             continue;
         }
-        let (table, of_users, ids, n) = if data.features.users.variable(name).is_some() {
-            (&data.features.users, true, &split.users, split.train_users)
-        } else if data.features.items.variable(name).is_some() {
-            (&data.features.items, false, &split.items, split.train_items)
+        let (table, of_users, ids, n) = if set.features.users.variable(name).is_some() {
+            (&set.features.users, true, set.users, set.n_users)
+        } else if set.features.items.variable(name).is_some() {
+            (&set.features.items, false, set.items, set.n_items)
         } else {
-            let names: Vec<&str> = (data.features.users.variables.iter())
-                .chain(&data.features.items.variables)
+            let names: Vec<&str> = (set.features.users.variables.iter())
+                .chain(&set.features.items.variables)
                 .map(|v| v.name.as_str())
                 .collect();
             return Err(Error::Usage(format!(
@@ -622,17 +632,17 @@ pub fn side_inputs(
 /// The implicit-feedback variables of the training ratings (as SVD++'s N(u)): `rated`,
 /// a user's set of rated items (levels: item indices), or `raters`, an item's set of
 /// users. An entity without any (not possible for a training id) gets an extra row.
-fn implicit_input(name: &str, dim: usize, split: &TrainTest) -> SideInput {
+fn implicit_input(name: &str, dim: usize, set: &super::TrainingSet<'_>) -> SideInput {
     let of_users = name == "rated";
     let (n, levels_n) = if of_users {
-        (split.train_users, split.train_items)
+        (set.n_users, set.n_items)
     } else {
-        (split.train_items, split.train_users)
+        (set.n_items, set.n_users)
     };
     let (keys, vals) = if of_users {
-        (&split.train.users, &split.train.items)
+        (&set.ratings.users, &set.ratings.items)
     } else {
-        (&split.train.items, &split.train.users)
+        (&set.ratings.items, &set.ratings.users)
     };
     let mut lists: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
     for (&k, &v) in keys.iter().zip(vals) {
@@ -1882,14 +1892,9 @@ mod tests {
             clip: None,
         };
         params
-            .fit(
-                sets,
-                split.train_users,
-                split.train_items,
-                sides,
-                false,
-                |_| {},
-            )
+            .train(sets, split.train_users, split.train_items, sides, |_, _| {
+                Ok(())
+            })
             .unwrap()
     }
 
@@ -2007,7 +2012,7 @@ mod tests {
             clip: None,
         };
         let (mf, _) = mf_params
-            .fit(sets, split.train_users, split.train_items, false, |_| {})
+            .train(sets, split.train_users, split.train_items, |_, _| Ok(()))
             .unwrap();
         assert!(m.dot_p == mf.p && m.dot_q == mf.q);
         assert!(m.user_bias == mf.user_bias && m.item_bias == mf.item_bias);

@@ -54,6 +54,10 @@ pub struct EaseParams {
     pub recency_tau: f32,
     /// Threads.
     pub threads: usize,
+    /// The interactions are the training ratings at or above this (`None`: every
+    /// rating).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rating: Option<f32>,
 }
 
 impl Default for EaseParams {
@@ -63,6 +67,7 @@ impl Default for EaseParams {
             recency_beta: 0.0,
             recency_tau: 5.0,
             threads: 1,
+            min_rating: None,
         }
     }
 }
@@ -125,11 +130,11 @@ impl EaseParams {
     /// for (u, i) in [(0, 0), (0, 1), (1, 0), (1, 1), (2, 2), (2, 3), (3, 2), (3, 3), (0, 2)] {
     ///     r.push(u, i, 1.0, None);
     /// }
-    /// let m = EaseParams { l2: 0.5, ..Default::default() }.fit(&r, 4, 4).unwrap();
+    /// let m = EaseParams { l2: 0.5, ..Default::default() }.train(&r, 4, 4).unwrap();
     /// // User 1 (who took item 0) is pointed to item 1 rather than item 3.
     /// assert!(m.score(1, 1) > m.score(1, 3));
     /// ```
-    pub fn fit(&self, train: &Ratings, n_users: u32, n_items: u32) -> Result<Ease> {
+    pub fn train(&self, train: &Ratings, n_users: u32, n_items: u32) -> Result<Ease> {
         self.check()?;
         if train.is_empty() {
             return Err(Error::Usage("cannot train on no interactions".into()));
@@ -502,7 +507,7 @@ mod tests {
             l2,
             ..Default::default()
         }
-        .fit(&r, users, items)
+        .train(&r, users, items)
         .unwrap();
         let n = items as usize;
         let mut x = vec![0.0f64; users as usize * n];
@@ -546,7 +551,7 @@ mod tests {
             recency_tau: 2.0,
             ..Default::default()
         };
-        let m = p.fit(&r, 1, 4).unwrap();
+        let m = p.train(&r, 1, 4).unwrap();
         let (items, w) = m.user_row(0);
         assert_eq!(items, [0, 1, 2, 3]);
         let f = |later: f32| 1.0 + 4.0 * (-later / 2.0f32).exp();
@@ -554,8 +559,8 @@ mod tests {
         // Without timestamps recency is refused; without recency every weight is 1.
         let mut no_times = r.clone();
         no_times.times = None;
-        assert!(matches!(p.fit(&no_times, 1, 4), Err(Error::Usage(_))));
-        let plain = EaseParams::default().fit(&no_times, 1, 4).unwrap();
+        assert!(matches!(p.train(&no_times, 1, 4), Err(Error::Usage(_))));
+        let plain = EaseParams::default().train(&no_times, 1, 4).unwrap();
         assert_eq!(plain.user_row(0).1, [1.0; 4]);
         // Fold-in takes the list order as time: the last named is the latest.
         assert_eq!(
@@ -578,7 +583,7 @@ mod tests {
         // Distinct times: the interaction index.
         let mut r = r;
         r.times = Some((0..r.len() as i64).collect());
-        let m = p.fit(&r, 20, 30).unwrap();
+        let m = p.train(&r, 20, 30).unwrap();
         for u in 0..20u32 {
             let order: Vec<u32> = (0..r.len())
                 .filter(|&k| r.users[k] == u)
@@ -601,9 +606,9 @@ mod tests {
             recency_beta: 2.0,
             ..Default::default()
         };
-        let m = p.fit(&r, users, items).unwrap();
+        let m = p.train(&r, users, items).unwrap();
         let m4 = EaseParams { threads: 4, ..p }
-            .fit(&r, users, items)
+            .train(&r, users, items)
             .unwrap();
         assert_eq!(m, m4);
         assert!(m.check(users as usize).is_ok());
@@ -649,12 +654,12 @@ mod tests {
             assert!(matches!(p.check(), Err(Error::Usage(_))), "{p:?}");
         }
         let empty = Ratings::default();
-        assert!(EaseParams::default().fit(&empty, 1, 1).is_err());
+        assert!(EaseParams::default().train(&empty, 1, 1).is_err());
         let mut one = Ratings::default();
         one.push(0, 0, 1.0, None);
         let too_many = MAX_ITEMS as u32 + 1;
         assert!(matches!(
-            EaseParams::default().fit(&one, 1, too_many),
+            EaseParams::default().train(&one, 1, too_many),
             Err(Error::Usage(_))
         ));
     }

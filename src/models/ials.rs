@@ -123,6 +123,10 @@ pub struct IalsParams {
     pub seed: u64,
     /// Solver threads.
     pub threads: usize,
+    /// The interactions are the training ratings at or above this (`None`: every
+    /// rating).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rating: Option<f32>,
 }
 
 impl Default for IalsParams {
@@ -138,6 +142,7 @@ impl Default for IalsParams {
             init: 0.01,
             seed: 42,
             threads: 1,
+            min_rating: None,
         }
     }
 }
@@ -200,15 +205,15 @@ impl IalsParams {
     ///     r.push(u, i, 1.0, None);
     /// }
     /// let p = IalsParams { dim: 4, l2: 0.1, ..IalsParams::default() };
-    /// let m = p.fit(&r, 4, 4, |_, _| {}).unwrap();
+    /// let m = p.train(&r, 4, 4, |_, _| Ok(())).unwrap();
     /// assert!(m.score(1, 2) < m.score(1, 0));
     /// ```
-    pub fn fit(
+    pub fn train(
         &self,
         train: &Ratings,
         n_users: u32,
         n_items: u32,
-        mut on_sweep: impl FnMut(usize, &Ials),
+        mut on_sweep: impl FnMut(usize, &Ials) -> Result<()>,
     ) -> Result<Ials> {
         self.check()?;
         if train.is_empty() {
@@ -242,7 +247,7 @@ impl IalsParams {
         for sweep in 1..=self.iterations {
             self.half_sweep(&by_user, &model.q, &mut model.p);
             self.half_sweep(&by_item, &model.p, &mut model.q);
-            on_sweep(sweep, &model);
+            on_sweep(sweep, &model)?;
         }
         Ok(model)
     }
@@ -550,7 +555,10 @@ mod tests {
             };
             let mut values = Vec::new();
             let m = p
-                .fit(&r, 12, 15, |_, m| values.push(objective(&p, &r, m)))
+                .train(&r, 12, 15, |_, m| {
+                    values.push(objective(&p, &r, m));
+                    Ok(())
+                })
                 .unwrap();
             for w in values.windows(2) {
                 assert!(w[1] <= w[0] * (1.0 + 1e-6), "{confidence:?}: {values:?}");
@@ -580,15 +588,15 @@ mod tests {
             iterations: 3,
             ..IalsParams::default()
         };
-        let one = p.fit(&r, 40, 30, |_, _| {}).unwrap();
-        let again = p.fit(&r, 40, 30, |_, _| {}).unwrap();
+        let one = p.train(&r, 40, 30, |_, _| Ok(())).unwrap();
+        let again = p.train(&r, 40, 30, |_, _| Ok(())).unwrap();
         assert_eq!(one, again);
         for threads in [2, 3, 7] {
             let many = IalsParams {
                 threads,
                 ..p.clone()
             }
-            .fit(&r, 40, 30, |_, _| {})
+            .train(&r, 40, 30, |_, _| Ok(()))
             .unwrap();
             assert_eq!(one, many, "threads {threads}");
         }
@@ -596,7 +604,7 @@ mod tests {
             seed: 1,
             ..p.clone()
         }
-        .fit(&r, 40, 30, |_, _| {})
+        .train(&r, 40, 30, |_, _| Ok(()))
         .unwrap();
         assert_ne!(one, other);
     }
@@ -614,7 +622,7 @@ mod tests {
             l2: 0.5,
             ..IalsParams::default()
         };
-        let m = p.fit(&r, 30, 20, |_, _| {}).unwrap();
+        let m = p.train(&r, 30, 20, |_, _| Ok(())).unwrap();
         let u = 4u32;
         let items: Vec<(u32, f32)> = (0..r.len())
             .filter(|&k| r.users[k] == u)
@@ -659,7 +667,7 @@ mod tests {
             confidence: Confidence::Linear,
             ..IalsParams::default()
         };
-        assert!(p.fit(&r, 1, 1, |_, _| {}).is_err());
+        assert!(p.train(&r, 1, 1, |_, _| Ok(())).is_err());
         assert!("log:0".parse::<Confidence>().is_err());
         assert_eq!(
             "log:2".parse::<Confidence>().unwrap(),

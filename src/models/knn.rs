@@ -79,10 +79,10 @@ impl KnnParams {
     /// for (u, i, v) in [(0, 0, 5.0), (0, 1, 5.0), (1, 0, 1.0), (1, 1, 1.0), (2, 0, 5.0)] {
     ///     r.push(u, i, v, None);
     /// }
-    /// let knn = KnnParams { shrinkage: 0.0, ..Default::default() }.fit(&r, 3, 2).unwrap();
+    /// let knn = KnnParams { shrinkage: 0.0, ..Default::default() }.train(&r, 3, 2).unwrap();
     /// assert!(knn.score(2, 1) > knn.baseline.score(2, 1)); // user 2 liked the similar item 0
     /// ```
-    pub fn fit(&self, train: &Ratings, n_users: u32, n_items: u32) -> Result<Knn> {
+    pub fn train(&self, train: &Ratings, n_users: u32, n_items: u32) -> Result<Knn> {
         self.check()?;
         if n_items as usize > self.max_items {
             return Err(Error::Usage(format!(
@@ -90,7 +90,9 @@ impl KnnParams {
                 self.max_items
             )));
         }
-        let baseline = self.baseline.fit(train, n_users, n_items, |_, _| {})?;
+        let baseline = self
+            .baseline
+            .train(train, n_users, n_items, |_, _| Ok(()))?;
         let (users, items) = (n_users as usize, n_items as usize);
         // Ratings grouped by user (CSR), with their baseline residuals.
         let mut offsets = vec![0u32; users + 1];
@@ -284,7 +286,7 @@ mod tests {
             shrinkage: 10.0,
             ..Default::default()
         };
-        let knn = params.fit(&r, 3, 3).unwrap();
+        let knn = params.train(&r, 3, 3).unwrap();
         let b = &knn.baseline;
         let res = |u: u32, i: u32, v: f64| v - b.score(u, i) as f64;
         // items 0 and 1: common users 0 and 1
@@ -321,6 +323,6 @@ mod tests {
             max_items: 1,
             ..Default::default()
         };
-        assert!(matches!(p.fit(&r, 1, 2), Err(Error::Usage(_))));
+        assert!(matches!(p.train(&r, 1, 2), Err(Error::Usage(_))));
     }
 }

@@ -164,9 +164,6 @@ impl MfParams {
                 self.val_fraction
             ));
         }
-        if self.patience > 0 && self.val_fraction == 0.0 {
-            return usage("early stopping (patience > 0) needs a validation fraction > 0".into());
-        }
         if !(1..=256).contains(&self.threads) {
             return usage(format!("threads must be in 1..=256, got {}", self.threads));
         }
@@ -202,16 +199,15 @@ impl MfParams {
     /// }
     /// let params = MfParams { dim: 4, epochs: 200, batch: 2, ..MfParams::default() };
     /// let sets = EvalSets { train: &r, val: None, test: None, clip: None };
-    /// let (model, _history) = params.fit(sets, 2, 2, false, |_| {}).unwrap();
+    /// let (model, _history) = params.train(sets, 2, 2, |_, _| Ok(())).unwrap();
     /// assert!(model.score(0, 0) > model.score(0, 1));
     /// ```
-    pub fn fit(
+    pub fn train(
         &self,
         sets: EvalSets<'_>,
         n_users: u32,
         n_items: u32,
-        progress: bool,
-        on_epoch: impl FnMut(&EpochRecord),
+        mut on_epoch: impl FnMut(&EpochRecord, &dyn Recommender) -> Result<()>,
     ) -> Result<(Mf, History)> {
         self.check()?;
         if sets.train.is_empty() {
@@ -231,7 +227,7 @@ impl MfParams {
             seed: self.seed,
             patience: self.patience,
         };
-        let history = crate::train::fit(&mut net, sets, &schedule, progress, on_epoch)?;
+        let history = crate::train::fit(&mut net, sets, &schedule, |r, n| on_epoch(r, n))?;
         Ok((net.into_model(), history))
     }
 }
@@ -1275,11 +1271,11 @@ mod tests {
             test: None,
             clip: None,
         };
-        let (a, _) = params.fit(sets, 3, 4, false, |_| {}).unwrap();
-        let (b, _) = params.fit(sets, 3, 4, false, |_| {}).unwrap();
+        let (a, _) = params.train(sets, 3, 4, |_, _| Ok(())).unwrap();
+        let (b, _) = params.train(sets, 3, 4, |_, _| Ok(())).unwrap();
         assert_eq!(a, b);
         let (c, _) = MfParams { seed: 7, ..params }
-            .fit(sets, 3, 4, false, |_| {})
+            .train(sets, 3, 4, |_, _| Ok(()))
             .unwrap();
         assert_ne!(a, c);
     }
@@ -1459,15 +1455,15 @@ mod tests {
             threads: 2,
             ..MfParams::default()
         };
-        let (a, ha) = params.fit(sets, users, items, false, |_| {}).unwrap();
-        let (b, _) = params.fit(sets, users, items, false, |_| {}).unwrap();
+        let (a, ha) = params.train(sets, users, items, |_, _| Ok(())).unwrap();
+        let (b, _) = params.train(sets, users, items, |_, _| Ok(())).unwrap();
         assert_eq!(a, b, "same seed and threads must give identical weights");
         for threads in [3, 5] {
             let (c, _) = MfParams {
                 threads,
                 ..params.clone()
             }
-            .fit(sets, users, items, false, |_| {})
+            .train(sets, users, items, |_, _| Ok(()))
             .unwrap();
             assert_eq!(a, c, "{threads} threads differ from 2");
         }
@@ -1577,10 +1573,6 @@ mod tests {
                 ..MfParams::default()
             },
             MfParams {
-                patience: 3,
-                ..MfParams::default()
-            },
-            MfParams {
                 l2_mode: L2Mode::Table,
                 l2: 60.0,
                 lr: 0.01,
@@ -1589,6 +1581,24 @@ mod tests {
         ] {
             assert!(matches!(p.check(), Err(Error::Usage(_))), "{p:?}");
         }
+        // Early stopping needs validation data: without any, training refuses to start.
+        let mut r = Ratings::default();
+        r.push(0, 0, 4.0, None);
+        let sets = EvalSets {
+            train: &r,
+            val: None,
+            test: None,
+            clip: None,
+        };
+        let p = MfParams {
+            patience: 3,
+            ..MfParams::default()
+        };
+        let e = p.train(sets, 1, 1, |_, _| Ok(())).unwrap_err();
+        assert!(
+            matches!(e, Error::Usage(ref m) if m.contains("patience")),
+            "{e}"
+        );
     }
 }
 

@@ -86,6 +86,10 @@ pub struct MfRankParams {
     pub init: f32,
     /// Seed.
     pub seed: u64,
+    /// The interactions are the training ratings at or above this (`None`: every
+    /// rating).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rating: Option<f32>,
 }
 
 impl Default for MfRankParams {
@@ -103,6 +107,7 @@ impl Default for MfRankParams {
             l2_bias: 0.0,
             init: 0.01,
             seed: 42,
+            min_rating: None,
         }
     }
 }
@@ -161,15 +166,15 @@ impl MfRankParams {
     ///     r.push(u, i, 1.0, None);
     /// }
     /// let p = MfRankParams { dim: 4, epochs: 200, init: 0.1, ..MfRankParams::default() };
-    /// let m = p.fit(&r, 4, 5, |_, _| {}).unwrap();
+    /// let m = p.train(&r, 4, 5, |_, _| Ok(())).unwrap();
     /// assert!(m.score(0, 2) > m.score(0, 4));
     /// ```
-    pub fn fit(
+    pub fn train(
         &self,
         train: &Ratings,
         n_users: u32,
         n_items: u32,
-        mut on_epoch: impl FnMut(usize, &Mf),
+        mut on_epoch: impl FnMut(usize, &Mf) -> Result<()>,
     ) -> Result<Mf> {
         self.check()?;
         if train.is_empty() {
@@ -223,7 +228,7 @@ impl MfRankParams {
                 );
             }
             lr *= self.lr_decay;
-            on_epoch(epoch, &model);
+            on_epoch(epoch, &model)?;
         }
         Ok(model)
     }
@@ -545,7 +550,7 @@ mod tests {
             l2: 0.01,
             ..MfRankParams::default()
         };
-        let m = p.fit(&r, 20, 20, |_, _| {}).unwrap();
+        let m = p.train(&r, 20, 20, |_, _| Ok(())).unwrap();
         let x = p.fold_in(&m, &[0, 1, 2, 3, 4, 5]);
         assert_eq!(x, p.fold_in(&m, &[5, 4, 3, 2, 1, 0, 0]));
         let top6 = |score: &dyn Fn(usize) -> f32| {
@@ -585,8 +590,8 @@ mod tests {
                     l2: 0.01,
                     ..MfRankParams::default()
                 };
-                let m = p.fit(&r, 20, 20, |_, _| {}).unwrap();
-                let again = p.fit(&r, 20, 20, |_, _| {}).unwrap();
+                let m = p.train(&r, 20, 20, |_, _| Ok(())).unwrap();
+                let again = p.train(&r, 20, 20, |_, _| Ok(())).unwrap();
                 assert_eq!(m, again, "{loss:?}: seeded runs differ");
                 let (mut right, mut total) = (0, 0);
                 for u in 0..20u32 {

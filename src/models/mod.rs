@@ -6,6 +6,7 @@ pub mod baseline;
 pub mod blend;
 pub mod deep;
 pub mod ease;
+pub mod fit;
 pub mod ials;
 pub mod knn;
 pub mod mf;
@@ -19,6 +20,10 @@ pub use baseline::{Baseline, BaselineParams, GlobalMean};
 pub use blend::{Blend, BlendParams};
 pub use deep::{Deep, DeepParams, SideInput};
 pub use ease::{Ease, EaseParams};
+pub use fit::{
+    EpochStats, Feedback, Fit, FitOptions, Fitted, PopularityParams, RowOptions, RowValidation,
+    TrainingSet, Validation,
+};
 pub use ials::{Confidence, Ials, IalsParams};
 pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};
@@ -97,7 +102,7 @@ pub struct NamedTensor<'a> {
 
 /// Any trained model, one variant per model kind; it implements [`Recommender`] by
 /// delegation and converts to and from named f32 tensors for the model file
-/// ([`crate::store::SavedModel`]). A new model kind adds a variant here, an arm in each
+/// ([`crate::store::TrainedModel`]). A new model kind adds a variant here, an arm in each
 /// method, and its name in [`AnyModel::KINDS`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyModel {

@@ -103,6 +103,10 @@ pub struct NeuMfParams {
     pub clip: bool,
     /// Threads of the dense layers' matrix products.
     pub threads: usize,
+    /// Implicit feedback: the interactions are the training ratings at or above this
+    /// (`None`: every rating). Only for training with a ranking loss.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rating: Option<f32>,
 }
 
 impl Default for NeuMfParams {
@@ -134,6 +138,7 @@ impl Default for NeuMfParams {
             val_fraction: 0.0,
             clip: true,
             threads: 1,
+            min_rating: None,
         }
     }
 }
@@ -186,9 +191,6 @@ impl NeuMfParams {
                 self.val_fraction
             ));
         }
-        if self.patience > 0 && self.val_fraction == 0.0 {
-            return usage("early stopping (patience > 0) needs a validation fraction > 0".into());
-        }
         if !(1..=256).contains(&self.threads) {
             return usage(format!("threads must be in 1..=256, got {}", self.threads));
         }
@@ -205,13 +207,12 @@ impl NeuMfParams {
 
     /// Trains on `sets.train` (indices below `n_users` / `n_items`), reporting each
     /// epoch to `on_epoch`.
-    pub fn fit(
+    pub fn train(
         &self,
         sets: EvalSets<'_>,
         n_users: u32,
         n_items: u32,
-        progress: bool,
-        on_epoch: impl FnMut(&EpochRecord),
+        mut on_epoch: impl FnMut(&EpochRecord, &dyn Recommender) -> Result<()>,
     ) -> Result<(NeuMf, History)> {
         self.check()?;
         if sets.train.is_empty() {
@@ -219,12 +220,12 @@ impl NeuMfParams {
         }
         if self.loss.ranking().is_some() {
             return Err(Error::Usage(
-                "a ranking loss trains on implicit feedback (fit_ranking)".into(),
+                "a ranking loss trains on implicit feedback (train_ranking)".into(),
             ));
         }
         let mu = sets.train.mean() as f32;
         let mut net = NeuMfNet::new(self, mu, n_users as usize, n_items as usize);
-        let history = crate::train::fit(&mut net, sets, &self.schedule(), progress, on_epoch)?;
+        let history = crate::train::fit(&mut net, sets, &self.schedule(), |r, n| on_epoch(r, n))?;
         Ok((net.into_model(), history))
     }
 
@@ -260,11 +261,11 @@ impl NeuMfParams {
     /// ignored; indices below `n_users` / `n_items`); scores are preferences (`mu` = 0,
     /// nothing clipped). `on_epoch(epoch, model)` after every epoch. See
     /// [`super::ranking::fit_net`].
-    pub fn fit_ranking(
+    pub fn train_ranking(
         &self,
         train: &Ratings,
         (n_users, n_items): (u32, u32),
-        on_epoch: impl FnMut(usize, &NeuMf),
+        on_epoch: impl FnMut(usize, &NeuMf) -> Result<()>,
     ) -> Result<NeuMf> {
         self.check()?;
         let net = NeuMfNet::new(self, 0.0, n_users as usize, n_items as usize);
@@ -1158,7 +1159,7 @@ mod tests {
             clip: None,
         };
         params
-            .fit(sets, split.train_users, split.train_items, false, |_| {})
+            .train(sets, split.train_users, split.train_items, |_, _| Ok(()))
             .unwrap()
     }
 

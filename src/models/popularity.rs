@@ -17,7 +17,7 @@ use crate::data::Ratings;
 /// for (u, i, v) in [(0, 0, 5.0), (1, 0, 3.0), (1, 1, 1.0)] {
 ///     r.push(u, i, v, None);
 /// }
-/// let pop = Popularity::fit(&r, 2, 3);
+/// let pop = Popularity::train(&r, 2, 3);
 /// assert_eq!((pop.score(0, 0), pop.score(1, 1), pop.score(0, 2)), (2.0, 1.0, 0.0));
 /// assert_eq!(pop.fallback(None, None), 3.0);
 /// ```
@@ -35,7 +35,7 @@ pub struct Popularity {
 impl Popularity {
     /// Counts the ratings of each item of `train` (indices below `n_users` / `n_items`;
     /// items past `n_items` are ignored).
-    pub fn fit(train: &Ratings, n_users: u32, n_items: u32) -> Self {
+    pub fn train(train: &Ratings, n_users: u32, n_items: u32) -> Self {
         let mut counts = vec![0.0f32; n_items as usize];
         for &i in &train.items {
             if let Some(c) = counts.get_mut(i as usize) {

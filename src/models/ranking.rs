@@ -510,7 +510,7 @@ pub(crate) fn fit_model<N: RankNet, M>(
     (loss, negatives, sampling): (NetLoss, usize, Sampling),
     schedule: &Schedule,
     into_model: fn(N) -> M,
-    mut on_epoch: impl FnMut(usize, &M),
+    mut on_epoch: impl FnMut(usize, &M) -> Result<()>,
 ) -> Result<M> {
     let Some(loss) = loss.ranking() else {
         return Err(Error::Usage(format!(
@@ -538,7 +538,7 @@ pub fn fit_net<N: RankNet>(
     train: &Ratings,
     schedule: &Schedule,
     spec: &RankSpec,
-    mut on_epoch: impl FnMut(usize, &N),
+    mut on_epoch: impl FnMut(usize, &N) -> Result<()>,
 ) -> Result<()> {
     if train.is_empty() {
         return Err(Error::Usage("cannot train on no interactions".into()));
@@ -562,7 +562,7 @@ pub fn fit_net<N: RankNet>(
         }
         net.flush();
         lr *= schedule.lr_decay;
-        on_epoch(epoch, net);
+        on_epoch(epoch, net)?;
     }
     Ok(())
 }

@@ -37,7 +37,7 @@
 //! Scoring runs on tokio's blocking pool (`spawn_blocking`), never on the async workers.
 //! A semaphore of `max_waiting` permits bounds the requests queued or running there;
 //! past it a request is refused at once with 503 rather than queued without bound.
-//! The model sits behind `RwLock<Arc<Served>>` (the [`SavedModel`] and its popularity
+//! The model sits behind `RwLock<Arc<Served>>` (the [`TrainedModel`] and its popularity
 //! list, computed once per load): a request clones the `Arc` once and
 //! scores on that snapshot, so a reload (SIGHUP or `POST /v1/admin/reload`) swaps the
 //! model atomically without disturbing requests in flight; a file that fails to load is
@@ -52,7 +52,7 @@ pub use error::{ApiError, ApiJson, ApiPath, ApiQuery};
 
 use crate::models::Recommender;
 use crate::recommend::{self, RecommendationList};
-use crate::store::{self, SavedModel};
+use crate::store::{self, TrainedModel};
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -76,17 +76,17 @@ pub const MAX_PAIRS: usize = 10_000;
 
 /// A loaded model with what is worth computing once per model: the popularity list
 /// (an unknown user's answer would otherwise cost a pass over every training rating).
-/// Dereferences to the [`SavedModel`].
+/// Dereferences to the [`TrainedModel`].
 #[derive(Debug)]
 pub struct Served {
-    saved: SavedModel,
+    saved: TrainedModel,
     /// The [`MAX_N`] most-rated items, flagged as a fallback (a list of `n` is a prefix).
     popular: RecommendationList,
 }
 
 impl Served {
     /// Wraps `saved`, computing its popularity list.
-    pub fn new(saved: SavedModel) -> Served {
+    pub fn new(saved: TrainedModel) -> Served {
         let popular = recommend::popular_items(&saved, MAX_N);
         Served { saved, popular }
     }
@@ -102,8 +102,8 @@ impl Served {
 }
 
 impl std::ops::Deref for Served {
-    type Target = SavedModel;
-    fn deref(&self) -> &SavedModel {
+    type Target = TrainedModel;
+    fn deref(&self) -> &TrainedModel {
         &self.saved
     }
 }
@@ -121,7 +121,7 @@ impl AppState {
     /// State serving `model`, reloaded from `model_path`, with at most `max_waiting`
     /// requests waiting for (or running) scoring at once (0 refuses every scoring
     /// request: useful in tests).
-    pub fn new(model_path: &Path, model: SavedModel, max_waiting: usize) -> Arc<AppState> {
+    pub fn new(model_path: &Path, model: TrainedModel, max_waiting: usize) -> Arc<AppState> {
         Arc::new(AppState {
             model_path: model_path.to_path_buf(),
             current: RwLock::new(Arc::new(Served::new(model))),
@@ -478,7 +478,7 @@ async fn recommend_new_user(
 }
 
 /// What `GET /v1/model` and a successful reload report.
-fn describe(m: &SavedModel) -> Value {
+fn describe(m: &TrainedModel) -> Value {
     json!({
         "kind": m.model.kind(),
         "params": m.params,

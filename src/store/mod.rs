@@ -1,10 +1,10 @@
 //! Files written by embedrec: always atomically (a temporary file in the same folder,
 //! flushed to disk, then renamed over the target), so a failed write loses nothing; and
-//! the model file ([`SavedModel`], [`save`], [`load`]; layout in [`model_file`]).
+//! the model file ([`TrainedModel`], [`save`], [`load`]; layout in [`model_file`]).
 
 pub mod model_file;
 
-pub use model_file::{FORMAT_VERSION, SavedModel, TrainingInfo, is_implicit_model, load, save};
+pub use model_file::{FORMAT_VERSION, TrainedModel, TrainingInfo, is_implicit_model, load, save};
 
 use crate::error::{Error, Result};
 use std::io::Write;

@@ -36,8 +36,9 @@
 //! problem; no byte sequence makes it panic.
 
 use super::write_atomically;
-use crate::data::{Dataset, IdMap, RatingScale, TrainTest};
+use crate::data::{Dataset, IdMap, RatingScale, Ratings, TrainTest};
 use crate::error::{Error, Result};
+use crate::models::fit::{EpochStats, Feedback, Fitted, TrainingSet};
 use crate::models::{AnyModel, Prediction, Recommender};
 use md5::{Digest, Md5};
 use safetensors::{Dtype, SafeTensors, View};
@@ -47,7 +48,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// The model-file format version this build writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 2;
+
+/// The oldest format version this build reads: version 1 files lack `feedback`, which
+/// is then derived as version 1 writers decided it (see [`legacy_feedback`]).
+pub const OLDEST_FORMAT_VERSION: u64 = 1;
 
 /// The key of the safetensors `__metadata__` map holding embedrec's JSON metadata.
 pub const METADATA_KEY: &str = "embedrec";
@@ -73,7 +78,7 @@ pub struct TrainingInfo {
 /// Row `u` of the model is the user with raw id `users.raw(u)` (same for items); the
 /// maps hold exactly the ids the model has rows for.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SavedModel {
+pub struct TrainedModel {
     /// The weights.
     pub model: AnyModel,
     /// Hyper-parameters, as the model's params struct serializes.
@@ -86,52 +91,79 @@ pub struct SavedModel {
     pub scale: RatingScale,
     /// Whether predictions are clipped to `scale`.
     pub clip: bool,
+    /// Whether the scores are rating estimates or preferences (implicit feedback).
+    pub feedback: Feedback,
     /// Per item row: its display title, when the data had one.
     pub titles: Vec<Option<String>>,
     /// MD5 (lowercase hex) of the training triples; see the module docs.
     pub fingerprint: String,
     /// Training time, epochs, version, creation time.
     pub training: TrainingInfo,
+    /// Per-epoch figures of the training run (not stored in the model file: empty after
+    /// [`load`]).
+    pub history: Vec<EpochStats>,
     /// CSR offsets (users + 1) into `rated_items`.
     rated_offsets: Vec<usize>,
     /// Each user's training items, ascending, without repeats.
     rated_items: Vec<u32>,
 }
 
-impl SavedModel {
+impl TrainedModel {
     /// Bundles a model trained on `split` (rows `0..split.train_users` and
     /// `0..split.train_items`) with the split's raw ids, `data`'s scale and titles, the
     /// users' training items and the fingerprint of `split.train`.
     ///
     /// Fails ([`Error::Usage`]) when the model's rows do not match the split.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         model: AnyModel,
         params: Value,
+        feedback: Feedback,
         split: &TrainTest,
         data: &Dataset,
         clip: bool,
         train_seconds: f64,
         epochs_run: usize,
-    ) -> Result<SavedModel> {
+    ) -> Result<TrainedModel> {
+        let fitted = Fitted {
+            model,
+            params,
+            feedback,
+            clip,
+            history: Vec::new(),
+            train_seconds,
+        };
+        let mut m = Self::from_fitted(fitted, &TrainingSet::of_split(split, data))?;
+        m.training.epochs_run = epochs_run;
+        Ok(m)
+    }
+
+    /// Bundles what [`crate::models::Fit::fit_rows`] trained on `set` with the raw ids of
+    /// its rows, the scale, the item titles, each user's training items and the
+    /// fingerprint of the training ratings.
+    ///
+    /// Fails ([`Error::Usage`]) when the model's rows do not match the set.
+    pub fn from_fitted(fitted: Fitted, set: &TrainingSet<'_>) -> Result<TrainedModel> {
+        let model = fitted.model;
         let (n_users, n_items) = (model.n_users(), model.n_items());
-        if n_users != split.train_users
-            || n_items != split.train_items
-            || n_users as usize > split.users.len()
-            || n_items as usize > split.items.len()
+        if n_users != set.n_users
+            || n_items != set.n_items
+            || n_users as usize > set.users.len()
+            || n_items as usize > set.items.len()
         {
             return Err(Error::Usage(format!(
-                "model has {n_users} x {n_items} rows but the split trains {} x {}",
-                split.train_users, split.train_items
+                "model has {n_users} x {n_items} rows but the training data has {} x {}",
+                set.n_users, set.n_items
             )));
         }
-        let users = IdMap::from_raw(&split.users.raw_ids()[..n_users as usize]);
-        let items = IdMap::from_raw(&split.items.raw_ids()[..n_items as usize]);
+        let users = IdMap::from_raw(&set.users.raw_ids()[..n_users as usize]);
+        let items = IdMap::from_raw(&set.items.raw_ids()[..n_items as usize]);
         let titles = items
             .raw_ids()
             .iter()
-            .map(|raw| data.features.items.title(raw).map(str::to_string))
+            .map(|raw| set.features.items.title(raw).map(str::to_string))
             .collect();
-        let train = &split.train;
+        let train = set.ratings;
         let mut per_user = vec![Vec::new(); n_users as usize];
         for (&u, &i) in train.users.iter().zip(&train.items) {
             if u >= n_users || i >= n_items {
@@ -153,25 +185,44 @@ impl SavedModel {
         let created_unix = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        Ok(SavedModel {
+        Ok(TrainedModel {
             model,
-            params,
+            params: fitted.params,
             users,
             items,
-            scale: data.scale,
-            clip,
+            scale: set.scale,
+            clip: fitted.clip,
+            feedback: fitted.feedback,
             titles,
-            fingerprint: fingerprint(split),
+            fingerprint: fingerprint_of(train),
             training: TrainingInfo {
-                train_seconds,
-                epochs_run,
+                train_seconds: fitted.train_seconds,
+                epochs_run: fitted.history.len(),
                 train_ratings: train.len(),
                 embedrec_version: env!("CARGO_PKG_VERSION").to_string(),
                 created_unix,
             },
+            history: fitted.history,
             rated_offsets,
             rated_items,
         })
+    }
+
+    /// Writes the model file to `path` atomically (see [`save`]).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        save(path.as_ref(), self)
+    }
+
+    /// Reads and validates a model file (see [`load`]).
+    pub fn load(path: impl AsRef<Path>) -> Result<TrainedModel> {
+        load(path.as_ref())
+    }
+
+    /// The prediction for raw ids, clipped to the scale when the model clips; an
+    /// unknown user or item gets the fallback estimate, flagged (see
+    /// [`TrainedModel::predict_raw`]).
+    pub fn predict(&self, user: &str, item: &str) -> Prediction {
+        self.predict_raw(user, item)
     }
 
     /// The model row of the user with raw id `raw`, if the model knows the user.
@@ -191,7 +242,7 @@ impl SavedModel {
         self.predict_index(self.user_index(user), self.item_index(item))
     }
 
-    /// Like [`SavedModel::predict_raw`] on model rows (`None` or an index past the
+    /// Like [`TrainedModel::predict_raw`] on model rows (`None` or an index past the
     /// model's rows = unknown).
     pub fn predict_index(&self, user: Option<u32>, item: Option<u32>) -> Prediction {
         let user = user.filter(|&u| u < self.model.n_users());
@@ -234,7 +285,7 @@ impl SavedModel {
     }
 
     /// Reads a model file's bytes; `file` is only used in error messages. See [`load`].
-    pub fn from_bytes(bytes: &[u8], file: &Path) -> Result<SavedModel> {
+    pub fn from_bytes(bytes: &[u8], file: &Path) -> Result<TrainedModel> {
         decode(bytes).map_err(|m| Error::bad_input(file, m))
     }
 
@@ -352,6 +403,7 @@ impl SavedModel {
             "items": self.items.raw_ids(),
             "scale": self.scale,
             "clip": self.clip,
+            "feedback": self.feedback,
             "titles": self.titles,
             "fingerprint": self.fingerprint,
             "training": self.training,
@@ -363,7 +415,12 @@ impl SavedModel {
 /// MD5 (lowercase hex) of `split.train` as (user index, item index, value bits) triples,
 /// each a little-endian u32, in rating order.
 pub fn fingerprint(split: &TrainTest) -> String {
-    let t = &split.train;
+    fingerprint_of(&split.train)
+}
+
+/// MD5 (lowercase hex) of training ratings as (user index, item index, value bits)
+/// triples, each a little-endian u32, in rating order.
+pub fn fingerprint_of(t: &Ratings) -> String {
     let mut h = Md5::new();
     for k in 0..t.len() {
         let mut triple = [0u8; 12];
@@ -375,17 +432,24 @@ pub fn fingerprint(split: &TrainTest) -> String {
     hex(&h.finalize())
 }
 
-/// Whether a saved model was trained on implicit feedback (ials, ease, popularity, or mf,
-/// deep or neumf with a ranking loss): its scores are preferences, not ratings.
-pub fn is_implicit_model(saved: &SavedModel) -> bool {
-    match saved.model.kind() {
-        "ials" | "ease" | "popularity" => true,
-        // mf, deep and neumf trained with a ranking loss
-        _ => saved
-            .params
-            .get("loss")
-            .and_then(|l| l.as_str())
-            .is_some_and(|l| l.parse::<crate::models::RankLoss>().is_ok()),
+/// Whether a saved model was trained on implicit feedback: its scores are preferences,
+/// not ratings.
+pub fn is_implicit_model(saved: &TrainedModel) -> bool {
+    saved.feedback == Feedback::Preferences
+}
+
+/// The feedback of a format-version-1 file, which did not store it: ials, ease and
+/// popularity scored preferences, and so did mf, deep and neumf trained with a ranking
+/// loss (their params name it); every other model scored ratings.
+fn legacy_feedback(kind: &str, params: &Value) -> Feedback {
+    let ranking_loss = params
+        .get("loss")
+        .and_then(|l| l.as_str())
+        .is_some_and(|l| l.parse::<crate::models::RankLoss>().is_ok());
+    if matches!(kind, "ials" | "ease" | "popularity") || ranking_loss {
+        Feedback::Preferences
+    } else {
+        Feedback::Ratings
     }
 }
 
@@ -395,7 +459,8 @@ pub fn is_implicit_model(saved: &SavedModel) -> bool {
 /// ```
 /// use embedrec::data::{synthetic, TrainTest};
 /// use embedrec::models::{BaselineParams, Recommender};
-/// use embedrec::store::{self, SavedModel};
+/// use embedrec::models::Feedback;
+/// use embedrec::store::{self, TrainedModel};
 ///
 /// let params = synthetic::SynthParams { users: 30, items: 40, ratings: 600, ..Default::default() };
 /// let data = synthetic::generate(&params).unwrap().dataset;
@@ -403,8 +468,8 @@ pub fn is_implicit_model(saved: &SavedModel) -> bool {
 /// let (train, test): (Vec<usize>, Vec<usize>) = ((0..n - 50).collect(), (n - 50..n).collect());
 /// let split = TrainTest::from_indices(&data, &train, &test);
 /// let p = BaselineParams::default();
-/// let model = p.fit(&split.train, split.train_users, split.train_items, |_, _| {}).unwrap();
-/// let saved = SavedModel::new(model.into(), serde_json::json!(p), &split, &data, true, 0.1, 10).unwrap();
+/// let model = p.train(&split.train, split.train_users, split.train_items, |_, _| Ok(())).unwrap();
+/// let saved = TrainedModel::new(model.into(), serde_json::json!(p), Feedback::Ratings, &split, &data, true, 0.1, 10).unwrap();
 ///
 /// let path = std::env::temp_dir().join(format!("embedrec-doc-save-{}.safetensors", std::process::id()));
 /// store::save(&path, &saved).unwrap();
@@ -416,7 +481,7 @@ pub fn is_implicit_model(saved: &SavedModel) -> bool {
 /// assert!(back.predict_raw("no such user", raw_item).fallback);
 /// std::fs::remove_file(&path).unwrap();
 /// ```
-pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
+pub fn save(path: &Path, model: &TrainedModel) -> Result<()> {
     let bytes = model.encode().map_err(|m| Error::bad_input(path, m))?;
     write_atomically(path, &bytes)
 }
@@ -436,9 +501,9 @@ pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
 /// assert!(err.to_string().contains("embedrec-doc-load"));
 /// std::fs::remove_file(&path).unwrap();
 /// ```
-pub fn load(path: &Path) -> Result<SavedModel> {
+pub fn load(path: &Path) -> Result<TrainedModel> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    SavedModel::from_bytes(&bytes, path)
+    TrainedModel::from_bytes(&bytes, path)
 }
 
 /// The JSON metadata as stored (owned, for reading).
@@ -450,6 +515,8 @@ struct Meta {
     items: Vec<String>,
     scale: RatingScale,
     clip: bool,
+    #[serde(default)]
+    feedback: Option<Feedback>,
     titles: Vec<Option<String>>,
     fingerprint: String,
     data_md5: String,
@@ -536,7 +603,7 @@ fn precheck_offsets(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn decode(bytes: &[u8]) -> Result<SavedModel, String> {
+fn decode(bytes: &[u8]) -> Result<TrainedModel, String> {
     precheck_offsets(bytes)?;
     let (n, header) = SafeTensors::read_metadata(bytes).map_err(|e| {
         format!("not a valid model file (safetensors: {e}); is it truncated or of another format?")
@@ -553,15 +620,16 @@ fn decode(bytes: &[u8]) -> Result<SavedModel, String> {
         })?;
     let value: Value = serde_json::from_str(text)
         .map_err(|e| format!("`{METADATA_KEY}` metadata is not valid JSON: {e}"))?;
-    match value.get("format_version").map(|v| (v, v.as_u64())) {
+    let version = match value.get("format_version").map(|v| (v, v.as_u64())) {
         None => return Err("metadata has no `format_version`".into()),
-        Some((_, Some(FORMAT_VERSION))) => {}
+        Some((_, Some(v))) if (OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&v) => v,
         Some((v, _)) => {
             return Err(format!(
-                "unsupported model format version {v} (this embedrec reads version {FORMAT_VERSION})"
+                "unsupported model format version {v} (this embedrec reads versions \
+                 {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION})"
             ));
         }
-    }
+    };
     let meta: Meta = serde_json::from_value(value)
         .map_err(|e| format!("invalid `{METADATA_KEY}` metadata: {e}"))?;
     let present = header.tensors();
@@ -684,13 +752,20 @@ fn decode(bytes: &[u8]) -> Result<SavedModel, String> {
         })
         .collect::<Result<Vec<usize>, String>>()?;
 
-    let saved = SavedModel {
+    let feedback = match (meta.feedback, version) {
+        (Some(f), _) => f,
+        (None, 1) => legacy_feedback(model.kind(), &meta.params),
+        (None, _) => return Err("metadata has no `feedback` (ratings or preferences)".into()),
+    };
+    let saved = TrainedModel {
         model,
         params: meta.params,
         users,
         items,
         scale: meta.scale,
         clip: meta.clip,
+        feedback,
+        history: Vec::new(),
         titles: meta.titles,
         fingerprint: meta.fingerprint,
         training: meta.training,
@@ -740,21 +815,31 @@ mod tests {
         })
     }
 
-    fn baseline() -> SavedModel {
+    fn baseline() -> TrainedModel {
         let (data, split) = data();
         let p = BaselineParams::default();
         let m = p
-            .fit(
+            .train(
                 &split.train,
                 split.train_users,
                 split.train_items,
-                |_, _| {},
+                |_, _| Ok(()),
             )
             .unwrap();
-        SavedModel::new(m.into(), json!(p), split, data, true, 0.5, 10).unwrap()
+        TrainedModel::new(
+            m.into(),
+            json!(p),
+            Feedback::Ratings,
+            split,
+            data,
+            true,
+            0.5,
+            10,
+        )
+        .unwrap()
     }
 
-    fn mf() -> SavedModel {
+    fn mf() -> TrainedModel {
         let (data, split) = data();
         let p = MfParams {
             dim: 6,
@@ -768,13 +853,23 @@ mod tests {
             clip: None,
         };
         let (m, h) = p
-            .fit(sets, split.train_users, split.train_items, false, |_| {})
+            .train(sets, split.train_users, split.train_items, |_, _| Ok(()))
             .unwrap();
-        SavedModel::new(m.into(), json!(p), split, data, false, 0.25, h.epochs.len()).unwrap()
+        TrainedModel::new(
+            m.into(),
+            json!(p),
+            Feedback::Ratings,
+            split,
+            data,
+            false,
+            0.25,
+            h.epochs.len(),
+        )
+        .unwrap()
     }
 
     /// The implicit-feedback kinds: iALS, MF with a ranking loss, popularity.
-    fn implicit_models() -> Vec<SavedModel> {
+    fn implicit_models() -> Vec<TrainedModel> {
         use crate::models::{EaseParams, IalsParams, MfRankParams, Popularity};
         let (data, split) = data();
         let (u, i) = (split.train_users, split.train_items);
@@ -783,29 +878,69 @@ mod tests {
             iterations: 2,
             ..IalsParams::default()
         };
-        let ials = ip.fit(&split.train, u, i, |_, _| {}).unwrap();
+        let ials = ip.train(&split.train, u, i, |_, _| Ok(())).unwrap();
         let rp = MfRankParams {
             dim: 4,
             epochs: 2,
             ..MfRankParams::default()
         };
-        let warp = rp.fit(&split.train, u, i, |_, _| {}).unwrap();
-        let pop = Popularity::fit(&split.train, u, i);
+        let warp = rp.train(&split.train, u, i, |_, _| Ok(())).unwrap();
+        let pop = Popularity::train(&split.train, u, i);
         let ep = EaseParams {
             l2: 3.0,
             ..EaseParams::default()
         };
-        let ease = ep.fit(&split.train, u, i).unwrap();
+        let ease = ep.train(&split.train, u, i).unwrap();
         vec![
-            SavedModel::new(ease.into(), json!(ep), split, data, false, 0.1, 0).unwrap(),
-            SavedModel::new(ials.into(), json!(ip), split, data, false, 0.1, 2).unwrap(),
-            SavedModel::new(warp.into(), json!(rp), split, data, false, 0.1, 2).unwrap(),
-            SavedModel::new(pop.into(), json!({}), split, data, false, 0.0, 0).unwrap(),
+            TrainedModel::new(
+                ease.into(),
+                json!(ep),
+                Feedback::Preferences,
+                split,
+                data,
+                false,
+                0.1,
+                0,
+            )
+            .unwrap(),
+            TrainedModel::new(
+                ials.into(),
+                json!(ip),
+                Feedback::Preferences,
+                split,
+                data,
+                false,
+                0.1,
+                2,
+            )
+            .unwrap(),
+            TrainedModel::new(
+                warp.into(),
+                json!(rp),
+                Feedback::Preferences,
+                split,
+                data,
+                false,
+                0.1,
+                2,
+            )
+            .unwrap(),
+            TrainedModel::new(
+                pop.into(),
+                json!({}),
+                Feedback::Preferences,
+                split,
+                data,
+                false,
+                0.0,
+                0,
+            )
+            .unwrap(),
         ]
     }
 
     /// A small deep model with a user variable and a multi-valued item variable.
-    fn deep() -> SavedModel {
+    fn deep() -> TrainedModel {
         let (data, split) = data();
         let p = DeepParams {
             dim: 4,
@@ -824,20 +959,25 @@ mod tests {
             clip: None,
         };
         let (m, h) = p
-            .fit(
-                sets,
-                split.train_users,
-                split.train_items,
-                sides,
-                false,
-                |_| {},
-            )
+            .train(sets, split.train_users, split.train_items, sides, |_, _| {
+                Ok(())
+            })
             .unwrap();
-        SavedModel::new(m.into(), json!(p), split, data, true, 0.25, h.epochs.len()).unwrap()
+        TrainedModel::new(
+            m.into(),
+            json!(p),
+            Feedback::Ratings,
+            split,
+            data,
+            true,
+            0.25,
+            h.epochs.len(),
+        )
+        .unwrap()
     }
 
     /// A small NeuMF model with two hidden layers in its MLP tower.
-    fn neumf() -> SavedModel {
+    fn neumf() -> TrainedModel {
         let (data, split) = data();
         let p = crate::models::NeuMfParams {
             dim: 3,
@@ -853,9 +993,19 @@ mod tests {
             clip: None,
         };
         let (m, h) = p
-            .fit(sets, split.train_users, split.train_items, false, |_| {})
+            .train(sets, split.train_users, split.train_items, |_, _| Ok(()))
             .unwrap();
-        SavedModel::new(m.into(), json!(p), split, data, true, 0.25, h.epochs.len()).unwrap()
+        TrainedModel::new(
+            m.into(),
+            json!(p),
+            Feedback::Ratings,
+            split,
+            data,
+            true,
+            0.25,
+            h.epochs.len(),
+        )
+        .unwrap()
     }
 
     /// A fusion unit of the wrong width is named.
@@ -877,7 +1027,7 @@ mod tests {
     fn deep_round_trip_and_bad_lookups() {
         let saved = deep();
         let bytes = saved.to_bytes().unwrap();
-        let back = SavedModel::from_bytes(&bytes, Path::new("x")).unwrap();
+        let back = TrainedModel::from_bytes(&bytes, Path::new("x")).unwrap();
         assert!(back == saved, "deep model changed in the round trip");
         // A level index past the table is a named error, not a panic.
         let (meta, mut tensors) = parts(&bytes);
@@ -901,7 +1051,7 @@ mod tests {
     }
 
     fn err(bytes: &[u8]) -> String {
-        match SavedModel::from_bytes(bytes, Path::new("m.safetensors")) {
+        match TrainedModel::from_bytes(bytes, Path::new("m.safetensors")) {
             Ok(_) => panic!("loaded a bad file"),
             Err(e) => {
                 assert_eq!(e.exit_code(), 2);
@@ -941,7 +1091,7 @@ mod tests {
             // The first four are rating models, the rest implicit ones.
             assert_eq!(is_implicit_model(&saved), n >= 4, "{}", saved.model.kind());
             let bytes = saved.to_bytes().unwrap();
-            let back = SavedModel::from_bytes(&bytes, Path::new("x")).unwrap();
+            let back = TrainedModel::from_bytes(&bytes, Path::new("x")).unwrap();
             assert!(
                 back == saved,
                 "{} model changed in the round trip",
@@ -1015,7 +1165,7 @@ mod tests {
         for pos in 0..bytes.len() {
             let mut b = bytes.clone();
             b[pos] ^= 0x5a;
-            let result = SavedModel::from_bytes(&b, Path::new("m"));
+            let result = TrainedModel::from_bytes(&b, Path::new("m"));
             if pos >= 8 + n {
                 let e = result.expect_err("flipped tensor byte loaded").to_string();
                 assert!(e.contains("checksum mismatch"), "{e}");
@@ -1043,8 +1193,19 @@ mod tests {
                 .collect();
             encode_raw(m, t).unwrap()
         };
-        let e = err(&rewrite(&|m| m["format_version"] = json!(2)));
-        assert!(e.contains("unsupported model format version 2"), "{e}");
+        let e = err(&rewrite(&|m| m["format_version"] = json!(3)));
+        assert!(e.contains("unsupported model format version 3"), "{e}");
+        // Version 2 states the feedback; version 1 files did not, and derive it.
+        let e = err(&rewrite(&|m| {
+            m.as_object_mut().unwrap().remove("feedback");
+        }));
+        assert!(e.contains("no `feedback`"), "{e}");
+        let v1 = rewrite(&|m| {
+            m.as_object_mut().unwrap().remove("feedback");
+            m["format_version"] = json!(1);
+        });
+        let back = TrainedModel::from_bytes(&v1, Path::new("v1.safetensors")).unwrap();
+        assert_eq!(back.feedback, Feedback::Ratings);
         let e = err(&rewrite(&|m| m["kind"] = json!("wide-and-deep")));
         assert!(e.contains("unknown model kind `wide-and-deep`"), "{e}");
         let e = err(&rewrite(&|m| m["kind"] = json!("neumf")));
@@ -1189,7 +1350,7 @@ mod tests {
     proptest! {
         #[test]
         fn random_bytes_are_errors(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
-            prop_assert!(SavedModel::from_bytes(&bytes, Path::new("r")).is_err());
+            prop_assert!(TrainedModel::from_bytes(&bytes, Path::new("r")).is_err());
         }
 
         /// A valid header length and JSON-ish prefix followed by noise.
@@ -1198,7 +1359,7 @@ mod tests {
             let mut bytes = (body.len() as u64).to_le_bytes().to_vec();
             bytes.extend_from_slice(body.as_bytes());
             bytes.extend_from_slice(&tail);
-            prop_assert!(SavedModel::from_bytes(&bytes, Path::new("r")).is_err());
+            prop_assert!(TrainedModel::from_bytes(&bytes, Path::new("r")).is_err());
         }
     }
 

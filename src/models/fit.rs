@@ -1,0 +1,927 @@
+//! The one way to train any model kind: [`Fit`].
+//!
+//! Every kind's params implement [`Fit`]: `params.fit(&train, &FitOptions::default())`
+//! trains on a [`Dataset`] (ratings with their raw ids, side variables and scale) and
+//! returns a [`TrainedModel`] that predicts, recommends and saves with raw ids. What
+//! influences training lives in the params (the seed, the validation carve
+//! `val_fraction`, `patience`, clipping, the implicit conversion `min_rating`, a
+//! blend's members) and is honoured here, not in a front end; [`FitOptions`] adds what
+//! does not define the model: threads, validation data given from outside, data to
+//! report on after every epoch, and an epoch callback. The library never prints: the
+//! command line draws its progress bars from the callback.
+//!
+//! ```
+//! use embedrec::data::{Dataset, SplitSpec};
+//! use embedrec::models::{Fit, FitOptions, MfParams};
+//!
+//! let data = Dataset::synthetic(300, 200, 6_000, 7).unwrap();
+//! let (train, test) = data.split(&"random:0.2".parse::<SplitSpec>().unwrap(), 42).unwrap();
+//! let model = MfParams { dim: 8, epochs: 10, ..Default::default() }
+//!     .fit(&train, &FitOptions::default())
+//!     .unwrap();
+//! assert!(model.evaluate(&test).unwrap().rmse < 1.2);
+//! ```
+
+use super::blend::{Blend, BlendParams, fit_weights};
+use super::{
+    AnyModel, AutoRecParams, BaselineParams, DeepParams, EaseParams, IalsParams, KnnParams,
+    MfParams, MfRankParams, NeuMfParams, Popularity, Recommender,
+};
+use crate::data::split::validation_split;
+use crate::data::{Dataset, Features, IdMap, RatingScale, Ratings, TrainTest};
+use crate::error::{Error, Result};
+use crate::eval::ranking::{DEFAULT_THRESHOLD, ranking_metrics_of};
+use crate::eval::rating_metrics;
+use crate::store::TrainedModel;
+use crate::train::{EpochRecord, EvalSets, History};
+use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::time::Instant;
+
+/// What a model's scores mean, stored in the model file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Feedback {
+    /// Rating estimates on the data's scale (RMSE and MAE apply).
+    Ratings,
+    /// Preferences learned from implicit feedback: only their order means something
+    /// (ranking metrics apply, RMSE does not).
+    Preferences,
+}
+
+/// Where validation data (for early stopping, and for a blend's weights) comes from.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Validation<'a> {
+    /// The params' own carve: `val_fraction` of the training ratings, seeded by the
+    /// params' seed (none when the params have no carve or it is 0).
+    #[default]
+    Params,
+    /// No validation data, whatever the params say.
+    None,
+    /// Carve this share of the training ratings (seeded by the params' seed).
+    Carve(f64),
+    /// These ratings, read through the training data's raw ids (ids the training data
+    /// lacks are scored by the fallback, as at prediction time).
+    Data(&'a Dataset),
+}
+
+/// One epoch as reported to [`FitOptions::on_epoch`] and kept in
+/// [`TrainedModel::history`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EpochStats {
+    /// 1-based epoch (or ALS sweep).
+    pub epoch: usize,
+    /// The most epochs this run can take (it may stop earlier).
+    pub epochs: usize,
+    /// Seconds the epoch's training took (evaluation excluded).
+    pub seconds: f64,
+    /// RMSE on the ratings trained on (rating models).
+    pub train_rmse: Option<f64>,
+    /// RMSE on the validation data, when there is any (rating models).
+    pub val_rmse: Option<f64>,
+    /// RMSE on [`FitOptions::watch`] (rating models; reported only).
+    pub watch_rmse: Option<f64>,
+    /// NDCG@10 of full ranking on [`FitOptions::watch`] (implicit models; reported only).
+    pub watch_ndcg: Option<f64>,
+    /// HR@10 of full ranking on [`FitOptions::watch`] (implicit models; reported only).
+    pub watch_hr: Option<f64>,
+}
+
+/// The callback of [`FitOptions::on_epoch`]: the epoch's figures and the model as it
+/// stands; an error ends training and is returned by `fit` (e.g. an interrupt).
+pub type OnEpoch<'a> = &'a dyn Fn(&EpochStats, &dyn Recommender) -> Result<()>;
+
+/// How to run a training (what does not define the model; that is in the params).
+#[derive(Clone, Copy)]
+pub struct FitOptions<'a> {
+    /// Threads, overriding the params' `threads` where the kind has them (the model file
+    /// records the number used). Results of mf, ials and ease do not depend on it.
+    pub threads: Option<usize>,
+    /// Validation data for early stopping (`patience`) and blend weights.
+    pub validation: Validation<'a>,
+    /// Data evaluated after every epoch and reported (never used for a decision): test
+    /// RMSE of rating models, NDCG@10 / HR@10 of implicit models.
+    pub watch: Option<&'a Dataset>,
+    /// Implicit models: a watched item is relevant when its rating is at least this
+    /// (`None`: every watched item). Default 4.
+    pub threshold: Option<f32>,
+    /// Called after every epoch.
+    pub on_epoch: Option<OnEpoch<'a>>,
+}
+
+impl Default for FitOptions<'_> {
+    fn default() -> Self {
+        FitOptions {
+            threads: None,
+            validation: Validation::Params,
+            watch: None,
+            threshold: Some(DEFAULT_THRESHOLD),
+            on_epoch: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for FitOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FitOptions")
+            .field("threads", &self.threads)
+            .field("validation", &self.validation)
+            .field("watch", &self.watch.map(|d| d.source.clone()))
+            .field("threshold", &self.threshold)
+            .field("on_epoch", &self.on_epoch.is_some())
+            .finish()
+    }
+}
+
+/// Training ratings over fixed model rows: users `0..n_users`, items `0..n_items`, row
+/// `u` being the user with raw id `users.raw(u)`. [`Fit::fit`] builds one from a
+/// [`Dataset`]; blends and cross-validation build theirs to train several models over
+/// the same rows.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingSet<'a> {
+    /// The ratings trained on; every index below `n_users` / `n_items`.
+    pub ratings: &'a Ratings,
+    /// Raw user ids (at least `n_users`; rows first).
+    pub users: &'a IdMap,
+    /// Raw item ids (at least `n_items`; rows first).
+    pub items: &'a IdMap,
+    /// User rows of the model.
+    pub n_users: u32,
+    /// Item rows of the model.
+    pub n_items: u32,
+    /// Side variables and titles, by raw id.
+    pub features: &'a Features,
+    /// The rating scale.
+    pub scale: RatingScale,
+}
+
+impl<'a> TrainingSet<'a> {
+    /// The training half of a split (`data` gives the features and the scale).
+    pub fn of_split(split: &'a TrainTest, data: &'a Dataset) -> Self {
+        TrainingSet {
+            ratings: &split.train,
+            users: &split.users,
+            items: &split.items,
+            n_users: split.train_users,
+            n_items: split.train_items,
+            features: &data.features,
+            scale: data.scale,
+        }
+    }
+
+    /// The same rows with other ratings (a carve of these).
+    fn with_ratings(&self, ratings: &'a Ratings) -> Self {
+        TrainingSet { ratings, ..*self }
+    }
+}
+
+/// [`FitOptions`] with the validation and watched data read into the rows of a
+/// [`TrainingSet`] (ids it lacks get indices past its rows: unknown to the model).
+#[derive(Clone, Copy, Default)]
+pub struct RowOptions<'a> {
+    /// As [`FitOptions::threads`].
+    pub threads: Option<usize>,
+    /// As [`FitOptions::validation`], with the data in rows.
+    pub validation: RowValidation<'a>,
+    /// As [`FitOptions::watch`], in rows.
+    pub watch: Option<&'a Ratings>,
+    /// As [`FitOptions::threshold`].
+    pub threshold: Option<f32>,
+    /// As [`FitOptions::on_epoch`].
+    pub on_epoch: Option<OnEpoch<'a>>,
+}
+
+/// [`Validation`] in rows.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum RowValidation<'a> {
+    /// See [`Validation::Params`].
+    #[default]
+    Params,
+    /// See [`Validation::None`].
+    None,
+    /// See [`Validation::Carve`].
+    Carve(f64),
+    /// See [`Validation::Data`].
+    Ratings(&'a Ratings),
+}
+
+/// What a kind's training produced, before it is bundled with its ids.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    /// The model.
+    pub model: AnyModel,
+    /// Its params as the model file records them.
+    pub params: Value,
+    /// Whether its scores are ratings or preferences.
+    pub feedback: Feedback,
+    /// Whether predictions are clipped to the scale.
+    pub clip: bool,
+    /// Per-epoch figures (empty for closed-form kinds).
+    pub history: Vec<EpochStats>,
+    /// Seconds of training (evaluation excluded).
+    pub train_seconds: f64,
+}
+
+/// Training, for every model kind's params.
+pub trait Fit {
+    /// The model kind these params train, as on the command line (`mf`, `deep`, ...).
+    fn kind(&self) -> &'static str;
+
+    /// Checks every value against its documented range ([`Error::Usage`] naming it).
+    fn check(&self) -> Result<()>;
+
+    /// Trains on a [`TrainingSet`] with options in its rows. The lower-level entry point
+    /// behind [`Fit::fit`], for training several models over the same rows.
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted>;
+
+    /// Trains on `train` (a [`Dataset`]: its ratings, raw ids, side variables and scale)
+    /// and returns the model with its ids. Only the ids that have ratings in `train` get
+    /// model rows; the rest are unknown to the model.
+    fn fit(&self, train: &Dataset, options: &FitOptions<'_>) -> Result<TrainedModel> {
+        self.check()?;
+        if train.ratings.is_empty() {
+            return Err(Error::Usage("cannot train on no ratings".into()));
+        }
+        let rows = Rows::of(train);
+        let set = rows.set(train);
+        let validation_rows;
+        let validation = match options.validation {
+            Validation::Params => RowValidation::Params,
+            Validation::None => RowValidation::None,
+            Validation::Carve(f) => RowValidation::Carve(f),
+            Validation::Data(d) => {
+                validation_rows = in_rows(d, &set);
+                RowValidation::Ratings(&validation_rows)
+            }
+        };
+        let watch = options.watch.map(|d| in_rows(d, &set));
+        let row_options = RowOptions {
+            threads: options.threads,
+            validation,
+            watch: watch.as_ref(),
+            threshold: options.threshold,
+            on_epoch: options.on_epoch,
+        };
+        let fitted = self.fit_rows(&set, &row_options)?;
+        TrainedModel::from_fitted(fitted, &set)
+    }
+}
+
+/// The rows of a dataset: its own ids when every one has a rating, else the ids
+/// renumbered in order of first appearance, the unrated ones dropped.
+enum Rows {
+    Own,
+    Renumbered(Box<TrainTest>),
+}
+
+impl Rows {
+    fn of(data: &Dataset) -> Rows {
+        let compact = |ids: &[u32], n: usize| {
+            let mut seen = vec![false; n];
+            let mut count = 0;
+            for &i in ids {
+                if let Some(s) = seen.get_mut(i as usize)
+                    && !*s
+                {
+                    *s = true;
+                    count += 1;
+                }
+            }
+            count == n
+        };
+        let r = &data.ratings;
+        if compact(&r.users, data.users.len()) && compact(&r.items, data.items.len()) {
+            return Rows::Own;
+        }
+        Rows::Renumbered(Box::new(TrainTest::new(
+            r.clone(),
+            Ratings::default(),
+            data.users.clone(),
+            data.items.clone(),
+        )))
+    }
+
+    fn set<'a>(&'a self, data: &'a Dataset) -> TrainingSet<'a> {
+        match self {
+            Rows::Own => TrainingSet {
+                ratings: &data.ratings,
+                users: &data.users,
+                items: &data.items,
+                n_users: data.users.len() as u32,
+                n_items: data.items.len() as u32,
+                features: &data.features,
+                scale: data.scale,
+            },
+            Rows::Renumbered(split) => TrainingSet::of_split(split, data),
+        }
+    }
+}
+
+/// `data`'s ratings in the rows of `set`: each id looked up by its raw id, an id the
+/// set has no row for becoming index `n_users` (or `n_items`): unknown to the model.
+pub(crate) fn in_rows(data: &Dataset, set: &TrainingSet<'_>) -> Ratings {
+    let table = |ids: &IdMap, rows: &IdMap, n: u32| -> Vec<u32> {
+        (0..ids.len() as u32)
+            .map(|k| rows.index_of(ids.raw(k)).filter(|&r| r < n).unwrap_or(n))
+            .collect()
+    };
+    let users = table(&data.users, set.users, set.n_users);
+    let items = table(&data.items, set.items, set.n_items);
+    let r = &data.ratings;
+    Ratings {
+        users: r.users.iter().map(|&u| users[u as usize]).collect(),
+        items: r.items.iter().map(|&i| items[i as usize]).collect(),
+        values: r.values.clone(),
+        times: r.times.clone(),
+    }
+}
+
+/// The interactions of an implicit model: the training ratings at or above
+/// `min_rating` (all of them when `None`).
+fn interactions<'a>(ratings: &'a Ratings, min_rating: Option<f32>) -> Result<Cow<'a, Ratings>> {
+    let Some(min) = min_rating else {
+        return Ok(Cow::Borrowed(ratings));
+    };
+    if !min.is_finite() {
+        return Err(Error::Usage(format!(
+            "min_rating must be a number, got {min}"
+        )));
+    }
+    let keep: Vec<usize> = (0..ratings.len())
+        .filter(|&k| ratings.values[k] >= min)
+        .collect();
+    if keep.is_empty() {
+        return Err(Error::Usage(format!(
+            "no training rating is >= min_rating {min}"
+        )));
+    }
+    Ok(Cow::Owned(ratings.select(&keep)))
+}
+
+/// Refuses `min_rating` on a model trained on ratings.
+fn check_min_rating(kind: &str, min_rating: Option<f32>, implicit: bool) -> Result<()> {
+    match min_rating {
+        Some(_) if !implicit => Err(Error::Usage(format!(
+            "min_rating applies to models trained on implicit feedback, not to {kind} \
+             with a rating loss"
+        ))),
+        Some(m) if !m.is_finite() => Err(Error::Usage(format!(
+            "min_rating must be a number, got {m}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Trains a rating network: the validation data as `options` and the params
+/// (`val_fraction`, `seed`) say, every epoch reported, the history kept.
+fn network<M: Into<AnyModel>>(
+    set: &TrainingSet<'_>,
+    options: &RowOptions<'_>,
+    (params, val_fraction, seed, clip, epochs): (Value, f64, u64, bool, usize),
+    train: impl FnOnce(
+        EvalSets<'_>,
+        &mut dyn FnMut(&EpochRecord, &dyn Recommender) -> Result<()>,
+    ) -> Result<(M, History)>,
+) -> Result<Fitted> {
+    let carve = match options.validation {
+        RowValidation::Params => val_fraction,
+        RowValidation::Carve(f) => f,
+        RowValidation::None | RowValidation::Ratings(_) => 0.0,
+    };
+    if !(0.0..1.0).contains(&carve) {
+        return Err(Error::Usage(format!(
+            "a validation carve must be a share in [0, 1), got {carve}"
+        )));
+    }
+    let (fit_idx, val_idx) = if carve > 0.0 {
+        validation_split(set.ratings, carve, seed)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let fit_set = if val_idx.is_empty() {
+        Cow::Borrowed(set.ratings)
+    } else {
+        Cow::Owned(set.ratings.select(&fit_idx))
+    };
+    let carved = set.ratings.select(&val_idx);
+    let val = match options.validation {
+        RowValidation::Ratings(r) => Some(r),
+        _ => (!val_idx.is_empty()).then_some(&carved),
+    };
+    let scale = clip.then_some(set.scale);
+    let sets = EvalSets {
+        train: &fit_set,
+        val,
+        test: options.watch,
+        clip: scale,
+    };
+    let mut history = Vec::new();
+    let (model, h) = train(sets, &mut |e, m| {
+        let stats = EpochStats {
+            epoch: e.epoch,
+            epochs,
+            seconds: e.seconds,
+            train_rmse: Some(e.train_rmse),
+            val_rmse: e.val_rmse,
+            watch_rmse: e.test_rmse,
+            watch_ndcg: None,
+            watch_hr: None,
+        };
+        if let Some(f) = options.on_epoch {
+            f(&stats, m)?;
+        }
+        history.push(stats);
+        Ok(())
+    })?;
+    Ok(Fitted {
+        model: model.into(),
+        params,
+        feedback: Feedback::Ratings,
+        clip,
+        history,
+        train_seconds: h.train_seconds,
+    })
+}
+
+/// Trains an implicit model on the interactions (ratings at or above `min_rating`):
+/// every epoch (sweep) timed, the watched data ranked (NDCG@10, HR@10; not counted as
+/// training time) and reported.
+fn ranked<M: Into<AnyModel>>(
+    set: &TrainingSet<'_>,
+    options: &RowOptions<'_>,
+    (params, min_rating, epochs): (Value, Option<f32>, usize),
+    fit: impl FnOnce(&Ratings, &mut dyn FnMut(usize, &dyn Recommender) -> Result<()>) -> Result<M>,
+) -> Result<Fitted> {
+    let data = interactions(set.ratings, min_rating)?;
+    let mut history = Vec::new();
+    let mut train_seconds = 0.0;
+    let mut last = Instant::now();
+    let model = fit(&data, &mut |epoch, m| {
+        let seconds = last.elapsed().as_secs_f64();
+        train_seconds += seconds;
+        let ranking = options
+            .watch
+            .map(|w| ranking_metrics_of(m, set.ratings, w, 10, options.threshold));
+        let stats = EpochStats {
+            epoch,
+            epochs,
+            seconds,
+            train_rmse: None,
+            val_rmse: None,
+            watch_rmse: None,
+            watch_ndcg: ranking.map(|r| r.ndcg),
+            watch_hr: ranking.map(|r| r.hr),
+        };
+        if let Some(f) = options.on_epoch {
+            f(&stats, m)?;
+        }
+        history.push(stats);
+        last = Instant::now();
+        Ok(())
+    })?;
+    Ok(Fitted {
+        model: model.into(),
+        params,
+        feedback: Feedback::Preferences,
+        clip: false,
+        history,
+        train_seconds,
+    })
+}
+
+/// A closed-form or non-epoch kind: timed, no history.
+fn closed_form<M: Into<AnyModel>>(
+    params: Value,
+    feedback: Feedback,
+    clip: bool,
+    fit: impl FnOnce() -> Result<M>,
+) -> Result<Fitted> {
+    let started = Instant::now();
+    let model = fit()?;
+    Ok(Fitted {
+        model: model.into(),
+        params,
+        feedback,
+        clip,
+        history: Vec::new(),
+        train_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Refuses validation data given to a kind that does not use any.
+fn no_validation(kind: &str, options: &RowOptions<'_>) -> Result<()> {
+    match options.validation {
+        RowValidation::Params | RowValidation::None => Ok(()),
+        _ => Err(Error::Usage(format!(
+            "{kind} takes no validation data (it has no epochs to stop early)"
+        ))),
+    }
+}
+
+impl Fit for BaselineParams {
+    fn kind(&self) -> &'static str {
+        "baseline"
+    }
+    fn check(&self) -> Result<()> {
+        BaselineParams::check(self)
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        no_validation("baseline", options)?;
+        let clip = Some(set.scale);
+        let mut history = Vec::new();
+        let mut train_seconds = 0.0;
+        let mut last = Instant::now();
+        let model = self.train(set.ratings, set.n_users, set.n_items, |epoch, m| {
+            let seconds = last.elapsed().as_secs_f64();
+            train_seconds += seconds;
+            let stats = EpochStats {
+                epoch,
+                epochs: self.epochs,
+                seconds,
+                train_rmse: Some(rating_metrics(m, set.ratings, clip).rmse),
+                val_rmse: None,
+                watch_rmse: options.watch.map(|w| rating_metrics(m, w, clip).rmse),
+                watch_ndcg: None,
+                watch_hr: None,
+            };
+            if let Some(f) = options.on_epoch {
+                f(&stats, m)?;
+            }
+            history.push(stats);
+            last = Instant::now();
+            Ok(())
+        })?;
+        Ok(Fitted {
+            model: model.into(),
+            params: json!(self),
+            feedback: Feedback::Ratings,
+            clip: true,
+            history,
+            train_seconds,
+        })
+    }
+}
+
+impl Fit for KnnParams {
+    fn kind(&self) -> &'static str {
+        "knn"
+    }
+    fn check(&self) -> Result<()> {
+        KnnParams::check(self)
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        no_validation("knn", options)?;
+        closed_form(json!(self), Feedback::Ratings, true, || {
+            self.train(set.ratings, set.n_users, set.n_items)
+        })
+    }
+}
+
+impl Fit for MfParams {
+    fn kind(&self) -> &'static str {
+        "mf"
+    }
+    fn check(&self) -> Result<()> {
+        MfParams::check(self)
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        let p = MfParams {
+            threads: options.threads.unwrap_or(self.threads),
+            ..self.clone()
+        };
+        p.check()?;
+        let setup = (json!(p), p.val_fraction, p.seed, p.clip, p.epochs);
+        network(set, options, setup, |sets, on_epoch| {
+            p.train(sets, set.n_users, set.n_items, on_epoch)
+        })
+    }
+}
+
+impl Fit for AutoRecParams {
+    fn kind(&self) -> &'static str {
+        "autorec"
+    }
+    fn check(&self) -> Result<()> {
+        AutoRecParams::check(self)
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        let p = self;
+        let setup = (json!(p), p.val_fraction, p.seed, p.clip, p.epochs);
+        network(set, options, setup, |sets, on_epoch| {
+            p.train(sets, set.n_users, set.n_items, on_epoch)
+        })
+    }
+}
+
+impl Fit for NeuMfParams {
+    fn kind(&self) -> &'static str {
+        "neumf"
+    }
+    fn check(&self) -> Result<()> {
+        NeuMfParams::check(self)?;
+        check_min_rating("neumf", self.min_rating, self.loss.ranking().is_some())
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        let p = NeuMfParams {
+            threads: options.threads.unwrap_or(self.threads),
+            ..self.clone()
+        };
+        Fit::check(&p)?;
+        if p.loss.ranking().is_some() {
+            no_validation("neumf with a ranking loss", options)?;
+            let rows = (set.n_users, set.n_items);
+            return ranked(set, options, (json!(p), p.min_rating, p.epochs), |r, on| {
+                p.train_ranking(r, rows, |e, m| on(e, m))
+            });
+        }
+        let setup = (json!(p), p.val_fraction, p.seed, p.clip, p.epochs);
+        network(set, options, setup, |sets, on_epoch| {
+            p.train(sets, set.n_users, set.n_items, on_epoch)
+        })
+    }
+}
+
+impl Fit for DeepParams {
+    fn kind(&self) -> &'static str {
+        "deep"
+    }
+    fn check(&self) -> Result<()> {
+        DeepParams::check(self)?;
+        check_min_rating("deep", self.min_rating, self.loss.ranking().is_some())
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        let p = DeepParams {
+            threads: options.threads.unwrap_or(self.threads),
+            ..self.clone()
+        };
+        Fit::check(&p)?;
+        let sides = super::deep::side_inputs_of(&p.features, set)?;
+        if p.loss.ranking().is_some() {
+            no_validation("deep with a ranking loss", options)?;
+            let rows = (set.n_users, set.n_items);
+            return ranked(set, options, (json!(p), p.min_rating, p.epochs), |r, on| {
+                p.train_ranking(r, rows, sides, |e, m| on(e, m))
+            });
+        }
+        let setup = (json!(p), p.val_fraction, p.seed, p.clip, p.epochs);
+        network(set, options, setup, |sets, on_epoch| {
+            p.train(sets, set.n_users, set.n_items, sides, on_epoch)
+        })
+    }
+}
+
+impl Fit for MfRankParams {
+    fn kind(&self) -> &'static str {
+        "mf"
+    }
+    fn check(&self) -> Result<()> {
+        MfRankParams::check(self)?;
+        check_min_rating("mf", self.min_rating, true)
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        no_validation("mf with a ranking loss", options)?;
+        Fit::check(self)?;
+        let (users, items) = (set.n_users, set.n_items);
+        ranked(
+            set,
+            options,
+            (json!(self), self.min_rating, self.epochs),
+            |r, on| self.train(r, users, items, |e, m| on(e, m)),
+        )
+    }
+}
+
+impl Fit for IalsParams {
+    fn kind(&self) -> &'static str {
+        "ials"
+    }
+    fn check(&self) -> Result<()> {
+        IalsParams::check(self)?;
+        check_min_rating("ials", self.min_rating, true)
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        no_validation("ials", options)?;
+        let p = IalsParams {
+            threads: options.threads.unwrap_or(self.threads),
+            ..self.clone()
+        };
+        Fit::check(&p)?;
+        let (users, items) = (set.n_users, set.n_items);
+        ranked(
+            set,
+            options,
+            (json!(p), p.min_rating, p.iterations),
+            |r, on| p.train(r, users, items, |e, m| on(e, m)),
+        )
+    }
+}
+
+impl Fit for EaseParams {
+    fn kind(&self) -> &'static str {
+        "ease"
+    }
+    fn check(&self) -> Result<()> {
+        EaseParams::check(self)?;
+        check_min_rating("ease", self.min_rating, true)
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        no_validation("ease", options)?;
+        let p = EaseParams {
+            threads: options.threads.unwrap_or(self.threads),
+            ..self.clone()
+        };
+        Fit::check(&p)?;
+        let data = interactions(set.ratings, p.min_rating)?;
+        closed_form(json!(p), Feedback::Preferences, false, || {
+            p.train(&data, set.n_users, set.n_items)
+        })
+    }
+}
+
+/// Params of the popularity model: none but the implicit conversion.
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `min_rating` | none | interactions are the training ratings >= this (none: all) | a number |
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PopularityParams {
+    /// Interactions are the training ratings at or above this (`None`: all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rating: Option<f32>,
+}
+
+impl Fit for PopularityParams {
+    fn kind(&self) -> &'static str {
+        "popularity"
+    }
+    fn check(&self) -> Result<()> {
+        check_min_rating("popularity", self.min_rating, true)
+    }
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        no_validation("popularity", options)?;
+        Fit::check(self)?;
+        let data = interactions(set.ratings, self.min_rating)?;
+        closed_form(json!(self), Feedback::Preferences, false, || {
+            Ok(Popularity::train(&data, set.n_users, set.n_items))
+        })
+    }
+}
+
+/// A blend member's params: its kind's defaults, with the blend's seed.
+fn member_params(p: &BlendParams) -> Result<Vec<Box<dyn Fit>>> {
+    p.members
+        .iter()
+        .map(|kind| -> Result<Box<dyn Fit>> {
+            Ok(match kind.as_str() {
+                "baseline" => Box::new(BaselineParams::default()),
+                "mf" => Box::new(MfParams {
+                    seed: p.seed,
+                    ..Default::default()
+                }),
+                "deep" => Box::new(DeepParams {
+                    seed: p.seed,
+                    ..Default::default()
+                }),
+                "knn" => Box::new(KnnParams::default()),
+                "autorec" => Box::new(AutoRecParams {
+                    seed: p.seed,
+                    ..Default::default()
+                }),
+                "neumf" => Box::new(NeuMfParams {
+                    seed: p.seed,
+                    ..Default::default()
+                }),
+                other => {
+                    return Err(Error::Usage(format!(
+                        "blend member `{other}` cannot be trained by a blend"
+                    )));
+                }
+            })
+        })
+        .collect()
+}
+
+fn rmse(predictions: &[f32], values: &[f32]) -> f64 {
+    let se: f64 = predictions
+        .iter()
+        .zip(values)
+        .map(|(p, v)| ((p - v) as f64).powi(2))
+        .sum();
+    (se / values.len().max(1) as f64).sqrt()
+}
+
+impl Fit for BlendParams {
+    fn kind(&self) -> &'static str {
+        "blend"
+    }
+    fn check(&self) -> Result<()> {
+        BlendParams::check(self)
+    }
+
+    /// Trains the members on the training data less a validation carve (or on all of it
+    /// when validation data is given), the weights on the members' predictions of the
+    /// validation data, then (with `refit`) the members again on all the training data.
+    fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        let p = self;
+        Fit::check(p)?;
+        let started = Instant::now();
+        let members = member_params(p)?;
+        let member_options = RowOptions {
+            threads: options.threads,
+            validation: RowValidation::Params,
+            watch: None,
+            threshold: options.threshold,
+            on_epoch: None,
+        };
+        let carve = match options.validation {
+            RowValidation::Params => p.val_fraction,
+            RowValidation::Carve(f) => f,
+            RowValidation::Ratings(_) => 0.0,
+            RowValidation::None => {
+                return Err(Error::Usage(
+                    "a blend fits its weights on validation data: it cannot train without".into(),
+                ));
+            }
+        };
+        let (fit_idx, val_idx) = if carve > 0.0 {
+            validation_split(set.ratings, carve, p.seed)
+        } else {
+            ((0..set.ratings.len()).collect(), Vec::new())
+        };
+        let (fit_ratings, carved);
+        let (first_set, val) = match options.validation {
+            RowValidation::Ratings(v) => (*set, v),
+            _ => {
+                if val_idx.is_empty() || fit_idx.is_empty() {
+                    return Err(Error::Usage(
+                        "blend: too few training ratings to carve a validation set".into(),
+                    ));
+                }
+                fit_ratings = set.ratings.select(&fit_idx);
+                carved = set.ratings.select(&val_idx);
+                (set.with_ratings(&fit_ratings), &carved)
+            }
+        };
+        if val.is_empty() {
+            return Err(Error::Usage("blend: the validation data is empty".into()));
+        }
+        let scale = set.scale;
+        let mut columns = Vec::new();
+        let mut first_models = Vec::new();
+        let mut member_json = Vec::new();
+        let mut member_rmse = Vec::new();
+        let mut preds = Vec::new();
+        for m in &members {
+            let fitted = m.fit_rows(&first_set, &member_options)?;
+            fitted
+                .model
+                .predict_many(&val.users, &val.items, &mut preds);
+            let column: Vec<f32> = preds.iter().map(|x| scale.clip(x.value)).collect();
+            member_rmse.push(rmse(&column, &val.values));
+            columns.push(column);
+            member_json.push(fitted.params);
+            first_models.push(fitted.model);
+        }
+        let (intercept, weights) = fit_weights(&columns, &val.values, p.ridge)?;
+        let blended: Vec<f32> = (0..val.len())
+            .map(|t| {
+                intercept
+                    + columns
+                        .iter()
+                        .zip(&weights)
+                        .map(|(c, w)| w * c[t])
+                        .sum::<f32>()
+            })
+            .collect();
+        let blend_val_rmse = rmse(&blended, &val.values);
+        let refit = p.refit && !matches!(options.validation, RowValidation::Ratings(_));
+        let models = if refit {
+            members
+                .iter()
+                .map(|m| m.fit_rows(set, &member_options).map(|f| f.model))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            first_models
+        };
+        let blend = Blend::new(models, intercept, weights, Some(scale))?;
+        let mut params = json!(p);
+        params["member_params"] = json!(member_json);
+        params["member_clip"] = json!(scale);
+        params["validation"] = json!({
+            "ratings": val.len(),
+            "member_rmse": member_rmse,
+            "blend_rmse": blend_val_rmse,
+            "intercept": blend.intercept,
+            "weights": blend.weights,
+        });
+        Ok(Fitted {
+            model: blend.into(),
+            params,
+            feedback: Feedback::Ratings,
+            clip: true,
+            history: Vec::new(),
+            train_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
