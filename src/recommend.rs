@@ -145,7 +145,7 @@ fn block_lists<'a>(
 ) -> Vec<Vec<(u32, f32)>> {
     use crate::nn::linalg::{Mat, matmul};
     let items = model.n_items() as usize;
-    let AnyModel::Mf(m) = model else {
+    let Some(m) = model.downcast_ref::<crate::models::Mf>() else {
         let mut scores = vec![0.0f32; items];
         return (u0..u1)
             .map(|u| {
@@ -230,7 +230,7 @@ mod tests {
                 r
             })
             .collect();
-        let any = AnyModel::Mf(model.clone());
+        let any = AnyModel::new(model.clone());
         for threads in [1, 3] {
             let mut got: Vec<Vec<(u32, f32)>> = Vec::new();
             top_n_all_users(&any, &|u| &rated[u as usize], 10, threads, |u, list| {
@@ -297,10 +297,7 @@ mod tests {
 }
 
 use crate::error::{Error, Result};
-use crate::models::{
-    AnyModel, EaseParams, Feedback, IalsParams, MfParams, MfRankParams, Recommender,
-};
-use crate::nn::kernels::dot;
+use crate::models::{AnyModel, Feedback, Recommender};
 use crate::store::TrainedModel;
 
 /// One recommended item of a saved model.
@@ -521,21 +518,7 @@ pub fn popular_items(saved: &TrainedModel, n: usize) -> RecommendationList {
     listing(saved, top_n(&item_popularity(saved), n, &[]), false, true)
 }
 
-/// A user the model never saw, fitted from their ratings with the item side frozen.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FoldedUser {
-    /// The user's bias.
-    pub bias: f32,
-    /// The user's factors (empty for models without user factors).
-    pub factors: Vec<f32>,
-    /// The items the ratings named (sorted; excluded from recommendations).
-    pub rated: Vec<u32>,
-    /// The ratings folded in, one per item (the last given wins), sorted by item: what an
-    /// item-based kNN predicts from.
-    pub ratings: Vec<(u32, f32)>,
-    /// For a blend: the user folded into each member, in member order.
-    pub members: Vec<FoldedUser>,
-}
+pub use crate::models::FoldedUser;
 
 /// Fits a new user to `(item index, rating)` pairs with the item side frozen, for the
 /// saved model's kind:
@@ -578,213 +561,12 @@ fn fold_in_model(
         }
     }
     unique.sort_unstable_by_key(|&(i, _)| i);
-    let rated: Vec<u32> = unique.iter().map(|&(i, _)| i).collect();
-    let n = ratings.len() as f64;
-    let reg_user = |p: Option<&serde_json::Value>| {
-        p.and_then(|p| p.get("reg_user"))
-            .and_then(|v| v.as_f64())
-            .unwrap_or(crate::models::BaselineParams::default().reg_user)
+    let base = FoldedUser {
+        rated: unique.iter().map(|&(i, _)| i).collect(),
+        ratings: unique,
+        ..Default::default()
     };
-    let bias_step = |b: &crate::models::Baseline, reg: f64| {
-        let sum: f64 = ratings
-            .iter()
-            .map(|&(i, r)| (r - b.mu - b.item_bias[i as usize]) as f64)
-            .sum();
-        (sum / (reg + n)) as f32
-    };
-    match model {
-        AnyModel::Deep(_) | AnyModel::NeuMf(_) => Err(Error::Usage(
-            "fold-in is not supported for deep and neumf models (their user input passes \
-             through dense layers); retrain with the new user's ratings"
-                .into(),
-        )),
-        // Popularity has nothing personal to fit: the list is the most popular unrated items.
-        AnyModel::Popularity(_) => Ok(FoldedUser {
-            rated,
-            ratings: unique,
-            ..Default::default()
-        }),
-        AnyModel::Ease(_) => {
-            // The model file's loader checked the params.
-            let p: EaseParams = serde_json::from_value(params.clone()).unwrap_or_default();
-            let order: Vec<u32> = ratings.iter().map(|&(i, _)| i).collect();
-            let row = p.fold_in(&order);
-            Ok(FoldedUser {
-                factors: row.iter().map(|&(_, w)| w).collect(),
-                rated,
-                ratings: unique,
-                ..Default::default()
-            })
-        }
-        AnyModel::Ials(m) => {
-            // The model file's loader checked the params.
-            let p: IalsParams = serde_json::from_value(params.clone()).unwrap_or_default();
-            Ok(FoldedUser {
-                factors: m.fold_in(&p, &unique),
-                rated,
-                ratings: unique,
-                ..Default::default()
-            })
-        }
-        AnyModel::Baseline(b) => Ok(FoldedUser {
-            bias: bias_step(b, reg_user(Some(params))),
-            rated,
-            ratings: unique,
-            ..Default::default()
-        }),
-        AnyModel::Knn(m) => Ok(FoldedUser {
-            bias: bias_step(&m.baseline, reg_user(params.get("baseline"))),
-            rated,
-            ratings: unique,
-            ..Default::default()
-        }),
-        AnyModel::Blend(b) => {
-            let member_params = params
-                .get("member_params")
-                .and_then(|v| v.as_array())
-                .cloned()
-                .unwrap_or_default();
-            let members = b
-                .members
-                .iter()
-                .enumerate()
-                .map(|(k, m)| {
-                    let p = member_params.get(k).cloned().unwrap_or_default();
-                    fold_in_model(m, &p, Feedback::Ratings, ratings).map_err(|e| match e {
-                        Error::Usage(msg) => {
-                            Error::Usage(format!("blend member {k} ({}): {msg}", m.kind()))
-                        }
-                        other => other,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(FoldedUser {
-                rated,
-                ratings: unique,
-                members,
-                ..Default::default()
-            })
-        }
-        AnyModel::AutoRec(m) => {
-            // The decoder row and bias of the new user: ridge regression on the frozen
-            // item codes with the training penalty lambda on the row (AutoRec's
-            // objective restricted to this user).
-            let l2 = params
-                .get("l2")
-                .and_then(|v| v.as_f64())
-                .unwrap_or(crate::models::AutoRecParams::default().l2 as f64);
-            let h = m.hidden;
-            let codes = |i: u32| &m.codes[i as usize * h..(i as usize + 1) * h];
-            let (w, bias) = ridge_user(ratings, h, codes, |_| 0.0, l2.max(1e-6), 1e-6);
-            Ok(FoldedUser {
-                bias,
-                factors: w,
-                rated,
-                ratings: unique,
-                members: Vec::new(),
-            })
-        }
-        // An mf trained with a ranking loss: the same loss on the new user's row.
-        AnyModel::Mf(m) if feedback == Feedback::Preferences => {
-            let p: MfRankParams = serde_json::from_value(params.clone()).unwrap_or_default();
-            Ok(FoldedUser {
-                factors: p.fold_in(m, &rated),
-                rated,
-                ratings: unique,
-                ..Default::default()
-            })
-        }
-        AnyModel::Mf(m) => {
-            let params: MfParams = serde_json::from_value(params.clone()).unwrap_or_default();
-            let k = m.dim;
-            let q = |i: u32| &m.q[i as usize * k..(i as usize + 1) * k];
-            // Both penalties at least a little positive, so the system is always solvable.
-            let (l2, l2b) = (
-                (params.l2 as f64).max(1e-6) * n,
-                (params.l2_bias as f64).max(1e-6) * n,
-            );
-            let offset = |i: u32| m.mu + m.item_bias[i as usize];
-            let (factors, bias) = ridge_user(ratings, k, q, offset, l2, l2b);
-            Ok(FoldedUser {
-                bias,
-                factors,
-                rated,
-                ratings: unique,
-                members: Vec::new(),
-            })
-        }
-    }
-}
-
-/// Ridge regression of one user's `(item, rating)` pairs on frozen item rows:
-/// minimises `sum (r - offset(i) - b - w.row(i))^2 + l2 |w|^2 + l2_bias b^2`; returns
-/// `(w, b)`.
-fn ridge_user<'a>(
-    ratings: &[(u32, f32)],
-    k: usize,
-    row: impl Fn(u32) -> &'a [f32],
-    offset: impl Fn(u32) -> f32,
-    l2: f64,
-    l2_bias: f64,
-) -> (Vec<f32>, f32) {
-    let dim = k + 1; // factors, then the bias
-    let mut a = vec![0.0f64; dim * dim];
-    let mut rhs = vec![0.0f64; dim];
-    let mut x = vec![0.0f64; dim];
-    for &(i, r) in ratings {
-        x[..k]
-            .iter_mut()
-            .zip(row(i))
-            .for_each(|(x, &q)| *x = q as f64);
-        x[k] = 1.0;
-        let y = (r - offset(i)) as f64;
-        for r in 0..dim {
-            rhs[r] += x[r] * y;
-            for c in 0..dim {
-                a[r * dim + c] += x[r] * x[c];
-            }
-        }
-    }
-    for d in 0..k {
-        a[d * dim + d] += l2;
-    }
-    a[k * dim + k] += l2_bias;
-    let w = solve_spd(a, rhs, dim);
-    (w[..k].iter().map(|&v| v as f32).collect(), w[k] as f32)
-}
-
-/// Solves `A w = b` for a symmetric positive-definite `A` (Cholesky).
-pub(crate) fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Vec<f64> {
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= a[j * n + k] * a[j * n + k];
-        }
-        let d = d.max(1e-12).sqrt();
-        a[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= a[i * n + k] * a[j * n + k];
-            }
-            a[i * n + j] = s / d;
-        }
-    }
-    for i in 0..n {
-        let mut s = b[i];
-        for k in 0..i {
-            s -= a[i * n + k] * b[k];
-        }
-        b[i] = s / a[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let mut s = b[i];
-        for k in i + 1..n {
-            s -= a[k * n + i] * b[k];
-        }
-        b[i] = s / a[i * n + i];
-    }
-    b
+    model.fold_in(params, feedback, ratings, base)
 }
 
 /// The `n` best items for a folded-in user, excluding the items they rated.
@@ -795,136 +577,35 @@ pub fn recommend_folded(saved: &TrainedModel, user: &FoldedUser, n: usize) -> Re
 
 /// The model's (unclipped) score of every item for a folded-in user.
 fn folded_scores(model: &AnyModel, user: &FoldedUser) -> Vec<f32> {
-    match model {
-        AnyModel::Baseline(b) => b
-            .item_bias
-            .iter()
-            .map(|&bi| b.mu + user.bias + bi)
-            .collect(),
-        AnyModel::Knn(m) => (0..m.n_items())
-            .map(|i| m.score_with(user.bias, &user.ratings, i))
-            .collect(),
-        // fold_in refuses deep models; a hand-made FoldedUser gets the item-only
-        // fallback plus its bias.
-        AnyModel::Deep(m) => (0..m.item_bias.len() as u32)
-            .map(|i| m.fallback(None, Some(i)) + user.bias)
-            .collect(),
-        AnyModel::NeuMf(m) => (0..m.item_bias.len() as u32)
-            .map(|i| m.fallback(None, Some(i)) + user.bias)
-            .collect(),
-        AnyModel::Mf(m) => (0..m.item_bias.len())
-            .map(|i| {
-                m.mu + user.bias
-                    + m.item_bias[i]
-                    + dot(&user.factors, &m.q[i * m.dim..(i + 1) * m.dim])
-            })
-            .collect(),
-        AnyModel::Popularity(m) => m.counts.clone(),
-        AnyModel::Ease(m) => {
-            let mut out = vec![0.0f32; m.items];
-            let row = user.ratings.iter().map(|&(i, _)| i);
-            m.scores_of_row(row.zip(user.factors.iter().copied()), &mut out);
-            out
-        }
-        AnyModel::Ials(m) => {
-            m.q.chunks_exact(m.dim)
-                .map(|q| dot(&user.factors, q))
-                .collect()
-        }
-        AnyModel::AutoRec(m) => (0..m.n_items() as usize)
-            .map(|i| user.bias + dot(&user.factors, &m.codes[i * m.hidden..(i + 1) * m.hidden]))
-            .collect(),
-        AnyModel::Blend(b) => {
-            let mut out = vec![b.intercept; b.n_items() as usize];
-            for (k, (m, w)) in b.members.iter().zip(&b.weights).enumerate() {
-                let scores = match user.members.get(k) {
-                    Some(member_user) => folded_scores(m, member_user),
-                    None => (0..m.n_items())
-                        .map(|i| m.fallback(None, Some(i)))
-                        .collect(),
-                };
-                for (o, s) in out.iter_mut().zip(scores) {
-                    *o += w * b.clip.map_or(s, |c| c.clip(s));
-                }
-            }
-            out
-        }
-    }
+    model.folded_scores(user)
 }
 
-/// The item embedding table `[items, K]` row-major and K: MF's and the deep model's `Q`,
-/// NeuMF's GMF `Q`;
-/// a blend's first member that has one; `None` for models without item embeddings.
+/// The item embedding table `[items, K]` row-major and K, for the kinds that have one
+/// (see [`crate::models::Model::item_factors`]).
 pub fn item_embeddings(model: &AnyModel) -> Option<(&[f32], usize)> {
-    match model {
-        AnyModel::Mf(m) => Some((&m.q, m.dim)),
-        AnyModel::Deep(m) => Some((&m.q, m.dim)),
-        AnyModel::NeuMf(m) => Some((&m.gmf_q, m.dim)),
-        AnyModel::Blend(b) => b.members.iter().find_map(item_embeddings),
-        AnyModel::AutoRec(m) => Some((&m.codes, m.hidden)),
-        AnyModel::Ials(m) => Some((&m.q, m.dim)),
-        AnyModel::Baseline(_) | AnyModel::Knn(_) | AnyModel::Popularity(_) | AnyModel::Ease(_) => {
-            None
-        }
-    }
+    model.item_factors()
 }
 
 /// Whether [`similar_items`] can answer for the model: it has item embeddings, or it is
 /// an item-item model (ease).
 pub fn has_item_embeddings(saved: &TrainedModel) -> bool {
-    item_embeddings(&saved.model).is_some() || matches!(saved.model, AnyModel::Ease(_))
+    saved.model.has_similar()
 }
 
-/// The `n` items nearest to item `item` (raw id) by cosine similarity of the item
-/// embeddings (see [`item_embeddings`]; the item itself excluded); for ease, the largest
-/// weights of the item's row of `B`. Models without item embeddings are a usage error;
-/// an unknown item is an input error.
+/// The `n` items nearest to item `item` (raw id): by cosine similarity of the item
+/// embeddings (see [`item_embeddings`]; the item itself excluded), or the kind's own
+/// item-item weights (ease: the largest weights of the item's row of `B`). Models
+/// without either are a usage error; an unknown item is an input error.
 pub fn similar_items(saved: &TrainedModel, item: &str, n: usize) -> Result<RecommendationList> {
-    if let AnyModel::Ease(m) = &saved.model {
-        // Row `i` of B: how much taking item `i` raises each other item's score.
-        let Some(target) = saved.item_index(item) else {
-            return Err(Error::Usage(format!("item {item} is unknown to the model")));
-        };
-        let row = &m.b[target as usize * m.items..(target as usize + 1) * m.items];
-        return Ok(listing(saved, top_n(row, n, &[target]), false, false));
-    }
-    let Some((q, k)) = item_embeddings(&saved.model) else {
+    if !saved.model.has_similar() {
         return Err(Error::Usage(format!(
             "a {} model has no item embeddings to compare",
             saved.model.kind()
         )));
-    };
+    }
     let Some(target) = saved.item_index(item) else {
         return Err(Error::Usage(format!("item {item} is unknown to the model")));
     };
-    let row = |i: usize| &q[i * k..(i + 1) * k];
-    let norm = |v: &[f32]| dot(v, v).sqrt();
-    let t = row(target as usize);
-    let tn = norm(t);
-    let scores: Vec<f32> = (0..q.len() / k)
-        .map(|i| {
-            let d = norm(row(i)) * tn;
-            if d > 0.0 { dot(row(i), t) / d } else { 0.0 }
-        })
-        .collect();
+    let scores = saved.model.similar_scores(target).unwrap_or_default();
     Ok(listing(saved, top_n(&scores, n, &[target]), false, false))
-}
-
-#[cfg(test)]
-mod fold_in_tests {
-    use super::solve_spd;
-
-    /// Cholesky solve against a hand-checked 3x3 system.
-    #[test]
-    fn solves_spd_systems() {
-        let a = vec![4.0, 2.0, 0.6, 2.0, 5.0, 1.0, 0.6, 1.0, 3.0];
-        let x = [1.0, -2.0, 0.5];
-        let b: Vec<f64> = (0..3)
-            .map(|i| (0..3).map(|j| a[i * 3 + j] * x[j]).sum())
-            .collect();
-        let got = solve_spd(a, b, 3);
-        for (g, e) in got.iter().zip(x) {
-            assert!((g - e).abs() < 1e-12, "{got:?}");
-        }
-    }
 }

@@ -16,6 +16,7 @@
 //! work as for MF. Unknown users or items get the fallback of a bias [`Baseline`] fitted
 //! on the same data.
 
+use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use super::{Baseline, BaselineParams, Recommender};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
@@ -454,6 +455,99 @@ impl Recommender for AutoRec {
         self.fallback.fallback(user, item)
     }
 }
+
+impl Model for AutoRec {
+    boxed_model!();
+
+    /// `decoder [U, H]`, `output_bias [U]`, `codes [I, H]`, and the fallback baseline's
+    /// `mu`, `user_bias`, `item_bias`.
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        let (u, i, h) = (
+            self.output_bias.len(),
+            self.codes.len() / self.hidden,
+            self.hidden,
+        );
+        let mut v = vec![
+            NamedTensor::new("decoder", &[u, h], &self.decoder),
+            NamedTensor::new("output_bias", &[u], &self.output_bias),
+            NamedTensor::new("codes", &[i, h], &self.codes),
+        ];
+        v.extend(self.fallback.named_tensors());
+        v
+    }
+
+    fn item_factors(&self) -> Option<(&[f32], usize)> {
+        Some((&self.codes, self.hidden))
+    }
+
+    /// The decoder row and bias of the new user: ridge regression on the frozen item
+    /// codes with the training penalty lambda on the row (AutoRec's objective restricted
+    /// to this user).
+    fn fold_in(
+        &self,
+        params: &serde_json::Value,
+        _: Feedback,
+        ratings: &[(u32, f32)],
+        base: FoldedUser,
+    ) -> Result<FoldedUser> {
+        let l2 = params
+            .get("l2")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(AutoRecParams::default().l2 as f64);
+        let h = self.hidden;
+        let codes = |i: u32| &self.codes[i as usize * h..(i as usize + 1) * h];
+        let (w, bias) =
+            crate::nn::linalg::ridge_user(ratings, h, codes, |_| 0.0, l2.max(1e-6), 1e-6);
+        Ok(FoldedUser {
+            bias,
+            factors: w,
+            ..base
+        })
+    }
+
+    fn folded_scores(&self, user: &FoldedUser) -> Vec<f32> {
+        let h = self.hidden;
+        (0..self.n_items() as usize)
+            .map(|i| user.bias + dot(&user.factors, &self.codes[i * h..(i + 1) * h]))
+            .collect()
+    }
+}
+
+fn load(
+    _: &serde_json::Value,
+    users: usize,
+    items: usize,
+    t: &mut Tensors<'_>,
+) -> std::result::Result<AnyModel, String> {
+    let (dshape, decoder) = t.f32("decoder", None)?;
+    let hidden = match dshape[..] {
+        [u, h] if u == users && h >= 1 => h,
+        _ => {
+            return Err(format!(
+                "tensor `decoder` has shape {dshape:?}, expected [{users}, H] with H >= 1"
+            ));
+        }
+    };
+    Ok(AnyModel::new(AutoRec {
+        hidden,
+        decoder,
+        output_bias: t.values("output_bias", &[users])?,
+        codes: t.values("codes", &[items, hidden])?,
+        fallback: Baseline::load_tensors(users, items, t)?,
+    }))
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "autorec",
+    load,
+    member: Some(|seed| {
+        Box::new(AutoRecParams {
+            seed,
+            ..Default::default()
+        })
+    }),
+};
 
 #[cfg(test)]
 mod tests {

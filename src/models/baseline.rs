@@ -2,6 +2,7 @@
 //! squares (the method and defaults of Surprise's `BaselineOnly`).
 
 use super::Recommender;
+use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
 
@@ -189,6 +190,85 @@ impl Recommender for GlobalMean {
         self.mu
     }
 }
+
+impl Baseline {
+    /// The bias of a new user from `(item, rating)` pairs with the items frozen: the ALS
+    /// user step `b_u = sum (r - mu - b_i) / (reg_user + n)`.
+    pub fn fold_in_bias(&self, ratings: &[(u32, f32)], reg_user: f64) -> f32 {
+        let n = ratings.len() as f64;
+        let sum: f64 = ratings
+            .iter()
+            .map(|&(i, r)| (r - self.mu - self.item_bias[i as usize]) as f64)
+            .sum();
+        (sum / (reg_user + n)) as f32
+    }
+
+    /// The baseline's tensors under `t`, for `users` x `items` rows.
+    pub(crate) fn load_tensors(
+        users: usize,
+        items: usize,
+        t: &mut Tensors<'_>,
+    ) -> Result<Self, String> {
+        Ok(Baseline {
+            mu: t.scalar("mu")?,
+            user_bias: t.values("user_bias", &[users])?,
+            item_bias: t.values("item_bias", &[items])?,
+        })
+    }
+
+    /// The baseline's tensors (`mu [1]`, `user_bias [U]`, `item_bias [I]`).
+    pub(crate) fn named_tensors(&self) -> Vec<NamedTensor<'_>> {
+        vec![
+            NamedTensor::new("mu", &[1], std::slice::from_ref(&self.mu)),
+            NamedTensor::new("user_bias", &[self.user_bias.len()], &self.user_bias),
+            NamedTensor::new("item_bias", &[self.item_bias.len()], &self.item_bias),
+        ]
+    }
+}
+
+/// `reg_user` of baseline params in a model file (`None`: absent), or the default.
+pub(crate) fn reg_user_of(params: Option<&serde_json::Value>) -> f64 {
+    params
+        .and_then(|p| p.get("reg_user"))
+        .and_then(|v| v.as_f64())
+        .unwrap_or(BaselineParams::default().reg_user)
+}
+
+impl Model for Baseline {
+    boxed_model!();
+
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        self.named_tensors()
+    }
+
+    /// The ALS user step ([`Baseline::fold_in_bias`]).
+    fn fold_in(
+        &self,
+        params: &serde_json::Value,
+        _: Feedback,
+        ratings: &[(u32, f32)],
+        base: FoldedUser,
+    ) -> Result<FoldedUser> {
+        Ok(FoldedUser {
+            bias: self.fold_in_bias(ratings, reg_user_of(Some(params))),
+            ..base
+        })
+    }
+
+    fn folded_scores(&self, user: &FoldedUser) -> Vec<f32> {
+        self.item_bias
+            .iter()
+            .map(|&bi| self.mu + user.bias + bi)
+            .collect()
+    }
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "baseline",
+    load: |_, users, items, t| Baseline::load_tensors(users, items, t).map(AnyModel::new),
+    member: Some(|_| Box::new(BaselineParams::default())),
+};
 
 #[cfg(test)]
 mod tests {

@@ -5,12 +5,12 @@
 //! regression of the ratings of a **validation split carved from the training data** on
 //! the members' (clipped) predictions, with the members trained on the rest of the
 //! training data; then (by default) every member is refitted on all the training data and
-//! the weights are kept. The test set is never seen. Training the members is the
-//! caller's business (the CLI trains each member kind with its own defaults, see
-//! `embedrec train --model blend --members ...`): this module holds the weight fit and the
-//! [`Recommender`] that combines the members.
+//! the weights are kept. The test set is never seen. [`super::fit`] trains the members
+//! (each kind with its own defaults, see `embedrec train --model blend --members ...`):
+//! this module holds the weight fit and the [`Recommender`] that combines the members.
 
 use super::{AnyModel, Prediction, Recommender};
+use super::{Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use crate::data::RatingScale;
 use crate::error::{Error, Result};
 
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
-/// | `members` | `["mf", "knn", "autorec"]` | member model kinds, each trained with its own defaults | ≥ 2 of [`BlendParams::BLENDABLE`] |
+/// | `members` | `["mf", "knn", "autorec"]` | member model kinds, each trained with its own defaults | ≥ 2 of [`BlendParams::blendable`] |
 /// | `val_fraction` | 0.1 | share of the training data carved out to fit the weights | (0, 0.5] |
 /// | `ridge` | 1.0 | L2 penalty on the member weights (not the intercept), in units of validation ratings | ≥ 0 |
 /// | `refit` | true | retrain every member on all the training data once the weights are fitted | |
@@ -51,10 +51,16 @@ impl Default for BlendParams {
 }
 
 impl BlendParams {
-    /// The kinds a blend can hold: the rating-prediction models (not `blend` itself, nor
-    /// the implicit-feedback `ials` and `popularity`, whose scores are not ratings).
-    pub const BLENDABLE: &'static [&'static str] =
-        &["baseline", "mf", "deep", "knn", "autorec", "neumf"];
+    /// The kinds a blend can hold: the registry's kinds that name member params (the
+    /// rating models, not `blend` itself nor the implicit-feedback kinds, whose scores
+    /// are not ratings).
+    pub fn blendable() -> Vec<&'static str> {
+        super::REGISTRY
+            .iter()
+            .filter(|k| k.member.is_some())
+            .map(|k| k.name)
+            .collect()
+    }
 
     /// Checks the ranges in the table above.
     pub fn check(&self) -> Result<()> {
@@ -67,11 +73,11 @@ impl BlendParams {
         if let Some(bad) = self
             .members
             .iter()
-            .find(|m| !Self::BLENDABLE.contains(&m.as_str()))
+            .find(|m| !Self::blendable().contains(&m.as_str()))
         {
             return Err(Error::Usage(format!(
                 "blend member `{bad}` is not a rating model that can be blended (blendable: {})",
-                Self::BLENDABLE.join(", ")
+                Self::blendable().join(", ")
             )));
         }
         if !(self.val_fraction > 0.0 && self.val_fraction <= 0.5) {
@@ -140,7 +146,7 @@ pub fn fit_weights(
         // A tiny floor keeps identical members solvable.
         a[r * m + r] += ridge.max(1e-9 * n as f64);
     }
-    let w = crate::recommend::solve_spd(a, b, m);
+    let w = crate::nn::linalg::solve_spd(a, b, m);
     if w.iter().any(|v| !v.is_finite()) {
         return Err(Error::Usage(
             "blend weights could not be fitted (degenerate member predictions)".into(),
@@ -188,7 +194,7 @@ impl Blend {
                 weights
             )));
         }
-        if members.iter().any(|m| matches!(m, AnyModel::Blend(_))) {
+        if members.iter().any(|m| m.kind() == "blend") {
             return Err(Error::Usage("a blend cannot hold another blend".into()));
         }
         Ok(Blend {
@@ -263,13 +269,169 @@ impl Recommender for Blend {
     }
 }
 
+impl Model for Blend {
+    boxed_model!();
+
+    /// `blend.intercept [1]`, `blend.weights [M]`, then member `k`'s tensors under
+    /// `m{k}.`.
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        let mut v = vec![
+            NamedTensor::new(
+                "blend.intercept",
+                &[1],
+                std::slice::from_ref(&self.intercept),
+            ),
+            NamedTensor::new("blend.weights", &[self.weights.len()], &self.weights),
+        ];
+        for (k, member) in self.members.iter().enumerate() {
+            v.extend(member.tensors().into_iter().map(|mut x| {
+                x.name = format!("m{k}.{}", x.name);
+                x
+            }));
+        }
+        v
+    }
+
+    fn int_tensors(&self) -> Vec<(String, &[u32])> {
+        self.members
+            .iter()
+            .enumerate()
+            .flat_map(|(k, member)| {
+                member
+                    .int_tensors()
+                    .into_iter()
+                    .map(move |(name, data)| (format!("m{k}.{name}"), data))
+            })
+            .collect()
+    }
+
+    /// The first member's that has item factors.
+    fn item_factors(&self) -> Option<(&[f32], usize)> {
+        self.members.iter().find_map(|m| m.item_factors())
+    }
+
+    /// Each member folded in on its own (with its own params).
+    fn fold_in(
+        &self,
+        params: &serde_json::Value,
+        _: Feedback,
+        ratings: &[(u32, f32)],
+        base: FoldedUser,
+    ) -> Result<FoldedUser> {
+        let member_params = params
+            .get("member_params")
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let members = self
+            .members
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let p = member_params.get(k).cloned().unwrap_or_default();
+                let member_base = FoldedUser {
+                    members: Vec::new(),
+                    ..base.clone()
+                };
+                m.fold_in(&p, Feedback::Ratings, ratings, member_base)
+                    .map_err(|e| match e {
+                        Error::Usage(msg) => {
+                            Error::Usage(format!("blend member {k} ({}): {msg}", m.kind()))
+                        }
+                        other => other,
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(FoldedUser { members, ..base })
+    }
+
+    fn folded_scores(&self, user: &FoldedUser) -> Vec<f32> {
+        let mut out = vec![self.intercept; self.n_items() as usize];
+        for (k, (m, w)) in self.members.iter().zip(&self.weights).enumerate() {
+            let scores = match user.members.get(k) {
+                Some(member_user) => m.folded_scores(member_user),
+                None => (0..m.n_items())
+                    .map(|i| m.fallback(None, Some(i)))
+                    .collect(),
+            };
+            for (o, s) in out.iter_mut().zip(scores) {
+                *o += w * self.member_value(s);
+            }
+        }
+        out
+    }
+}
+
+/// A blend's members as (kind, params) from its params (`members` and
+/// `member_params`).
+fn members_of(
+    params: &serde_json::Value,
+) -> std::result::Result<Vec<(String, serde_json::Value)>, String> {
+    let kinds: Vec<String> = params
+        .get("members")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .ok_or("blend params lack a `members` list of kinds")?;
+    let member_params: Vec<serde_json::Value> = params
+        .get("member_params")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .ok_or("blend params lack `member_params`")?;
+    if kinds.len() != member_params.len() || kinds.len() < 2 {
+        return Err(format!(
+            "blend params name {} members but hold {} member params",
+            kinds.len(),
+            member_params.len()
+        ));
+    }
+    if kinds.iter().any(|k| k == "blend") {
+        return Err("a blend cannot hold another blend".into());
+    }
+    Ok(kinds.into_iter().zip(member_params).collect())
+}
+
+fn load(
+    params: &serde_json::Value,
+    users: usize,
+    items: usize,
+    t: &mut Tensors<'_>,
+) -> std::result::Result<AnyModel, String> {
+    let members = members_of(params)?;
+    let (shape, intercept) = t.f32("blend.intercept", None)?;
+    let (wshape, weights) = t.f32("blend.weights", None)?;
+    if shape != [1] || wshape != [members.len()] {
+        return Err(format!(
+            "blend tensors have shapes {shape:?} and {wshape:?}, expected [1] and [{}]",
+            members.len()
+        ));
+    }
+    let mut models = Vec::new();
+    for (k, (kind, params)) in members.iter().enumerate() {
+        let load = super::kind(kind)?.load;
+        models.push(load(params, users, items, &mut t.pp(&format!("m{k}")))?);
+    }
+    let clip: Option<RatingScale> = match params.get("member_clip") {
+        None => None,
+        Some(v) => serde_json::from_value(v.clone())
+            .map_err(|e| format!("invalid blend member_clip: {e}"))?,
+    };
+    Blend::new(models, intercept[0], weights, clip)
+        .map(AnyModel::new)
+        .map_err(|e| e.to_string())
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "blend",
+    load,
+    member: None,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::models::Baseline;
 
     fn baseline(mu: f32, shift: f32) -> AnyModel {
-        AnyModel::Baseline(Baseline {
+        AnyModel::new(Baseline {
             mu,
             user_bias: vec![shift, -shift],
             item_bias: vec![0.5, -0.5, 0.0],

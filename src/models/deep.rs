@@ -15,6 +15,7 @@
 //! matrix-factorization term), so that the network learns a residual over MF.
 
 use super::ranking::{NetLoss, RankLoss, RankNet, Sampling};
+use super::{AnyModel, Kind, Model, NamedTensor, Tensors};
 use super::{Mf, MfParams, Prediction, Recommender};
 use crate::data::{Dataset, Ratings, TrainTest};
 use crate::error::{Error, Result};
@@ -1556,6 +1557,204 @@ impl Network for DeepNet {
         }
     }
 }
+
+/// The tensor name of a side variable: `user.NAME` or `item.NAME`.
+fn side_name(side: &SideInput) -> String {
+    let whose = if side.of_users { "user" } else { "item" };
+    format!("{whose}.{}", side.name)
+}
+
+impl Model for Deep {
+    boxed_model!();
+
+    /// As mf (`mu`, `p`, `q`, `user_bias`, `item_bias`), plus `user.NAME` / `item.NAME`
+    /// `[rows, size]` per side variable, `dense{l}.weight [in, out]` and `dense{l}.bias
+    /// [out]` per dense layer (input first) and, with a dot term, `dot.p [U, D]`,
+    /// `dot.q [I, D]`.
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        let (u, i) = (self.user_bias.len(), self.item_bias.len());
+        let mut v = vec![
+            NamedTensor::new("mu", &[1], std::slice::from_ref(&self.mu)),
+            NamedTensor::new("p", &[u, self.dim], &self.p),
+            NamedTensor::new("q", &[i, self.dim], &self.q),
+            NamedTensor::new("user_bias", &[u], &self.user_bias),
+            NamedTensor::new("item_bias", &[i], &self.item_bias),
+        ];
+        for (side, w) in self.sides.iter().zip(&self.side_weights) {
+            v.push(NamedTensor::new(side_name(side), &[side.rows, side.dim], w));
+        }
+        for (l, layer) in self.mlp.layers().iter().enumerate() {
+            let (i, o) = (layer.input(), layer.output());
+            v.push(NamedTensor::new(
+                format!("dense{l}.weight"),
+                &[i, o],
+                layer.weight(),
+            ));
+            v.push(NamedTensor::new(
+                format!("dense{l}.bias"),
+                &[o],
+                layer.bias(),
+            ));
+        }
+        if self.dot_dim > 0 {
+            v.push(NamedTensor::new("dot.p", &[u, self.dot_dim], &self.dot_p));
+            v.push(NamedTensor::new("dot.q", &[i, self.dot_dim], &self.dot_q));
+        }
+        v
+    }
+
+    /// Each side variable's lookup: `user.NAME.offsets [E + 1]` and `user.NAME.levels
+    /// [L]` (or `item.`).
+    fn int_tensors(&self) -> Vec<(String, &[u32])> {
+        self.sides
+            .iter()
+            .flat_map(|side| {
+                let n = side_name(side);
+                [
+                    (format!("{n}.offsets"), &side.offsets[..]),
+                    (format!("{n}.levels"), &side.levels[..]),
+                ]
+            })
+            .collect()
+    }
+
+    fn item_factors(&self) -> Option<(&[f32], usize)> {
+        Some((&self.q, self.dim))
+    }
+
+    fn fold_in(
+        &self,
+        _: &serde_json::Value,
+        _: super::Feedback,
+        _: &[(u32, f32)],
+        _: super::FoldedUser,
+    ) -> Result<super::FoldedUser> {
+        Err(Error::Usage(
+            "fold-in is not supported for deep and neumf models (their user input passes \
+             through dense layers); retrain with the new user's ratings"
+                .into(),
+        ))
+    }
+}
+
+fn load(
+    params: &serde_json::Value,
+    users: usize,
+    items: usize,
+    t: &mut Tensors<'_>,
+) -> std::result::Result<AnyModel, String> {
+    let params = super::params_of::<DeepParams>("deep", params, DeepParams::check)?;
+    let mu = t.scalar("mu")?;
+    let (dim, p) = t.f32("p", None)?;
+    let dim = match dim[..] {
+        [u, k] if u == users && k >= 1 => k,
+        _ => {
+            return Err(format!(
+                "tensor `p` has shape {dim:?}, expected [{users}, K] with K >= 1"
+            ));
+        }
+    };
+    if params.dim != dim {
+        return Err(format!(
+            "tensor `p` has {dim} factors but the params say dim {}",
+            params.dim
+        ));
+    }
+    let q = t.values("q", &[items, dim])?;
+    let user_bias = t.values("user_bias", &[users])?;
+    let item_bias = t.values("item_bias", &[items])?;
+    let (mut sides, mut side_weights) = (Vec::new(), Vec::new());
+    for (name, size) in &params.features {
+        // A side variable is a user one when the file holds `user.NAME`.
+        let of_users = t.has(&format!("user.{name}"));
+        let (n, tname) = if of_users {
+            (users, format!("user.{name}"))
+        } else {
+            (items, format!("item.{name}"))
+        };
+        let (shape, weights) = t.f32(&tname, None)?;
+        let rows = match shape[..] {
+            [r, d] if d == *size && r >= 1 => r,
+            _ => {
+                return Err(format!(
+                    "tensor `{tname}` has shape {shape:?}, expected [rows, {size}]"
+                ));
+            }
+        };
+        let side = SideInput {
+            name: name.clone(),
+            of_users,
+            dim: *size,
+            rows,
+            offsets: t.u32(&format!("{tname}.offsets"))?,
+            levels: t.u32(&format!("{tname}.levels"))?,
+        };
+        side.check(n)?;
+        sides.push(side);
+        side_weights.push(weights);
+    }
+    let mut layers = Vec::new();
+    let mut width = params.input_width();
+    let n_layers = params.hidden.len() + 1;
+    for l in 0..n_layers {
+        let out = params.hidden.get(l).copied().unwrap_or(1);
+        let w = t.values(&format!("dense{l}.weight"), &[width, out])?;
+        let b = t.values(&format!("dense{l}.bias"), &[out])?;
+        let act = if l + 1 < n_layers {
+            params.activation
+        } else {
+            Activation::Linear
+        };
+        layers.push(Dense::from_weights(
+            width,
+            out,
+            w,
+            b,
+            act,
+            Optimizer::default(),
+        ));
+        width = out;
+    }
+    let mlp = Mlp::from_layers(layers, 0.0).map_err(|e| e.to_string())?;
+    let (dot_p, dot_q) = if params.dot_dim > 0 {
+        let d = params.dot_dim;
+        (
+            t.values("dot.p", &[users, d])?,
+            t.values("dot.q", &[items, d])?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(AnyModel::new(Deep {
+        mu,
+        dim,
+        p,
+        q,
+        user_bias,
+        item_bias,
+        sides,
+        side_weights,
+        mlp,
+        product: params.product,
+        bias_shortcut: params.bias_shortcut,
+        dot_dim: params.dot_dim,
+        dot_p,
+        dot_q,
+        item_part: Default::default(),
+    }))
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "deep",
+    load,
+    member: Some(|seed| {
+        Box::new(DeepParams {
+            seed,
+            ..Default::default()
+        })
+    }),
+};
 
 #[cfg(test)]
 mod tests {

@@ -23,6 +23,7 @@
 //! interaction (leave-latest-out evaluation), and hurts on random splits (README.md).
 
 use super::Recommender;
+use super::{AnyModel, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
 use crate::nn::kernels::axpy;
@@ -425,6 +426,96 @@ impl Recommender for Ease {
         self.scores_of_row(items.iter().copied().zip(weights.iter().copied()), out);
     }
 }
+
+impl Model for Ease {
+    boxed_model!();
+
+    /// `b [I, I]` and `user_weights [R]` (each user's input row, CSR with the u32
+    /// `user_offsets [U + 1]` and `user_items [R]`).
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        vec![
+            NamedTensor::new("b", &[self.items, self.items], &self.b),
+            NamedTensor::new(
+                "user_weights",
+                &[self.user_weights.len()],
+                &self.user_weights,
+            ),
+        ]
+    }
+
+    fn int_tensors(&self) -> Vec<(String, &[u32])> {
+        vec![
+            ("user_offsets".to_string(), &self.offsets[..]),
+            ("user_items".to_string(), &self.user_items[..]),
+        ]
+    }
+
+    /// Row `item` of B: how much taking that item raises each other item's score.
+    fn similar_scores(&self, item: u32) -> Option<Vec<f32>> {
+        let i = item as usize;
+        self.b
+            .get(i * self.items..(i + 1) * self.items)
+            .map(<[f32]>::to_vec)
+    }
+
+    fn has_similar(&self) -> bool {
+        true
+    }
+
+    /// The named items are the user's input row, in the order given taken as
+    /// chronological for a model with recency ([`EaseParams::fold_in`]); the row's
+    /// weights go to `factors`, aligned with `ratings`.
+    fn fold_in(
+        &self,
+        params: &serde_json::Value,
+        _: super::Feedback,
+        ratings: &[(u32, f32)],
+        base: FoldedUser,
+    ) -> Result<FoldedUser> {
+        // The model file's loader checked the params.
+        let p: EaseParams = serde_json::from_value(params.clone()).unwrap_or_default();
+        let order: Vec<u32> = ratings.iter().map(|&(i, _)| i).collect();
+        let row = p.fold_in(&order);
+        Ok(FoldedUser {
+            factors: row.iter().map(|&(_, w)| w).collect(),
+            ..base
+        })
+    }
+
+    fn folded_scores(&self, user: &FoldedUser) -> Vec<f32> {
+        let mut out = vec![0.0f32; self.items];
+        let row = user.ratings.iter().map(|&(i, _)| i);
+        self.scores_of_row(row.zip(user.factors.iter().copied()), &mut out);
+        out
+    }
+}
+
+fn load(
+    params: &serde_json::Value,
+    users: usize,
+    items: usize,
+    t: &mut Tensors<'_>,
+) -> std::result::Result<AnyModel, String> {
+    super::params_of::<EaseParams>("ease", params, EaseParams::check)?;
+    let b = t.values("b", &[items, items])?;
+    let (_, user_weights) = t.f32("user_weights", None)?;
+    let m = Ease {
+        items,
+        b,
+        offsets: t.u32("user_offsets")?,
+        user_items: t.u32("user_items")?,
+        user_weights,
+    };
+    m.check(users)?;
+    Ok(AnyModel::new(m))
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "ease",
+    load,
+    member: None,
+};
 
 #[cfg(test)]
 mod tests {

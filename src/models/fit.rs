@@ -768,36 +768,16 @@ impl Fit for PopularityParams {
     }
 }
 
-/// A blend member's params: its kind's defaults, with the blend's seed.
+/// A blend member's params: its kind's defaults, with the blend's seed (the registry's
+/// `member`).
 fn member_params(p: &BlendParams) -> Result<Vec<Box<dyn Fit>>> {
     p.members
         .iter()
-        .map(|kind| -> Result<Box<dyn Fit>> {
-            Ok(match kind.as_str() {
-                "baseline" => Box::new(BaselineParams::default()),
-                "mf" => Box::new(MfParams {
-                    seed: p.seed,
-                    ..Default::default()
-                }),
-                "deep" => Box::new(DeepParams {
-                    seed: p.seed,
-                    ..Default::default()
-                }),
-                "knn" => Box::new(KnnParams::default()),
-                "autorec" => Box::new(AutoRecParams {
-                    seed: p.seed,
-                    ..Default::default()
-                }),
-                "neumf" => Box::new(NeuMfParams {
-                    seed: p.seed,
-                    ..Default::default()
-                }),
-                other => {
-                    return Err(Error::Usage(format!(
-                        "blend member `{other}` cannot be trained by a blend"
-                    )));
-                }
-            })
+        .map(|kind| match super::kind(kind).map(|k| k.member) {
+            Ok(Some(member)) => Ok(member(p.seed)),
+            _ => Err(Error::Usage(format!(
+                "blend member `{kind}` cannot be trained by a blend"
+            ))),
         })
         .collect()
 }

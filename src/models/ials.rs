@@ -23,6 +23,7 @@
 //! result is bit-identical for any thread count.
 
 use super::Recommender;
+use super::{AnyModel, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
 use crate::nn::kernels::{axpy, dot};
@@ -475,6 +476,66 @@ impl Recommender for Ials {
         0.0
     }
 }
+
+impl Model for Ials {
+    boxed_model!();
+
+    /// `p [U, K]`, `q [I, K]`.
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        let (u, i) = (self.n_users() as usize, self.n_items() as usize);
+        vec![
+            NamedTensor::new("p", &[u, self.dim], &self.p),
+            NamedTensor::new("q", &[i, self.dim], &self.q),
+        ]
+    }
+
+    fn item_factors(&self) -> Option<(&[f32], usize)> {
+        Some((&self.q, self.dim))
+    }
+
+    /// The exact user step of weighted ALS (the items as interactions, the values as
+    /// confidences) with the item factors frozen ([`Ials::fold_in`]).
+    fn fold_in(
+        &self,
+        params: &serde_json::Value,
+        _: super::Feedback,
+        _: &[(u32, f32)],
+        base: FoldedUser,
+    ) -> Result<FoldedUser> {
+        // The model file's loader checked the params.
+        let p: IalsParams = serde_json::from_value(params.clone()).unwrap_or_default();
+        Ok(FoldedUser {
+            factors: self.fold_in(&p, &base.ratings),
+            ..base
+        })
+    }
+
+    fn folded_scores(&self, user: &FoldedUser) -> Vec<f32> {
+        self.q
+            .chunks_exact(self.dim)
+            .map(|q| dot(&user.factors, q))
+            .collect()
+    }
+}
+
+fn load(
+    params: &serde_json::Value,
+    users: usize,
+    items: usize,
+    t: &mut Tensors<'_>,
+) -> std::result::Result<AnyModel, String> {
+    super::params_of::<IalsParams>("ials", params, IalsParams::check)?;
+    let (dim, p) = super::mf::read_factors(t, "p", users, params)?;
+    let q = t.values("q", &[items, dim])?;
+    Ok(AnyModel::new(Ials { dim, p, q }))
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "ials",
+    load,
+    member: None,
+};
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@
 //! The similarities are a dense items x items table, so the catalog is limited to
 //! [`KnnParams::max_items`] items.
 
+use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use super::{Baseline, BaselineParams, Recommender};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
@@ -262,6 +263,98 @@ impl Recommender for Knn {
         self.baseline.fallback(user, item)
     }
 }
+
+impl Model for Knn {
+    boxed_model!();
+
+    /// The baseline's `mu`, `user_bias`, `item_bias`, then `sims [I, I]` and
+    /// `neighbour_values [R]` (the users' residual ratings, CSR with the u32
+    /// `neighbour_offsets [U + 1]` and `neighbour_items [R]`).
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        let i = self.baseline.item_bias.len();
+        let mut v = self.baseline.named_tensors();
+        v.push(NamedTensor::new("sims", &[i, i], &self.sims));
+        v.push(NamedTensor::new(
+            "neighbour_values",
+            &[self.user_values.len()],
+            &self.user_values,
+        ));
+        v
+    }
+
+    fn int_tensors(&self) -> Vec<(String, &[u32])> {
+        vec![
+            ("neighbour_offsets".to_string(), &self.offsets[..]),
+            ("neighbour_items".to_string(), &self.user_items[..]),
+        ]
+    }
+
+    /// The baseline's ALS user step for the bias; predictions then come from these
+    /// ratings and the stored item-item similarities, exactly as for a training user.
+    fn fold_in(
+        &self,
+        params: &serde_json::Value,
+        _: Feedback,
+        ratings: &[(u32, f32)],
+        base: FoldedUser,
+    ) -> Result<FoldedUser> {
+        let reg = super::baseline::reg_user_of(params.get("baseline"));
+        Ok(FoldedUser {
+            bias: self.baseline.fold_in_bias(ratings, reg),
+            ..base
+        })
+    }
+
+    fn folded_scores(&self, user: &FoldedUser) -> Vec<f32> {
+        (0..self.n_items())
+            .map(|i| self.score_with(user.bias, &user.ratings, i))
+            .collect()
+    }
+}
+
+fn load(
+    params: &serde_json::Value,
+    users: usize,
+    items: usize,
+    t: &mut Tensors<'_>,
+) -> std::result::Result<AnyModel, String> {
+    let p: KnnParams =
+        serde_json::from_value(params.clone()).map_err(|e| format!("knn params: {e}"))?;
+    let baseline = Baseline::load_tensors(users, items, t)?;
+    let sims = t.values("sims", &[items, items])?;
+    let (vs, user_values) = t.f32("neighbour_values", None)?;
+    let offsets = t.u32("neighbour_offsets")?;
+    let user_items = t.u32("neighbour_items")?;
+    let r = user_values.len();
+    let ok = vs == [r]
+        && offsets.len() == users + 1
+        && user_items.len() == r
+        && offsets.first() == Some(&0)
+        && offsets.last().map(|&o| o as usize) == Some(r)
+        && offsets.windows(2).all(|w| w[0] <= w[1])
+        && user_items.iter().all(|&i| (i as usize) < items);
+    if !ok || p.k == 0 || p.min_k == 0 {
+        return Err(
+            "knn neighbour tensors are inconsistent (shapes, offsets or item indices)".into(),
+        );
+    }
+    Ok(AnyModel::new(Knn {
+        k: p.k,
+        min_k: p.min_k,
+        baseline,
+        sims,
+        offsets,
+        user_items,
+        user_values,
+    }))
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "knn",
+    load,
+    member: Some(|_| Box::new(KnnParams::default())),
+};
 
 #[cfg(test)]
 mod tests {

@@ -4,6 +4,7 @@
 //! `rating - mu` with an optimizer from [`crate::nn`].
 
 use super::Recommender;
+use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
 use crate::nn::kernels::{axpy, dot};
@@ -1139,6 +1140,131 @@ impl Recommender for MfNet {
         self.mu + user.map_or(0.0, |u| self.bu.row(u)[0]) + item.map_or(0.0, |i| self.bi.row(i)[0])
     }
 }
+
+impl Model for Mf {
+    boxed_model!();
+
+    /// `mu [1]`, `p [U, K]`, `q [I, K]`, `user_bias [U]`, `item_bias [I]`.
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        let (u, i) = (self.user_bias.len(), self.item_bias.len());
+        vec![
+            NamedTensor::new("mu", &[1], std::slice::from_ref(&self.mu)),
+            NamedTensor::new("p", &[u, self.dim], &self.p),
+            NamedTensor::new("q", &[i, self.dim], &self.q),
+            NamedTensor::new("user_bias", &[u], &self.user_bias),
+            NamedTensor::new("item_bias", &[i], &self.item_bias),
+        ]
+    }
+
+    fn item_factors(&self) -> Option<(&[f32], usize)> {
+        Some((&self.q, self.dim))
+    }
+
+    /// Rating MF: the user's bias and factors by ridge regression, minimising
+    /// `sum (r - mu - b_i - b_u - p.q_i)^2 + n (l2 |p|^2 + l2_bias b_u^2)` — the
+    /// objective the model was trained on (per-occurrence L2), restricted to this user.
+    /// MF trained with a ranking loss: the same loss, negatives and epochs on the new
+    /// user's row, the items frozen ([`crate::models::MfRankParams::fold_in`]).
+    fn fold_in(
+        &self,
+        params: &serde_json::Value,
+        feedback: Feedback,
+        ratings: &[(u32, f32)],
+        base: FoldedUser,
+    ) -> Result<FoldedUser> {
+        if feedback == Feedback::Preferences {
+            let p: crate::models::MfRankParams =
+                serde_json::from_value(params.clone()).unwrap_or_default();
+            return Ok(FoldedUser {
+                factors: p.fold_in(self, &base.rated),
+                ..base
+            });
+        }
+        let p: MfParams = serde_json::from_value(params.clone()).unwrap_or_default();
+        let (k, n) = (self.dim, ratings.len() as f64);
+        let q = |i: u32| &self.q[i as usize * k..(i as usize + 1) * k];
+        // Both penalties at least a little positive, so the system is always solvable.
+        let (l2, l2b) = (
+            (p.l2 as f64).max(1e-6) * n,
+            (p.l2_bias as f64).max(1e-6) * n,
+        );
+        let offset = |i: u32| self.mu + self.item_bias[i as usize];
+        let (factors, bias) = crate::nn::linalg::ridge_user(ratings, k, q, offset, l2, l2b);
+        Ok(FoldedUser {
+            bias,
+            factors,
+            ..base
+        })
+    }
+
+    fn folded_scores(&self, user: &FoldedUser) -> Vec<f32> {
+        (0..self.item_bias.len())
+            .map(|i| {
+                self.mu
+                    + user.bias
+                    + self.item_bias[i]
+                    + dot(&user.factors, &self.q[i * self.dim..(i + 1) * self.dim])
+            })
+            .collect()
+    }
+}
+
+/// Reads `p [users, K]` and returns K and the values (K >= 1; K must equal the params'
+/// `dim` where they state one).
+pub(crate) fn read_factors(
+    t: &mut Tensors<'_>,
+    name: &str,
+    rows: usize,
+    params: &serde_json::Value,
+) -> Result<(usize, Vec<f32>), String> {
+    let (shape, p) = t.f32(name, None)?;
+    let dim = match shape[..] {
+        [u, k] if u == rows && k >= 1 => k,
+        _ => {
+            return Err(format!(
+                "tensor `{name}` has shape {shape:?}, expected [{rows}, K] with K >= 1"
+            ));
+        }
+    };
+    if let Some(d) = params.get("dim").and_then(|d| d.as_u64())
+        && d as usize != dim
+    {
+        return Err(format!(
+            "tensor `{name}` has {dim} factors but the params say dim {d}"
+        ));
+    }
+    Ok((dim, p))
+}
+
+fn load(
+    params: &serde_json::Value,
+    users: usize,
+    items: usize,
+    t: &mut Tensors<'_>,
+) -> Result<AnyModel, String> {
+    let mu = t.scalar("mu")?;
+    let (dim, p) = read_factors(t, "p", users, params)?;
+    Ok(AnyModel::new(Mf {
+        mu,
+        dim,
+        p,
+        q: t.values("q", &[items, dim])?,
+        user_bias: t.values("user_bias", &[users])?,
+        item_bias: t.values("item_bias", &[items])?,
+    }))
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "mf",
+    load,
+    member: Some(|seed| {
+        Box::new(MfParams {
+            seed,
+            ..Default::default()
+        })
+    }),
+};
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@
 //! [`NeuMfNet::apply`].
 
 use super::ranking::{NetLoss, RankLoss, RankNet, Sampling};
+use super::{AnyModel, Kind, Model, NamedTensor, Tensors};
 use super::{Prediction, Recommender};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
@@ -837,6 +838,114 @@ impl Network for NeuMfNet {
         }
     }
 }
+
+impl Model for NeuMf {
+    boxed_model!();
+
+    /// `mu`, `gmf.p`, `gmf.q`, `mlp.p`, `mlp.q`, `user_bias`, `item_bias`,
+    /// `dense{l}.weight` / `dense{l}.bias` per hidden layer of the MLP tower and
+    /// `fuse.weight [fused, 1]`, `fuse.bias [1]`.
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        let (u, i) = (self.user_bias.len(), self.item_bias.len());
+        let mut v = vec![
+            NamedTensor::new("mu", &[1], std::slice::from_ref(&self.mu)),
+            NamedTensor::new("gmf.p", &[u, self.dim], &self.gmf_p),
+            NamedTensor::new("gmf.q", &[i, self.dim], &self.gmf_q),
+            NamedTensor::new("mlp.p", &[u, self.mlp_dim], &self.mlp_p),
+            NamedTensor::new("mlp.q", &[i, self.mlp_dim], &self.mlp_q),
+            NamedTensor::new("user_bias", &[u], &self.user_bias),
+            NamedTensor::new("item_bias", &[i], &self.item_bias),
+        ];
+        for (l, layer) in self.tower.iter().enumerate() {
+            let (i, o) = (layer.input(), layer.output());
+            v.push(NamedTensor::new(
+                format!("dense{l}.weight"),
+                &[i, o],
+                layer.weight(),
+            ));
+            v.push(NamedTensor::new(
+                format!("dense{l}.bias"),
+                &[o],
+                layer.bias(),
+            ));
+        }
+        let f = &self.fuse;
+        v.push(NamedTensor::new("fuse.weight", &[f.input(), 1], f.weight()));
+        v.push(NamedTensor::new("fuse.bias", &[1], f.bias()));
+        v
+    }
+
+    fn item_factors(&self) -> Option<(&[f32], usize)> {
+        Some((&self.gmf_q, self.dim))
+    }
+
+    fn fold_in(
+        &self,
+        _: &serde_json::Value,
+        _: super::Feedback,
+        _: &[(u32, f32)],
+        _: super::FoldedUser,
+    ) -> Result<super::FoldedUser> {
+        Err(Error::Usage(
+            "fold-in is not supported for deep and neumf models (their user input passes \
+             through dense layers); retrain with the new user's ratings"
+                .into(),
+        ))
+    }
+}
+
+fn load(
+    params: &serde_json::Value,
+    users: usize,
+    items: usize,
+    t: &mut Tensors<'_>,
+) -> std::result::Result<AnyModel, String> {
+    let p = super::params_of::<NeuMfParams>("neumf", params, NeuMfParams::check)?;
+    let (k, km) = (p.dim, p.mlp_dim);
+    let mu = t.scalar("mu")?;
+    let gmf_p = t.values("gmf.p", &[users, k])?;
+    let gmf_q = t.values("gmf.q", &[items, k])?;
+    let mlp_p = t.values("mlp.p", &[users, km])?;
+    let mlp_q = t.values("mlp.q", &[items, km])?;
+    let user_bias = t.values("user_bias", &[users])?;
+    let item_bias = t.values("item_bias", &[items])?;
+    let mut tower = Vec::new();
+    let mut width = 2 * km;
+    for (l, &h) in p.hidden.iter().enumerate() {
+        let w = t.values(&format!("dense{l}.weight"), &[width, h])?;
+        let b = t.values(&format!("dense{l}.bias"), &[h])?;
+        tower.push((w, b));
+        width = h;
+    }
+    let fw = t.values("fuse.weight", &[p.fused_width(), 1])?;
+    let fb = t.values("fuse.bias", &[1])?;
+    let (tower, fuse) = NeuMf::dense_from_weights(&p, tower, (fw, fb));
+    Ok(AnyModel::new(NeuMf {
+        mu,
+        dim: k,
+        mlp_dim: km,
+        gmf_p,
+        gmf_q,
+        mlp_p,
+        mlp_q,
+        user_bias,
+        item_bias,
+        tower,
+        fuse,
+    }))
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "neumf",
+    load,
+    member: Some(|seed| {
+        Box::new(NeuMfParams {
+            seed,
+            ..Default::default()
+        })
+    }),
+};
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 //! each item. The baseline any top-N model has to beat.
 
 use super::Recommender;
+use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor};
 use crate::data::Ratings;
 
 /// Item popularity. [`Recommender::score`] is the item's number of training ratings
@@ -73,3 +74,48 @@ impl Recommender for Popularity {
         out.copy_from_slice(&self.counts);
     }
 }
+
+impl Model for Popularity {
+    boxed_model!();
+
+    /// `mu [1]`, `counts [I]`.
+    fn tensors(&self) -> Vec<NamedTensor<'_>> {
+        vec![
+            NamedTensor::new("mu", &[1], std::slice::from_ref(&self.mu)),
+            NamedTensor::new("counts", &[self.counts.len()], &self.counts),
+        ]
+    }
+
+    /// Nothing personal to fit: the list is the most popular items the user did not
+    /// name.
+    fn fold_in(
+        &self,
+        _: &serde_json::Value,
+        _: Feedback,
+        _: &[(u32, f32)],
+        base: FoldedUser,
+    ) -> crate::Result<FoldedUser> {
+        Ok(base)
+    }
+
+    fn folded_scores(&self, _: &FoldedUser) -> Vec<f32> {
+        self.counts.clone()
+    }
+}
+
+/// The registry's entry.
+pub(crate) const KIND: Kind = Kind {
+    name: "popularity",
+    load: |_, users, items, t| {
+        let counts = t.values("counts", &[items])?;
+        if counts.iter().any(|&c| c < 0.0) {
+            return Err("tensor `counts` holds a negative count".into());
+        }
+        Ok(AnyModel::new(Popularity {
+            counts,
+            mu: t.scalar("mu")?,
+            users: users as u32,
+        }))
+    },
+    member: None,
+};

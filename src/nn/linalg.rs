@@ -160,8 +160,93 @@ pub fn matmul_threads(a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool, t
     }
 }
 
+/// Ridge regression of one user's `(item, rating)` pairs on frozen item rows:
+/// minimises `sum (r - offset(i) - b - w.row(i))^2 + l2 |w|^2 + l2_bias b^2`; returns
+/// `(w, b)`.
+pub fn ridge_user<'a>(
+    ratings: &[(u32, f32)],
+    k: usize,
+    row: impl Fn(u32) -> &'a [f32],
+    offset: impl Fn(u32) -> f32,
+    l2: f64,
+    l2_bias: f64,
+) -> (Vec<f32>, f32) {
+    let dim = k + 1; // factors, then the bias
+    let mut a = vec![0.0f64; dim * dim];
+    let mut rhs = vec![0.0f64; dim];
+    let mut x = vec![0.0f64; dim];
+    for &(i, r) in ratings {
+        x[..k]
+            .iter_mut()
+            .zip(row(i))
+            .for_each(|(x, &q)| *x = q as f64);
+        x[k] = 1.0;
+        let y = (r - offset(i)) as f64;
+        for r in 0..dim {
+            rhs[r] += x[r] * y;
+            for c in 0..dim {
+                a[r * dim + c] += x[r] * x[c];
+            }
+        }
+    }
+    for d in 0..k {
+        a[d * dim + d] += l2;
+    }
+    a[k * dim + k] += l2_bias;
+    let w = solve_spd(a, rhs, dim);
+    (w[..k].iter().map(|&v| v as f32).collect(), w[k] as f32)
+}
+
+/// Solves `A w = b` for a symmetric positive-definite `A` (Cholesky).
+pub fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Vec<f64> {
+    for j in 0..n {
+        let mut d = a[j * n + j];
+        for k in 0..j {
+            d -= a[j * n + k] * a[j * n + k];
+        }
+        let d = d.max(1e-12).sqrt();
+        a[j * n + j] = d;
+        for i in j + 1..n {
+            let mut s = a[i * n + j];
+            for k in 0..j {
+                s -= a[i * n + k] * a[j * n + k];
+            }
+            a[i * n + j] = s / d;
+        }
+    }
+    for i in 0..n {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= a[i * n + k] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    for i in (0..n).rev() {
+        let mut s = b[i];
+        for k in i + 1..n {
+            s -= a[k * n + i] * b[k];
+        }
+        b[i] = s / a[i * n + i];
+    }
+    b
+}
+
 #[cfg(test)]
 mod tests {
+    /// Cholesky solve against a hand-checked 3x3 system.
+    #[test]
+    fn solves_spd_systems() {
+        let a = vec![4.0, 2.0, 0.6, 2.0, 5.0, 1.0, 0.6, 1.0, 3.0];
+        let x = [1.0, -2.0, 0.5];
+        let b: Vec<f64> = (0..3)
+            .map(|i| (0..3).map(|j| a[i * 3 + j] * x[j]).sum())
+            .collect();
+        let got = super::solve_spd(a, b, 3);
+        for (g, e) in got.iter().zip(x) {
+            assert!((g - e).abs() < 1e-12, "{got:?}");
+        }
+    }
+
     use super::*;
     use crate::rng::Rng;
 

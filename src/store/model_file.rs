@@ -1,29 +1,30 @@
 //! The model file: one [safetensors](https://github.com/huggingface/safetensors) file
 //! holding a trained model and everything needed to use it without the training data.
 //!
-//! # Layout (format version 1)
+//! # Layout (format version 2)
 //!
-//! Tensors (little-endian, row-major):
+//! Tensors (little-endian, row-major): the model's own, as its kind's
+//! [`crate::models::Model::tensors`] (f32) and [`crate::models::Model::int_tensors`]
+//! (u32) name them — e.g. mf: `mu [1]`, `p [U, K]`, `q [I, K]`, `user_bias [U]`,
+//! `item_bias [I]`; a blend: `blend.intercept`, `blend.weights` and member `k`'s tensors
+//! under `m{k}.` — read back by the kind's loader in the registry
+//! ([`crate::models::REGISTRY`]); and in every file:
 //!
-//! | name | dtype | shape | kinds |
+//! | name | dtype | shape | meaning |
 //! |---|---|---|---|
-//! | `mu` | F32 | `[1]` | all |
-//! | `user_bias` | F32 | `[U]` | all |
-//! | `item_bias` | F32 | `[I]` | all |
-//! | `p` | F32 | `[U, K]` | mf |
-//! | `q` | F32 | `[I, K]` | mf |
-//! | `rated_offsets` | I64 | `[U + 1]` | all: CSR offsets into `rated_items` |
-//! | `rated_items` | U32 | `[R]` | all: each user's training items, ascending |
+//! | `rated_offsets` | I64 | `[U + 1]` | CSR offsets into `rated_items` |
+//! | `rated_items` | U32 | `[R]` | each user's training items, ascending |
 //!
-//! `U` and `I` are the users and items the model has rows for (the training ids of the
-//! split, in index order). The safetensors `__metadata__` map holds one key, `embedrec`,
-//! whose value is a JSON object:
+//! `U` and `I` are the users and items the model has rows for (the training ids, in
+//! row order). The safetensors `__metadata__` map holds one key, `embedrec`, whose value
+//! is a JSON object:
 //!
 //! | key | meaning |
 //! |---|---|
-//! | `format_version` | `1` ([`FORMAT_VERSION`]) |
-//! | `kind` | model kind (`baseline`, `mf`) |
-//! | `params` | the hyper-parameters, as the model's params struct serializes |
+//! | `format_version` | `2` ([`FORMAT_VERSION`]; version 1 files, without `feedback`, are read too) |
+//! | `kind` | model kind, a name in the registry (`baseline`, `mf`, `deep`, ...) |
+//! | `params` | the hyper-parameters, as the kind's params struct serializes |
+//! | `feedback` | `ratings` (scores are rating estimates) or `preferences` (implicit feedback: only the order means something) |
 //! | `users`, `items` | raw ids (strings) of rows `0..U` and `0..I` |
 //! | `scale` | `{"min", "max"}`, the rating scale |
 //! | `clip` | whether predictions are clipped to the scale |
@@ -39,7 +40,7 @@ use super::write_atomically;
 use crate::data::{Dataset, IdMap, RatingScale, Ratings, TrainTest};
 use crate::error::{Error, Result};
 use crate::models::fit::{EpochStats, Feedback, Fitted, TrainingSet};
-use crate::models::{AnyModel, Prediction, Recommender};
+use crate::models::{AnyModel, Prediction, Recommender, TensorFile, Tensors};
 use md5::{Digest, Md5};
 use safetensors::{Dtype, SafeTensors, View};
 use serde_json::{Value, json};
@@ -223,6 +224,14 @@ impl TrainedModel {
     /// [`TrainedModel::predict_raw`]).
     pub fn predict(&self, user: &str, item: &str) -> Prediction {
         self.predict_raw(user, item)
+    }
+
+    /// The names of the model's tensors in the model file (f32, then u32), without the
+    /// rated-items lists every file has.
+    pub fn tensor_names(&self) -> Vec<String> {
+        let f = self.model.tensors().into_iter().map(|t| t.name);
+        f.chain(self.model.int_tensors().into_iter().map(|(n, _)| n))
+            .collect()
     }
 
     /// The model row of the user with raw id `raw`, if the model knows the user.
@@ -523,6 +532,50 @@ struct Meta {
     training: TrainingInfo,
 }
 
+/// The tensors of a file being read, as a kind's loader asks for them: each name
+/// checked for presence and dtype, and remembered.
+struct FileTensors<'a> {
+    views: &'a HashMap<&'a str, (Dtype, &'a [usize], &'a [u8])>,
+    kind: &'a str,
+    read: Vec<String>,
+}
+
+impl FileTensors<'_> {
+    fn words(&mut self, name: &str, want: Dtype) -> Result<(Vec<usize>, Vec<[u8; 4]>), String> {
+        let &(dtype, shape, bytes) = self
+            .views
+            .get(name)
+            .ok_or_else(|| format!("missing tensor `{name}` (a {} model needs it)", self.kind))?;
+        if dtype != want {
+            return Err(format!(
+                "tensor `{name}` has dtype {dtype}, expected {want}"
+            ));
+        }
+        self.read.push(name.to_string());
+        Ok((
+            shape.to_vec(),
+            bytes
+                .chunks_exact(4)
+                .map(|c| [c[0], c[1], c[2], c[3]])
+                .collect(),
+        ))
+    }
+}
+
+impl TensorFile for FileTensors<'_> {
+    fn f32(&mut self, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
+        let (shape, words) = self.words(name, Dtype::F32)?;
+        Ok((shape, words.into_iter().map(f32::from_le_bytes).collect()))
+    }
+    fn u32(&mut self, name: &str) -> Result<(Vec<usize>, Vec<u32>), String> {
+        let (shape, words) = self.words(name, Dtype::U32)?;
+        Ok((shape, words.into_iter().map(u32::from_le_bytes).collect()))
+    }
+    fn has(&self, name: &str) -> bool {
+        self.views.contains_key(name)
+    }
+}
+
 /// One tensor to write.
 struct RawTensor {
     name: String,
@@ -632,36 +685,12 @@ fn decode(bytes: &[u8]) -> Result<TrainedModel, String> {
     };
     let meta: Meta = serde_json::from_value(value)
         .map_err(|e| format!("invalid `{METADATA_KEY}` metadata: {e}"))?;
+    // Every tensor of the file, under the checksum; the kind's loader then reads the
+    // ones it needs, and any it did not read is refused.
+    let kind = crate::models::kind(&meta.kind)?;
     let present = header.tensors();
-    let names = AnyModel::tensor_names(&meta.kind, &meta.params, |n| present.contains_key(n))?;
-
-    // Exactly the expected tensors, then the checksum over them.
-    let expected: Vec<&str> = names
-        .iter()
-        .map(String::as_str)
-        .chain(["rated_offsets", "rated_items"])
-        .collect();
-    for name in &expected {
-        if !present.contains_key(*name) {
-            return Err(format!(
-                "missing tensor `{name}` (a {} model needs it)",
-                meta.kind
-            ));
-        }
-    }
-    let mut extra: Vec<&String> = present
-        .keys()
-        .filter(|k| !expected.contains(&k.as_str()))
-        .collect();
-    extra.sort();
-    if let Some(name) = extra.first() {
-        return Err(format!(
-            "unexpected tensor `{name}` in a {} model",
-            meta.kind
-        ));
-    }
     let mut views: HashMap<&str, (Dtype, &[usize], &[u8])> = HashMap::new();
-    for name in &expected {
+    for name in present.keys() {
         let info = header
             .info(name)
             .ok_or_else(|| format!("missing tensor `{name}`"))?;
@@ -669,7 +698,12 @@ fn decode(bytes: &[u8]) -> Result<TrainedModel, String> {
         let slice = data
             .get(s..e)
             .ok_or_else(|| format!("tensor `{name}`: data offsets out of range"))?;
-        views.insert(name, (info.dtype, &info.shape, slice));
+        views.insert(name.as_str(), (info.dtype, &info.shape, slice));
+    }
+    for name in ["rated_offsets", "rated_items"] {
+        if !views.contains_key(name) {
+            return Err(format!("missing tensor `{name}` (every model file has it)"));
+        }
     }
     let actual = data_md5(views.iter().map(|(k, v)| (*k, v.2)));
     if actual != meta.data_md5 {
@@ -682,34 +716,26 @@ fn decode(bytes: &[u8]) -> Result<TrainedModel, String> {
     let users = unique_ids(&meta.users, "user")?;
     let items = unique_ids(&meta.items, "item")?;
     let (n_users, n_items) = (users.len(), items.len());
-    let typed = |name: &str, want: Dtype| {
-        let &(dtype, shape, bytes) = views
-            .get(name)
-            .ok_or_else(|| format!("missing tensor `{name}`"))?;
-        if dtype != want {
-            return Err(format!(
-                "tensor `{name}` has dtype {dtype}, expected {want}"
-            ));
-        }
-        Ok((
-            shape.to_vec(),
-            bytes.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]),
-        ))
+    let mut file = FileTensors {
+        views: &views,
+        kind: &meta.kind,
+        read: Vec::new(),
     };
-    let model = AnyModel::from_tensors(
-        &meta.kind,
-        &meta.params,
-        n_users,
-        n_items,
-        |name| {
-            let (shape, words) = typed(name, Dtype::F32)?;
-            Ok((shape, words.map(f32::from_le_bytes).collect()))
-        },
-        |name| {
-            let (shape, words) = typed(name, Dtype::U32)?;
-            Ok((shape, words.map(u32::from_le_bytes).collect()))
-        },
-    )?;
+    let model = (kind.load)(&meta.params, n_users, n_items, &mut Tensors::new(&mut file))?;
+    let mut extra: Vec<&str> = views
+        .keys()
+        .copied()
+        .filter(|k| {
+            !file.read.iter().any(|r| r == k) && !matches!(*k, "rated_offsets" | "rated_items")
+        })
+        .collect();
+    extra.sort();
+    if let Some(name) = extra.first() {
+        return Err(format!(
+            "unexpected tensor `{name}` in a {} model",
+            meta.kind
+        ));
+    }
 
     let view = |name: &str| {
         views
@@ -1131,9 +1157,10 @@ mod tests {
         assert_eq!(saved.item_index("nope"), None);
         // Clipping: a wild score is clipped when `clip` is set, never otherwise.
         let mut m = saved.clone();
-        let AnyModel::Baseline(b) = &mut m.model else {
-            unreachable!()
-        };
+        let b = m
+            .model
+            .downcast_mut::<crate::models::Baseline>()
+            .expect("a baseline");
         b.user_bias[0] = 100.0;
         let (ru, ri) = (m.users.raw(0).to_string(), m.items.raw(0).to_string());
         assert_eq!(m.predict_raw(&ru, &ri).value, m.scale.max);
@@ -1373,7 +1400,7 @@ mod tests {
         let before = std::fs::read(&path).unwrap();
         // An inconsistent model (NaN weight) is refused before anything is written.
         let mut bad = good.clone();
-        if let AnyModel::Baseline(b) = &mut bad.model {
+        if let Some(b) = bad.model.downcast_mut::<crate::models::Baseline>() {
             b.item_bias[0] = f32::NAN;
         }
         let e = save(&path, &bad).unwrap_err();
