@@ -166,8 +166,18 @@ fn correct_md5_unpacks_and_second_fetch_makes_no_request() {
     let dir = tmp.0.join("cache");
     let s = spec(server.url("/ml-test.zip"), Some(md5_hex(&bytes)));
 
-    let out = fetch::fetch(&s, &dir, true).unwrap();
+    let last = std::cell::Cell::new(None);
+    let out = fetch::fetch(&s, &dir, &|p| last.set(Some(p))).unwrap();
     assert_eq!(out, dir.join("ml-test"));
+    // The caller heard of the whole transfer.
+    let n = bytes.len() as u64;
+    assert_eq!(
+        last.get(),
+        Some(fetch::Progress {
+            received: n,
+            total: Some(n)
+        })
+    );
     assert_eq!(server.requests(), 1);
     assert!(out.join("ratings.csv").is_file());
     assert!(out.join("movies.csv").is_file());
@@ -178,7 +188,7 @@ fn correct_md5_unpacks_and_second_fetch_makes_no_request() {
     // Only the dataset folder is left: no zip, no .part, no temp folder.
     assert_eq!(listing(&dir), vec!["ml-test".to_string()]);
 
-    let again = fetch::fetch(&s, &dir, false).unwrap();
+    let again = fetch::fetch(&s, &dir, &|_| {}).unwrap();
     assert_eq!(again, out);
     assert_eq!(server.requests(), 1, "second fetch must not download");
 }
@@ -193,7 +203,7 @@ fn leftovers_of_an_interrupted_run_are_replaced() {
     std::fs::create_dir_all(tmp.0.join(".ml-test.unpack-tmp/ml-test")).unwrap();
     std::fs::write(tmp.0.join(".ml-test.unpack-tmp/ml-test/junk"), "x").unwrap();
     let s = spec(server.url("/ml-test.zip"), Some(md5_hex(&bytes)));
-    let out = fetch::fetch(&s, &tmp.0, false).unwrap();
+    let out = fetch::fetch(&s, &tmp.0, &|_| {}).unwrap();
     assert!(out.join("ratings.csv").is_file());
     assert!(!out.join("junk").exists());
     assert_eq!(listing(&tmp.0), vec!["ml-test".to_string()]);
@@ -204,7 +214,7 @@ fn no_md5_checks_expected_files_only() {
     let bytes = test_zip();
     let server = Server::start(vec![("/ml-test.zip", bytes)]);
     let tmp = TempDir::new("nomd5");
-    let out = fetch::fetch(&spec(server.url("/ml-test.zip"), None), &tmp.0, false).unwrap();
+    let out = fetch::fetch(&spec(server.url("/ml-test.zip"), None), &tmp.0, &|_| {}).unwrap();
     assert!(out.join("ratings.csv").is_file());
     assert_eq!(listing(&tmp.0), vec!["ml-test".to_string()]);
 }
@@ -219,7 +229,7 @@ fn wrong_md5_is_checksum_error_and_leaves_nothing() {
     let err = fetch::fetch(
         &spec(server.url("/ml-test.zip"), Some(wrong.clone())),
         &tmp.0,
-        false,
+        &|_| {},
     )
     .unwrap_err();
     match &err {
@@ -243,7 +253,7 @@ fn http_404_is_network_error_and_leaves_nothing() {
     let server = Server::start(vec![]);
     let tmp = TempDir::new("404");
     let url = server.url("/missing.zip");
-    let err = fetch::fetch(&spec(url.clone(), None), &tmp.0, false).unwrap_err();
+    let err = fetch::fetch(&spec(url.clone(), None), &tmp.0, &|_| {}).unwrap_err();
     match &err {
         Error::Network(msg) => {
             assert!(msg.contains(&url), "{msg}");
@@ -266,7 +276,7 @@ fn connection_refused_is_network_error() {
         .port();
     let tmp = TempDir::new("refused");
     let url = format!("http://127.0.0.1:{port}/ml-test.zip");
-    let err = fetch::fetch(&spec(url.clone(), None), &tmp.0, false).unwrap_err();
+    let err = fetch::fetch(&spec(url.clone(), None), &tmp.0, &|_| {}).unwrap_err();
     match &err {
         Error::Network(msg) => assert!(msg.contains(&url), "{msg}"),
         other => panic!("expected a network error, got {other:?}"),
@@ -289,8 +299,12 @@ fn zip_slip_is_rejected_and_nothing_written_outside() {
         ]);
         let path = format!("/evil{i}.zip");
         let server = Server::start(vec![(path.as_str(), bytes.clone())]);
-        let err =
-            fetch::fetch(&spec(server.url(&path), Some(md5_hex(&bytes))), &dir, false).unwrap_err();
+        let err = fetch::fetch(
+            &spec(server.url(&path), Some(md5_hex(&bytes))),
+            &dir,
+            &|_| {},
+        )
+        .unwrap_err();
         match &err {
             Error::BadInput { message, .. } => {
                 assert!(message.contains("unsafe entry"), "{evil}: {message}")
@@ -311,7 +325,7 @@ fn zip_without_expected_files_is_bad_input_and_leaves_nothing() {
     let err = fetch::fetch(
         &spec(server.url("/ml-test.zip"), Some(md5_hex(&bytes))),
         &tmp.0,
-        false,
+        &|_| {},
     )
     .unwrap_err();
     match &err {
@@ -326,7 +340,7 @@ fn not_a_zip_is_bad_input_and_leaves_nothing() {
     let bytes = b"<html>this is not a zip</html>".to_vec();
     let server = Server::start(vec![("/ml-test.zip", bytes)]);
     let tmp = TempDir::new("notzip");
-    let err = fetch::fetch(&spec(server.url("/ml-test.zip"), None), &tmp.0, false).unwrap_err();
+    let err = fetch::fetch(&spec(server.url("/ml-test.zip"), None), &tmp.0, &|_| {}).unwrap_err();
     assert!(matches!(err, Error::BadInput { .. }), "{err:?}");
     assert_eq!(listing(&tmp.0), Vec::<String>::new());
 }
@@ -337,7 +351,7 @@ fn incomplete_existing_folder_is_bad_input_without_request() {
     let tmp = TempDir::new("incomplete");
     std::fs::create_dir_all(tmp.0.join("ml-test")).unwrap();
     std::fs::write(tmp.0.join("ml-test/ratings.csv"), "mine\n").unwrap();
-    let err = fetch::fetch(&spec(server.url("/ml-test.zip"), None), &tmp.0, false).unwrap_err();
+    let err = fetch::fetch(&spec(server.url("/ml-test.zip"), None), &tmp.0, &|_| {}).unwrap_err();
     assert!(matches!(err, Error::BadInput { .. }), "{err:?}");
     assert_eq!(server.requests(), 0);
     // The user's file is untouched.
@@ -418,7 +432,7 @@ fn truncated_body_is_network_error_and_leaves_nothing() {
         }
     });
     let tmp = TempDir::new("truncated");
-    let err = fetch::fetch(&spec(url.clone(), None), &tmp.0, false).unwrap_err();
+    let err = fetch::fetch(&spec(url.clone(), None), &tmp.0, &|_| {}).unwrap_err();
     match &err {
         Error::Network(msg) => assert!(msg.contains(&url), "{msg}"),
         other => panic!("expected a network error, got {other:?}"),

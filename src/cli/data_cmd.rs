@@ -150,7 +150,25 @@ fn run_synth(a: &SynthArgs) -> Result<()> {
 fn run_fetch(a: &FetchArgs) -> Result<()> {
     let spec = fetch::known_or_usage(&a.name)?;
     let dir = a.dir.clone().unwrap_or_else(fetch::default_cache_dir);
-    let folder = fetch::fetch(&spec, &dir, true)?;
+    // A byte progress bar on stderr, when it is a terminal and the size is known.
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        indicatif::ProgressBar::new(0).with_style(style)
+    });
+    let on_progress = |p: fetch::Progress| {
+        if let (Some(b), Some(total)) = (&bar, p.total) {
+            b.set_length(total);
+            b.set_position(p.received);
+        }
+    };
+    let folder = fetch::fetch(&spec, &dir, &on_progress);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let folder = folder?;
     println!("{}", folder.display());
     Ok(())
 }

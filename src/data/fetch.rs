@@ -5,8 +5,8 @@
 //! file, it returns at once without touching the network. Otherwise it
 //!
 //! 1. streams the zip to `DIR/<name>.zip.part`, computing its MD5 on the way (the body is
-//!    never held in memory), with a progress bar on stderr when asked for and stderr is
-//!    a terminal;
+//!    never held in memory), telling the caller's callback of every chunk (the command
+//!    line draws a progress bar from it; the library prints nothing);
 //! 2. checks the MD5 (when the dataset has a published one) and renames the file to
 //!    `DIR/<name>.zip`;
 //! 3. unpacks it into `DIR/.<name>.unpack-tmp`, refusing entries with absolute paths,
@@ -23,7 +23,7 @@
 use crate::error::{Error, Result};
 use md5::{Digest, Md5};
 use std::fs::{self, File};
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -122,8 +122,9 @@ pub fn default_cache_dir() -> PathBuf {
 ///
 /// When that folder already holds every expected file, it is returned without any
 /// network access. When it exists but lacks some, that is an [`Error::BadInput`] (it is
-/// not ours to overwrite). A progress bar goes to stderr when `progress` is true and
-/// stderr is a terminal. See the [module docs](self) for the steps.
+/// not ours to overwrite). `on_progress` hears of every chunk received (bytes so far,
+/// and the total when the server states it); nothing is printed. See the
+/// [module docs](self) for the steps.
 ///
 /// # Errors
 /// - [`Error::Network`]: connection failure, HTTP error status or a broken transfer
@@ -136,7 +137,7 @@ pub fn default_cache_dir() -> PathBuf {
 /// - [`Error::Usage`]: a spec whose expected files are not inside one top folder.
 ///
 /// In every error case nothing partial is left in `dir`.
-pub fn fetch(spec: &DatasetSpec, dir: &Path, progress: bool) -> Result<PathBuf> {
+pub fn fetch(spec: &DatasetSpec, dir: &Path, on_progress: &dyn Fn(Progress)) -> Result<PathBuf> {
     let top = spec.top_folder()?;
     let target = dir.join(top);
     if target.exists() {
@@ -156,7 +157,7 @@ pub fn fetch(spec: &DatasetSpec, dir: &Path, progress: bool) -> Result<PathBuf> 
 
     let part = dir.join(format!("{}.zip.part", spec.name));
     let zip_path = dir.join(format!("{}.zip", spec.name));
-    let actual = match download(&spec.url, &part, progress) {
+    let actual = match download(&spec.url, &part, on_progress) {
         Ok(md5) => md5,
         Err(e) => {
             let _ = fs::remove_file(&part);
@@ -201,7 +202,7 @@ fn is_plain(part: &str) -> bool {
 }
 
 /// Streams `url` into `part`, returning the MD5 (lowercase hex) of what was received.
-fn download(url: &str, part: &Path, progress: bool) -> Result<String> {
+fn download(url: &str, part: &Path, on_progress: &dyn Fn(Progress)) -> Result<String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         // Never pick up HTTP(S)_PROXY and friends from the environment.
         .proxy(None)
@@ -218,7 +219,8 @@ fn download(url: &str, part: &Path, progress: bool) -> Result<String> {
         other => net(other.to_string()),
     })?;
     let body = response.into_body();
-    let bar = progress_bar(body.content_length(), progress);
+    let total = body.content_length();
+    let mut received = 0u64;
     let mut reader = body.into_reader();
 
     let file = File::create(part).map_err(|e| Error::io(part, e))?;
@@ -230,20 +232,17 @@ fn download(url: &str, part: &Path, progress: bool) -> Result<String> {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                bar.abandon();
-                return Err(net(format!("reading the body: {e}")));
-            }
+            Err(e) => return Err(net(format!("reading the body: {e}"))),
         };
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(|e| Error::io(part, e))?;
-        bar.inc(n as u64);
+        received += n as u64;
+        on_progress(Progress { received, total });
     }
     let file = out
         .into_inner()
         .map_err(|e| Error::io(part, e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(part, e))?;
-    bar.finish_and_clear();
     Ok(hasher
         .finalize()
         .iter()
@@ -251,19 +250,13 @@ fn download(url: &str, part: &Path, progress: bool) -> Result<String> {
         .collect())
 }
 
-/// A byte progress bar on stderr, or a hidden one when not wanted, not on a terminal or
-/// when the size is unknown.
-fn progress_bar(len: Option<u64>, wanted: bool) -> indicatif::ProgressBar {
-    match len {
-        Some(len) if wanted && io::stderr().is_terminal() => {
-            let style = indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            indicatif::ProgressBar::new(len).with_style(style)
-        }
-        _ => indicatif::ProgressBar::hidden(),
-    }
+/// How far a download is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes received so far.
+    pub received: u64,
+    /// The size the server announced, if it did.
+    pub total: Option<u64>,
 }
 
 /// Checks every entry name of `zip_path` first, then unpacks it into `tmp` (replaced if
