@@ -547,6 +547,8 @@ pub(crate) const KIND: Kind = Kind {
             ..Default::default()
         })
     }),
+    params: super::rating_params::<AutoRecParams>,
+    presets: &[],
 };
 
 #[cfg(test)]

@@ -268,6 +268,8 @@ pub(crate) const KIND: Kind = Kind {
     name: "baseline",
     load: |_, users, items, t| Baseline::load_tensors(users, items, t).map(AnyModel::new),
     member: Some(|_| Box::new(BaselineParams::default())),
+    params: super::rating_params::<BaselineParams>,
+    presets: &[],
 };
 
 #[cfg(test)]

@@ -423,6 +423,8 @@ pub(crate) const KIND: Kind = Kind {
     name: "blend",
     load,
     member: None,
+    params: super::rating_params::<BlendParams>,
+    presets: &[],
 };
 
 #[cfg(test)]

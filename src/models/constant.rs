@@ -6,6 +6,7 @@
 use super::fit::{Feedback, Fit, Fitted, RowOptions, TrainingSet};
 use super::{AnyModel, Kind, Model, NamedTensor, Recommender};
 use crate::error::{Error, Result};
+use serde_json::Value;
 
 /// Params of the constant kind.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -54,6 +55,9 @@ impl Fit for ConstantParams {
     fn kind(&self) -> &'static str {
         "constant"
     }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
+    }
     fn check(&self) -> Result<()> {
         if !self.value.is_finite() {
             return Err(Error::Usage("value must be finite".into()));
@@ -100,4 +104,6 @@ pub(crate) const KIND: Kind = Kind {
         }))
     },
     member: Some(|_| Box::new(ConstantParams::default())),
+    params: super::rating_params::<ConstantParams>,
+    presets: &[],
 };

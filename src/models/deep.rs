@@ -1754,6 +1754,38 @@ pub(crate) const KIND: Kind = Kind {
             ..Default::default()
         })
     }),
+    params: |preset, over, implicit| {
+        let base = match (preset, implicit) {
+            (Some(_), true) => {
+                return Err(Error::Usage(
+                    "the deep presets are rating models: implicit feedback takes no preset".into(),
+                ));
+            }
+            (_, true) => DeepParams::implicit(),
+            (Some("book-dl"), false) => DeepParams::book_dl(),
+            (Some("book-dl-occ"), false) => DeepParams::book_dl_occ(),
+            (_, false) => DeepParams::default(),
+        };
+        let p = super::overlay(base, over)?;
+        if implicit != p.loss.ranking().is_some() {
+            return Err(Error::Usage(format!(
+                "deep {} needs {} loss, not {:?}",
+                if implicit {
+                    "on implicit feedback"
+                } else {
+                    "on ratings"
+                },
+                if implicit {
+                    "a ranking (bpr, warp, bce or softmax)"
+                } else {
+                    "a rating (mse or rmse)"
+                },
+                p.loss
+            )));
+        }
+        Ok(Box::new(p))
+    },
+    presets: &["book-dl", "book-dl-occ"],
 };
 
 #[cfg(test)]

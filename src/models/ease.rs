@@ -515,6 +515,14 @@ pub(crate) const KIND: Kind = Kind {
     name: "ease",
     load,
     member: None,
+    params: |preset, over, _| {
+        let base = match preset {
+            Some("next-item") => EaseParams::next_item(),
+            _ => EaseParams::default(),
+        };
+        Ok(Box::new(super::overlay(base, over)?))
+    },
+    presets: &["next-item"],
 };
 
 #[cfg(test)]

@@ -223,12 +223,15 @@ pub struct Fitted {
 }
 
 /// Training, for every model kind's params.
-pub trait Fit {
+pub trait Fit: Send + Sync {
     /// The model kind these params train, as on the command line (`mf`, `deep`, ...).
     fn kind(&self) -> &'static str;
 
     /// Checks every value against its documented range ([`Error::Usage`] naming it).
     fn check(&self) -> Result<()>;
+
+    /// Every value, as the model file records them.
+    fn to_json(&self) -> Value;
 
     /// Trains on a [`TrainingSet`] with options in its rows. The lower-level entry point
     /// behind [`Fit::fit`], for training several models over the same rows.
@@ -522,6 +525,9 @@ impl Fit for BaselineParams {
     fn kind(&self) -> &'static str {
         "baseline"
     }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
+    }
     fn check(&self) -> Result<()> {
         BaselineParams::check(self)
     }
@@ -566,6 +572,9 @@ impl Fit for KnnParams {
     fn kind(&self) -> &'static str {
         "knn"
     }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
+    }
     fn check(&self) -> Result<()> {
         KnnParams::check(self)
     }
@@ -580,6 +589,9 @@ impl Fit for KnnParams {
 impl Fit for MfParams {
     fn kind(&self) -> &'static str {
         "mf"
+    }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
     }
     fn check(&self) -> Result<()> {
         MfParams::check(self)
@@ -601,6 +613,9 @@ impl Fit for AutoRecParams {
     fn kind(&self) -> &'static str {
         "autorec"
     }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
+    }
     fn check(&self) -> Result<()> {
         AutoRecParams::check(self)
     }
@@ -616,6 +631,9 @@ impl Fit for AutoRecParams {
 impl Fit for NeuMfParams {
     fn kind(&self) -> &'static str {
         "neumf"
+    }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
     }
     fn check(&self) -> Result<()> {
         NeuMfParams::check(self)?;
@@ -644,6 +662,9 @@ impl Fit for NeuMfParams {
 impl Fit for DeepParams {
     fn kind(&self) -> &'static str {
         "deep"
+    }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
     }
     fn check(&self) -> Result<()> {
         DeepParams::check(self)?;
@@ -674,6 +695,9 @@ impl Fit for MfRankParams {
     fn kind(&self) -> &'static str {
         "mf"
     }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
+    }
     fn check(&self) -> Result<()> {
         MfRankParams::check(self)?;
         check_min_rating("mf", self.min_rating, true)
@@ -694,6 +718,9 @@ impl Fit for MfRankParams {
 impl Fit for IalsParams {
     fn kind(&self) -> &'static str {
         "ials"
+    }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
     }
     fn check(&self) -> Result<()> {
         IalsParams::check(self)?;
@@ -719,6 +746,9 @@ impl Fit for IalsParams {
 impl Fit for EaseParams {
     fn kind(&self) -> &'static str {
         "ease"
+    }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
     }
     fn check(&self) -> Result<()> {
         EaseParams::check(self)?;
@@ -754,6 +784,9 @@ pub struct PopularityParams {
 impl Fit for PopularityParams {
     fn kind(&self) -> &'static str {
         "popularity"
+    }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
     }
     fn check(&self) -> Result<()> {
         check_min_rating("popularity", self.min_rating, true)
@@ -794,6 +827,9 @@ fn rmse(predictions: &[f32], values: &[f32]) -> f64 {
 impl Fit for BlendParams {
     fn kind(&self) -> &'static str {
         "blend"
+    }
+    fn to_json(&self) -> Value {
+        serde_json::json!(self)
     }
     fn check(&self) -> Result<()> {
         BlendParams::check(self)

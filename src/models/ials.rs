@@ -535,6 +535,8 @@ pub(crate) const KIND: Kind = Kind {
     name: "ials",
     load,
     member: None,
+    params: super::implicit_params::<IalsParams>,
+    presets: &[],
 };
 
 #[cfg(test)]

@@ -354,6 +354,8 @@ pub(crate) const KIND: Kind = Kind {
     name: "knn",
     load,
     member: Some(|_| Box::new(KnnParams::default())),
+    params: super::rating_params::<KnnParams>,
+    presets: &[],
 };
 
 #[cfg(test)]

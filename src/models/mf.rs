@@ -1264,6 +1264,22 @@ pub(crate) const KIND: Kind = Kind {
             ..Default::default()
         })
     }),
+    params: |preset, over, implicit| {
+        Ok(match (preset, implicit) {
+            (Some(_), true) => {
+                return Err(Error::Usage(
+                    "the mf presets are rating models: implicit feedback takes no preset".into(),
+                ));
+            }
+            (_, true) => Box::new(super::overlay(
+                crate::models::MfRankParams::default(),
+                over,
+            )?),
+            (Some("book-mf"), false) => Box::new(super::overlay(MfParams::book_mf(), over)?),
+            (_, false) => Box::new(super::overlay(MfParams::default(), over)?),
+        })
+    },
+    presets: &["book-mf"],
 };
 
 #[cfg(test)]

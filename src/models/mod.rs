@@ -394,6 +394,105 @@ pub struct Kind {
     /// A blend member of this kind: its default params, with the blend's seed; `None`
     /// when the kind cannot be a blend member (not a rating model).
     pub member: Option<fn(u64) -> Box<dyn Fit>>,
+    /// Its params: the defaults (those for implicit feedback when asked; a usage error
+    /// for a kind that trains on ratings only), or a named preset, with the keys of a
+    /// JSON object laid over them (names as the params struct's fields; an unknown one
+    /// is a usage error).
+    pub params: ParamsFn,
+    /// Its presets' names.
+    pub presets: &'static [&'static str],
+}
+
+/// See [`Kind::params`]: (preset, overrides, implicit) -> params.
+pub type ParamsFn = fn(Option<&str>, &serde_json::Value, bool) -> crate::Result<Box<dyn Fit>>;
+
+/// `base` with the keys of the JSON object `over` laid over it (objects merged key by
+/// key), read back as `T`: unknown keys and wrong types are usage errors naming them.
+pub fn overlay<T: serde::Serialize + serde::de::DeserializeOwned>(
+    base: T,
+    over: &serde_json::Value,
+) -> crate::Result<T> {
+    fn merge(base: &mut serde_json::Value, over: &serde_json::Value) {
+        match (base, over) {
+            (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+                for (k, v) in o {
+                    match b.get_mut(k) {
+                        Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                        _ => {
+                            b.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            (b, o) => *b = o.clone(),
+        }
+    }
+    if !(over.is_object() || over.is_null()) {
+        return Err(crate::Error::Usage(format!(
+            "params must be a JSON object of names and values, got {over}"
+        )));
+    }
+    let mut v =
+        serde_json::to_value(&base).map_err(|e| crate::Error::Usage(format!("params: {e}")))?;
+    if over.is_object() {
+        merge(&mut v, over);
+    }
+    serde_json::from_value(v).map_err(|e| crate::Error::Usage(format!("params: {e}")))
+}
+
+/// The params of the kind named `kind` (see [`Kind::params`]), checked.
+pub fn params_for(
+    kind: &str,
+    preset: Option<&str>,
+    over: &serde_json::Value,
+    implicit: bool,
+) -> crate::Result<Box<dyn Fit>> {
+    let k = self::kind(kind).map_err(crate::Error::Usage)?;
+    if let Some(p) = preset
+        && !k.presets.contains(&p)
+    {
+        return Err(crate::Error::Usage(if k.presets.is_empty() {
+            format!("{kind} has no presets")
+        } else {
+            format!(
+                "unknown preset '{p}' for {kind}: expected {}",
+                k.presets.join(" or ")
+            )
+        }));
+    }
+    let params = (k.params)(preset, over, implicit)?;
+    params.check()?;
+    Ok(params)
+}
+
+/// The [`ParamsFn`] of a kind without presets that trains on ratings only.
+pub(crate) fn rating_params<T>(
+    _: Option<&str>,
+    over: &serde_json::Value,
+    implicit: bool,
+) -> crate::Result<Box<dyn Fit>>
+where
+    T: Fit + Default + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    if implicit {
+        return Err(crate::Error::Usage(format!(
+            "{} trains on ratings, not on implicit feedback",
+            T::default().kind()
+        )));
+    }
+    Ok(Box::new(overlay(T::default(), over)?))
+}
+
+/// The [`ParamsFn`] of a kind without presets that trains on implicit feedback only.
+pub(crate) fn implicit_params<T>(
+    _: Option<&str>,
+    over: &serde_json::Value,
+    _: bool,
+) -> crate::Result<Box<dyn Fit>>
+where
+    T: Fit + Default + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    Ok(Box::new(overlay(T::default(), over)?))
 }
 
 /// Every model kind, one line each.
@@ -536,6 +635,58 @@ mod tests {
                 "{}",
                 params.kind()
             );
+        }
+    }
+
+    /// Params by kind name: defaults or a preset with names laid over them; unknown
+    /// names, unknown presets and a rating-only kind asked for implicit feedback are
+    /// usage errors naming what is wrong.
+    #[test]
+    fn params_by_kind_name() {
+        let over = serde_json::json!({"dim": 16, "optimizer": {"kind": "adam"}});
+        let mf = params_for("mf", None, &over, false).unwrap().to_json();
+        assert_eq!(
+            (mf["dim"].as_u64(), mf["optimizer"]["kind"].as_str()),
+            (Some(16), Some("adam"))
+        );
+        assert_eq!(mf["lr"], serde_json::json!(MfParams::default().lr));
+        let book = params_for("mf", Some("book-mf"), &serde_json::json!({}), false).unwrap();
+        assert_eq!(book.to_json(), serde_json::json!(MfParams::book_mf()));
+        let rank = params_for("mf", None, &serde_json::json!({}), true).unwrap();
+        assert!(rank.to_json()["loss"].is_string() && rank.to_json().get("batch").is_none());
+        let deep = params_for("deep", None, &serde_json::json!({}), true).unwrap();
+        assert_eq!(deep.to_json(), serde_json::json!(DeepParams::implicit()));
+        for (kind, preset, over, implicit, says) in [
+            ("mf", None, serde_json::json!({"dimm": 3}), false, "dimm"),
+            (
+                "knn",
+                Some("book-mf"),
+                serde_json::json!({}),
+                false,
+                "no presets",
+            ),
+            (
+                "mf",
+                Some("book-dl"),
+                serde_json::json!({}),
+                false,
+                "book-mf",
+            ),
+            ("knn", None, serde_json::json!({}), true, "ratings"),
+            ("mf", None, serde_json::json!({"dim": 0}), false, "dim"),
+            (
+                "wide",
+                None,
+                serde_json::json!({}),
+                false,
+                "unknown model kind",
+            ),
+        ] {
+            match params_for(kind, preset, &over, implicit) {
+                Err(crate::Error::Usage(m)) => assert!(m.contains(says), "{kind}: {m}"),
+                Err(other) => panic!("{kind}: {other:?}"),
+                Ok(p) => panic!("{kind}: accepted {:?}", p.to_json()),
+            }
         }
     }
 

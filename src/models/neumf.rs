@@ -945,6 +945,32 @@ pub(crate) const KIND: Kind = Kind {
             ..Default::default()
         })
     }),
+    params: |_, over, implicit| {
+        let base = if implicit {
+            NeuMfParams::implicit()
+        } else {
+            NeuMfParams::default()
+        };
+        let p = super::overlay(base, over)?;
+        if implicit != p.loss.ranking().is_some() {
+            return Err(Error::Usage(format!(
+                "neumf {} needs {} loss, not {:?}",
+                if implicit {
+                    "on implicit feedback"
+                } else {
+                    "on ratings"
+                },
+                if implicit {
+                    "a ranking (bpr, warp, bce or softmax)"
+                } else {
+                    "a rating (mse or rmse)"
+                },
+                p.loss
+            )));
+        }
+        Ok(Box::new(p))
+    },
+    presets: &[],
 };
 
 #[cfg(test)]

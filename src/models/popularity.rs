@@ -118,4 +118,6 @@ pub(crate) const KIND: Kind = Kind {
         }))
     },
     member: None,
+    params: super::implicit_params::<super::PopularityParams>,
+    presets: &[],
 };

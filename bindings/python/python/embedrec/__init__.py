@@ -1,0 +1,254 @@
+"""embedrec: embedding recommenders in Rust, from Python.
+
+Data in (``Dataset``), one class per model kind with keyword arguments named as the
+command line's flags (``MF(dim=128, epochs=25, lr=0.02)``), ``fit`` (the Python thread
+released while Rust trains; Ctrl-C stops it within one epoch), and a trained model that
+predicts, recommends, evaluates and saves by raw ids, in the same model file as the
+``embedrec`` command line::
+
+    import embedrec
+    data = embedrec.Dataset.synthetic()
+    train, test = data.split("random:0.2", seed=42)
+    model = embedrec.MF(dim=64).fit(train)
+    print(model.evaluate(test)["rmse"])
+    print(model.recommend("1", n=5))
+    model.save("mf.emb")
+    same = embedrec.load_model("mf.emb")
+"""
+
+import json as _json
+
+from ._embedrec import Dataset, TrainedModel, load_model
+from . import _embedrec
+
+__all__ = [
+    "Dataset",
+    "TrainedModel",
+    "load",
+    "load_model",
+    "MF",
+    "Deep",
+    "NeuMF",
+    "AutoRec",
+    "KNN",
+    "Baseline",
+    "IALS",
+    "EASE",
+    "Popularity",
+    "Blend",
+]
+
+
+def load(path):
+    """Reads ratings: a MovieLens folder, a MovieLens ratings file (``u.data``,
+    ``u1.base``, ``ratings.dat``, ``ratings.csv``) or a delimited file (layout guessed)."""
+    return Dataset.load(str(path))
+
+
+# Command-line flag names that map onto nested or renamed params fields.
+_OPTIMIZER_KEYS = {"optimizer": "kind", "momentum": "momentum", "nesterov": "nesterov"}
+
+
+class _Model:
+    """A model kind's params; ``fit`` trains and keeps the trained model."""
+
+    _kind = None
+    _renamed = {}
+
+    def __init__(self, **params):
+        self._preset = None
+        self._implicit = bool(params.pop("implicit", False))
+        self._params = dict(params)
+        self._model = None
+        self.history = None
+        self.get_params()  # refuses unknown names and bad values now
+
+    @classmethod
+    def preset(cls, name, **params):
+        """The params of a named preset (e.g. ``MF.preset("book-mf")``), with ``params``
+        laid over them."""
+        obj = cls.__new__(cls)
+        obj._preset = name
+        obj._implicit = bool(params.pop("implicit", False))
+        obj._params = dict(params)
+        obj._model = None
+        obj.history = None
+        obj.get_params()
+        return obj
+
+    @classmethod
+    def presets(cls):
+        """The names of this kind's presets."""
+        return list(_embedrec.presets(cls._kind))
+
+    def _overrides(self):
+        out = {}
+        for key, value in self._params.items():
+            if key in _OPTIMIZER_KEYS:
+                out.setdefault("optimizer", {})[_OPTIMIZER_KEYS[key]] = value
+                continue
+            if isinstance(value, tuple):
+                value = list(value)
+            out[self._renamed.get(key, key)] = value
+        return out
+
+    def _json(self):
+        return _json.dumps(self._overrides())
+
+    def get_params(self):
+        """Every param with its value (defaults included), as the model file records
+        them (32-bit values shown to their 7 significant digits)."""
+        return _clean(
+            _json.loads(
+                _embedrec.resolve_params(self._kind, self._preset, self._json(), self._implicit)
+            )
+        )
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def fit(self, train, valid=None, verbose=False):
+        """Trains on ``train`` (a ``Dataset``); ``valid`` is validation data for early
+        stopping (``patience``); ``verbose`` prints one line per epoch on stderr.
+        Returns self."""
+        self._model = _embedrec.fit(
+            self._kind, self._preset, self._json(), train, valid, self._implicit, verbose
+        )
+        self.history = _history(_json.loads(self._model.history_json))
+        return self
+
+    @property
+    def model(self):
+        """The trained model (after ``fit``)."""
+        if self._model is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(train)")
+        return self._model
+
+    def predict(self, users, items):
+        """Predicted scores of the pairs ``(users[k], items[k])`` (raw ids, str or int);
+        an unknown user or item gets the fallback estimate."""
+        return _array(self.model.predict(list(users), list(items)))
+
+    def recommend(self, user, n=10, exclude_seen=True):
+        """The ``n`` best items for ``user`` as ``(item, score)`` tuples."""
+        return self.model.recommend(user, n, exclude_seen)
+
+    def recommend_many(self, users, n=10, threads=1):
+        """The lists of many users at once."""
+        return self.model.recommend_many(list(users), n, threads)
+
+    def similar_items(self, item, n=10):
+        """The ``n`` items most similar to ``item``."""
+        return self.model.similar_items(item, n)
+
+    def fold_in(self, ratings, n=10):
+        """The ``n`` best items for a new user given ``(item, rating)`` pairs."""
+        return self.model.fold_in(list(ratings), n)
+
+    def evaluate(self, test, k=10, threshold=4.0, protocol="full"):
+        """Metrics on ``test`` keyed as ``embedrec eval --json`` (``rmse``, ``mae`` for
+        rating models; ``ndcg@10``, ``hr@10``, ...)."""
+        return _json.loads(self.model.evaluate_json(test, k, threshold, protocol))
+
+    def save(self, path):
+        """Writes the model file (loads in ``embedrec serve`` and ``load_model``)."""
+        self.model.save(str(path))
+
+
+def _clean(value):
+    """Floats to 7 significant digits (the params are 32-bit floats)."""
+    if isinstance(value, float):
+        return float(f"{value:.7g}")
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _array(values):
+    try:
+        import numpy
+
+        return numpy.asarray(values, dtype=numpy.float32)
+    except ImportError:
+        return values
+
+
+class _History(list):
+    """The per-epoch record: a list of dicts, and ``to_pandas()`` where pandas is
+    installed."""
+
+    def to_pandas(self):
+        import pandas
+
+        return pandas.DataFrame(self)
+
+
+def _history(records):
+    return _History(records)
+
+
+class MF(_Model):
+    """Matrix factorization as a neural network: mu + b_u + b_i + dot(P_u, Q_i).
+    ``implicit=True`` trains it with a ranking loss on interactions."""
+
+    _kind = "mf"
+
+
+class Deep(_Model):
+    """Hidden dense layers over concatenated embeddings, biases and side variables."""
+
+    _kind = "deep"
+
+
+class NeuMF(_Model):
+    """NeuMF: a GMF tower and an MLP tower fused by one output unit."""
+
+    _kind = "neumf"
+
+
+class AutoRec(_Model):
+    """I-AutoRec: an autoencoder of each item's ratings."""
+
+    _kind = "autorec"
+
+
+class KNN(_Model):
+    """Item-based k-nearest neighbours with baselines."""
+
+    _kind = "knn"
+    _renamed = {"neighbors": "k"}
+
+
+class Baseline(_Model):
+    """mu + user bias + item bias, fitted by ALS."""
+
+    _kind = "baseline"
+
+
+class IALS(_Model):
+    """Weighted ALS for implicit feedback (conjugate gradient)."""
+
+    _kind = "ials"
+    _renamed = {"epochs": "iterations"}
+
+
+class EASE(_Model):
+    """EASE: closed-form item-item model for implicit feedback."""
+
+    _kind = "ease"
+
+
+class Popularity(_Model):
+    """Item popularity: the top-N baseline."""
+
+    _kind = "popularity"
+
+
+class Blend(_Model):
+    """A linear blend of other models, weights fitted on validation data carved from the
+    training data."""
+
+    _kind = "blend"

@@ -1,0 +1,458 @@
+//! The `embedrec._embedrec` extension module: a thin front over the embedrec library's
+//! typed API (`Dataset`, `Fit` through the registry, `TrainedModel`). The Python classes
+//! users meet (`embedrec.MF`, ...) are in `python/embedrec/__init__.py`.
+
+use embedrec::data::{Dataset, RatingScale, Ratings, SplitSpec};
+use embedrec::eval::{EvalOptions, Protocol};
+use embedrec::models::{EpochStats, FitOptions, Recommender, Validation, params_for};
+use embedrec::{Error, TrainedModel};
+use pyo3::exceptions::{PyConnectionError, PyFileNotFoundError, PyOSError, PyValueError};
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// The conventional Python exception for a library error: bad data and bad arguments are
+/// `ValueError` (the message names the file, line and field), a missing file is
+/// `FileNotFoundError`, other I/O `OSError`, the network `ConnectionError`.
+fn py_err(e: Error) -> PyErr {
+    match &e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            PyFileNotFoundError::new_err(e.to_string())
+        }
+        Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        Error::Network(_) => PyConnectionError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// An id given from Python: a str, or an int (converted to its decimal text).
+fn id_text(ob: &Bound<'_, PyAny>) -> PyResult<String> {
+    if let Ok(s) = ob.extract::<String>() {
+        return Ok(s);
+    }
+    if let Ok(i) = ob.extract::<i64>() {
+        return Ok(i.to_string());
+    }
+    Err(PyValueError::new_err(format!(
+        "ids are str or int, got {}",
+        ob.get_type().name()?
+    )))
+}
+
+/// Ratings with their raw ids, side variables and scale.
+#[pyclass(name = "Dataset", module = "embedrec", frozen)]
+struct PyDataset {
+    inner: Arc<Dataset>,
+}
+
+#[pymethods]
+impl PyDataset {
+    /// Loads a MovieLens folder, a MovieLens ratings file (`u.data`, `u1.base`,
+    /// `ratings.dat`, `ratings.csv`) or a delimited file whose layout is guessed.
+    #[staticmethod]
+    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let data = py.detach(|| Dataset::load(&path)).map_err(py_err)?;
+        Ok(PyDataset {
+            inner: Arc::new(data),
+        })
+    }
+
+    /// Seeded MovieLens-shaped synthetic ratings (side variables and titles included).
+    #[staticmethod]
+    #[pyo3(signature = (users=943, items=1682, ratings=100_000, seed=42))]
+    fn synthetic(users: usize, items: usize, ratings: usize, seed: u64) -> PyResult<Self> {
+        let data = Dataset::synthetic(users, items, ratings, seed).map_err(py_err)?;
+        Ok(PyDataset {
+            inner: Arc::new(data),
+        })
+    }
+
+    /// Ratings from three equally long sequences: user ids, item ids (str or int) and
+    /// ratings. The scale is `(min, max)`, or the observed range.
+    #[staticmethod]
+    #[pyo3(signature = (users, items, ratings, scale=None))]
+    fn from_arrays(
+        users: Vec<Bound<'_, PyAny>>,
+        items: Vec<Bound<'_, PyAny>>,
+        ratings: Vec<f32>,
+        scale: Option<(f32, f32)>,
+    ) -> PyResult<Self> {
+        if users.len() != items.len() || users.len() != ratings.len() {
+            return Err(PyValueError::new_err(format!(
+                "users, items and ratings differ in length: {}, {}, {}",
+                users.len(),
+                items.len(),
+                ratings.len()
+            )));
+        }
+        if ratings.is_empty() {
+            return Err(PyValueError::new_err("no ratings"));
+        }
+        let mut data = Dataset {
+            ratings: Ratings::default(),
+            users: Default::default(),
+            items: Default::default(),
+            features: Default::default(),
+            scale: RatingScale { min: 0.0, max: 0.0 },
+            source: PathBuf::from("<arrays>"),
+            warnings: Vec::new(),
+        };
+        for (k, ((u, i), &r)) in users.iter().zip(&items).zip(&ratings).enumerate() {
+            if !r.is_finite() {
+                return Err(PyValueError::new_err(format!(
+                    "rating {k} is not a number: {r}"
+                )));
+            }
+            let u = data.users.get_or_insert(&id_text(u)?);
+            let i = data.items.get_or_insert(&id_text(i)?);
+            data.ratings.push(u, i, r, None);
+        }
+        let (lo, hi) = ratings
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        data.scale = match scale {
+            Some((min, max)) => {
+                if let Some(k) = ratings.iter().position(|&r| r < min || r > max) {
+                    return Err(PyValueError::new_err(format!(
+                        "rating {k} ({}) is outside the scale {min}..{max}",
+                        ratings[k]
+                    )));
+                }
+                RatingScale { min, max }
+            }
+            None if lo < hi => RatingScale { min: lo, max: hi },
+            None => RatingScale {
+                min: lo - 0.5,
+                max: hi + 0.5,
+            },
+        };
+        Ok(PyDataset {
+            inner: Arc::new(data),
+        })
+    }
+
+    /// `(train, test)` by a split spec: `random:F`, `kfold:K:I`, `user-out:K[:latest]`,
+    /// `temporal:F`. The test dataset keeps every id, so unknown ones count as unknown.
+    #[pyo3(signature = (spec, seed=42))]
+    fn split(&self, py: Python<'_>, spec: &str, seed: u64) -> PyResult<(Self, Self)> {
+        let spec: SplitSpec = spec.parse().map_err(py_err)?;
+        let data = self.inner.clone();
+        let (train, test) = py.detach(|| data.split(&spec, seed)).map_err(py_err)?;
+        Ok((
+            PyDataset {
+                inner: Arc::new(train),
+            },
+            PyDataset {
+                inner: Arc::new(test),
+            },
+        ))
+    }
+
+    /// Number of ratings.
+    fn __len__(&self) -> usize {
+        self.inner.ratings.len()
+    }
+
+    /// Distinct users.
+    #[getter]
+    fn n_users(&self) -> usize {
+        self.inner.users.len()
+    }
+
+    /// Distinct items.
+    #[getter]
+    fn n_items(&self) -> usize {
+        self.inner.items.len()
+    }
+
+    /// `(min, max)` of the rating scale.
+    #[getter]
+    fn scale(&self) -> (f32, f32) {
+        (self.inner.scale.min, self.inner.scale.max)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Dataset({} ratings, {} users, {} items, scale {}..{})",
+            self.inner.ratings.len(),
+            self.inner.users.len(),
+            self.inner.items.len(),
+            self.inner.scale.min,
+            self.inner.scale.max
+        )
+    }
+}
+
+/// A trained model with its ids: what `fit` returns and `load_model` reads.
+#[pyclass(name = "TrainedModel", module = "embedrec", frozen)]
+struct PyTrainedModel {
+    inner: Arc<TrainedModel>,
+}
+
+/// A list as `(item, score)` tuples.
+fn pairs(list: embedrec::recommend::RecommendationList) -> Vec<(String, f32)> {
+    list.into_iter().map(|r| (r.item, r.score)).collect()
+}
+
+#[pymethods]
+impl PyTrainedModel {
+    /// The model kind (`mf`, `deep`, ...).
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.inner.model.kind()
+    }
+
+    /// `ratings` or `preferences` (implicit feedback).
+    #[getter]
+    fn feedback(&self) -> String {
+        serde_json::to_value(self.inner.feedback)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// The params as JSON text.
+    #[getter]
+    fn params_json(&self) -> String {
+        self.inner.params.to_string()
+    }
+
+    /// The per-epoch history as JSON text.
+    #[getter]
+    fn history_json(&self) -> String {
+        serde_json::to_string(&self.inner.history).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Predictions for pairs of raw ids (an unknown user or item gets the fallback
+    /// estimate, as the command line does); clipped when the model clips.
+    fn predict(
+        &self,
+        py: Python<'_>,
+        users: Vec<Bound<'_, PyAny>>,
+        items: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<f32>> {
+        if users.len() != items.len() {
+            return Err(PyValueError::new_err("users and items differ in length"));
+        }
+        let users: Vec<String> = users.iter().map(id_text).collect::<PyResult<_>>()?;
+        let items: Vec<String> = items.iter().map(id_text).collect::<PyResult<_>>()?;
+        let m = self.inner.clone();
+        Ok(py.detach(|| {
+            users
+                .iter()
+                .zip(&items)
+                .map(|(u, i)| m.predict(u, i).value)
+                .collect()
+        }))
+    }
+
+    /// The `n` best items for a user as `(item, score)`; an unknown user gets the most
+    /// popular items (the command line's fallback).
+    #[pyo3(signature = (user, n=10, exclude_seen=true))]
+    fn recommend(
+        &self,
+        user: Bound<'_, PyAny>,
+        n: usize,
+        exclude_seen: bool,
+    ) -> PyResult<Vec<(String, f32)>> {
+        let user = id_text(&user)?;
+        let list = self
+            .inner
+            .recommend_with(&user, n, exclude_seen)
+            .map_err(py_err)?;
+        Ok(pairs(list))
+    }
+
+    /// The lists of many users at once (blocked scoring on `threads` threads).
+    #[pyo3(signature = (users, n=10, threads=1))]
+    fn recommend_many(
+        &self,
+        py: Python<'_>,
+        users: Vec<Bound<'_, PyAny>>,
+        n: usize,
+        threads: usize,
+    ) -> PyResult<Vec<Vec<(String, f32)>>> {
+        let users: Vec<String> = users.iter().map(id_text).collect::<PyResult<_>>()?;
+        let m = self.inner.clone();
+        let lists = py
+            .detach(|| m.recommend_many(&users, n, threads.max(1)))
+            .map_err(py_err)?;
+        Ok(lists.into_iter().map(pairs).collect())
+    }
+
+    /// The `n` items most similar to `item`.
+    #[pyo3(signature = (item, n=10))]
+    fn similar_items(&self, item: Bound<'_, PyAny>, n: usize) -> PyResult<Vec<(String, f32)>> {
+        let item = id_text(&item)?;
+        Ok(pairs(self.inner.similar(&item, n).map_err(py_err)?))
+    }
+
+    /// The `n` best items for a new user given `(item, rating)` pairs (fold-in with the
+    /// model frozen); items the model does not know are skipped.
+    #[pyo3(signature = (ratings, n=10))]
+    fn fold_in(
+        &self,
+        ratings: Vec<(Bound<'_, PyAny>, f32)>,
+        n: usize,
+    ) -> PyResult<Vec<(String, f32)>> {
+        let ratings: Vec<(String, f32)> = ratings
+            .iter()
+            .map(|(i, r)| Ok((id_text(i)?, *r)))
+            .collect::<PyResult<_>>()?;
+        let (user, _) = self.inner.fold_in(&ratings).map_err(py_err)?;
+        Ok(pairs(
+            self.inner.recommend_folded(&user, n).map_err(py_err)?,
+        ))
+    }
+
+    /// Metrics on `test` as JSON text, keyed as `embedrec eval --json`.
+    #[pyo3(signature = (test, k=10, threshold=Some(4.0), protocol="full"))]
+    fn evaluate_json(
+        &self,
+        py: Python<'_>,
+        test: &PyDataset,
+        k: usize,
+        threshold: Option<f32>,
+        protocol: &str,
+    ) -> PyResult<String> {
+        let protocol = match protocol {
+            "full" => Protocol::Full,
+            "sampled" => Protocol::Sampled,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "protocol is 'full' or 'sampled', got '{other}'"
+                )));
+            }
+        };
+        let options = EvalOptions {
+            k,
+            threshold,
+            protocol,
+        };
+        let (m, data) = (self.inner.clone(), test.inner.clone());
+        let e = py
+            .detach(|| m.evaluate_with(&data, &options))
+            .map_err(py_err)?;
+        Ok(e.to_json().to_string())
+    }
+
+    /// Writes the model file (the same format as `embedrec train --out`).
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let m = self.inner.clone();
+        py.detach(|| m.save(&path)).map_err(py_err)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TrainedModel(kind={:?}, users={}, items={})",
+            self.inner.model.kind(),
+            self.inner.users.len(),
+            self.inner.items.len()
+        )
+    }
+}
+
+/// Reads a model file written by `save` or by `embedrec train --out`.
+#[pyfunction]
+fn load_model(py: Python<'_>, path: PathBuf) -> PyResult<PyTrainedModel> {
+    let m = py.detach(|| TrainedModel::load(&path)).map_err(py_err)?;
+    Ok(PyTrainedModel { inner: Arc::new(m) })
+}
+
+/// The full params of a kind as JSON text: its defaults (or a preset) with `params_json`
+/// (names and values) laid over them, checked.
+#[pyfunction]
+#[pyo3(signature = (kind, preset, params_json, implicit=false))]
+fn resolve_params(
+    kind: &str,
+    preset: Option<&str>,
+    params_json: &str,
+    implicit: bool,
+) -> PyResult<String> {
+    let over: serde_json::Value = serde_json::from_str(params_json)
+        .map_err(|e| PyValueError::new_err(format!("params: {e}")))?;
+    let p = params_for(kind, preset, &over, implicit).map_err(py_err)?;
+    Ok(p.to_json().to_string())
+}
+
+/// Presets of a kind.
+#[pyfunction]
+fn presets(kind: &str) -> PyResult<Vec<&'static str>> {
+    Ok(embedrec::models::kind(kind)
+        .map_err(PyValueError::new_err)?
+        .presets
+        .to_vec())
+}
+
+/// Trains a model of `kind` on `train`, the Python thread released while Rust works;
+/// Ctrl-C stops it within one epoch (KeyboardInterrupt). With `verbose`, one line per
+/// epoch on stderr.
+#[pyfunction]
+#[pyo3(signature = (kind, preset, params_json, train, valid=None, implicit=false, verbose=false))]
+#[allow(clippy::too_many_arguments)]
+fn fit(
+    py: Python<'_>,
+    kind: &str,
+    preset: Option<&str>,
+    params_json: &str,
+    train: &PyDataset,
+    valid: Option<&PyDataset>,
+    implicit: bool,
+    verbose: bool,
+) -> PyResult<PyTrainedModel> {
+    let over: serde_json::Value = serde_json::from_str(params_json)
+        .map_err(|e| PyValueError::new_err(format!("params: {e}")))?;
+    let params = params_for(kind, preset, &over, implicit).map_err(py_err)?;
+    let train = train.inner.clone();
+    let valid = valid.map(|v| v.inner.clone());
+    let interrupted: Mutex<Option<PyErr>> = Mutex::new(None);
+    let on_epoch = |e: &EpochStats, _: &dyn Recommender| -> embedrec::Result<()> {
+        if verbose {
+            let figure = match (e.train_rmse, e.val_rmse) {
+                (_, Some(v)) => format!("validation RMSE {v:.4}"),
+                (Some(t), None) => format!("train RMSE {t:.4}"),
+                _ => String::new(),
+            };
+            eprintln!(
+                "epoch {}/{} {figure} ({:.2} s)",
+                e.epoch, e.epochs, e.seconds
+            );
+        }
+        if let Err(err) = Python::attach(|py| py.check_signals()) {
+            *interrupted.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+            return Err(Error::Usage("interrupted".into()));
+        }
+        Ok(())
+    };
+    let result = py.detach(|| {
+        let options = FitOptions {
+            validation: match &valid {
+                Some(v) => Validation::Data(v),
+                None => Validation::Params,
+            },
+            on_epoch: Some(&on_epoch),
+            ..FitOptions::default()
+        };
+        params.fit(&train, &options)
+    });
+    if let Some(err) = interrupted.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(err);
+    }
+    // A signal that arrived during a kind without epochs is raised now.
+    py.check_signals()?;
+    let model = result.map_err(py_err)?;
+    Ok(PyTrainedModel {
+        inner: Arc::new(model),
+    })
+}
+
+#[pymodule]
+fn _embedrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyDataset>()?;
+    m.add_class::<PyTrainedModel>()?;
+    m.add_function(wrap_pyfunction!(load_model, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_params, m)?)?;
+    m.add_function(wrap_pyfunction!(presets, m)?)?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    Ok(())
+}

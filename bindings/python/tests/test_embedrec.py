@@ -1,0 +1,183 @@
+"""The Python package as a user meets it: data in, every model class, raw ids out, the
+shared model file, errors, and the thread released while Rust works."""
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import embedrec
+
+ROOT = Path(__file__).resolve().parents[3]
+ML100K = Path(os.environ.get("EMBEDREC_DATA", ROOT.parent / "shared" / "data")) / "ml-100k"
+CLI = Path(os.environ.get("EMBEDREC_BIN", ROOT / "target" / "release" / "embedrec"))
+
+
+@pytest.fixture(scope="module")
+def split():
+    data = embedrec.Dataset.synthetic(users=200, items=150, ratings=5000, seed=3)
+    return data.split("random:0.2", seed=42)
+
+
+SMALL = {
+    embedrec.MF: dict(dim=8, epochs=3),
+    embedrec.Deep: dict(dim=8, hidden=[16], epochs=2),
+    embedrec.NeuMF: dict(dim=4, mlp_dim=4, hidden=[8], epochs=2),
+    embedrec.AutoRec: dict(hidden=8, epochs=2),
+    embedrec.KNN: dict(neighbors=20),
+    embedrec.Baseline: dict(),
+    embedrec.IALS: dict(dim=8, epochs=2),
+    embedrec.EASE: dict(),
+    embedrec.Popularity: dict(),
+    embedrec.Blend: dict(members=["baseline", "mf"]),
+}
+
+
+@pytest.mark.parametrize("cls", list(SMALL), ids=lambda c: c.__name__)
+def test_every_class_fits_predicts_recommends_and_round_trips(cls, split, tmp_path):
+    train, test = split
+    model = cls(**SMALL[cls]).fit(train)
+    scores = model.predict(["1", "2", 3], ["1", "2", "no such item"])
+    assert len(scores) == 3
+    recs = model.recommend("1", n=5)
+    assert len(recs) == 5 and all(isinstance(i, str) for i, _ in recs)
+    path = tmp_path / "m.emb"
+    model.save(path)
+    back = embedrec.load_model(str(path))
+    assert back.kind == model.model.kind
+    assert back.recommend("1", 5) == model.model.recommend("1", 5)
+    metrics = model.evaluate(test)
+    assert "ndcg@10" in metrics
+    rating_kind = cls not in (embedrec.IALS, embedrec.EASE, embedrec.Popularity)
+    assert ("rmse" in metrics) == rating_kind
+
+
+def test_params_repr_presets_and_errors():
+    mf = embedrec.MF(dim=16, lr=0.02, optimizer="adam")
+    p = mf.get_params()
+    assert p["dim"] == 16 and p["optimizer"]["kind"] == "adam" and p["seed"] == 42
+    assert "dim=16" in repr(mf)
+    book = embedrec.MF.preset("book-mf")
+    assert book.get_params()["dim"] == 200
+    assert embedrec.Deep.presets() == ["book-dl", "book-dl-occ"]
+    with pytest.raises(ValueError, match="dimm"):
+        embedrec.MF(dimm=3)
+    with pytest.raises(ValueError, match="preset"):
+        embedrec.KNN.preset("book-mf")
+    assert embedrec.MF(implicit=True).get_params()["loss"] in ("bpr", "warp", "bce", "softmax")
+
+
+def test_patience_needs_validation_and_uses_it(split):
+    train, test = split
+    with pytest.raises(ValueError, match="patience"):
+        embedrec.MF(dim=8, epochs=4, patience=1).fit(train)
+    fit_part, held = train.split("random:0.1", seed=7)
+    m = embedrec.MF(dim=8, epochs=4, patience=1).fit(fit_part, valid=held)
+    assert all(e["val_rmse"] is not None for e in m.history)
+
+
+def test_data_in_from_arrays_and_bad_files(tmp_path):
+    d = embedrec.Dataset.from_arrays([1, 1, 2, "u3"], ["a", "b", "a", "b"], [5.0, 3.0, 4.0, 1.0])
+    assert (len(d), d.n_users, d.n_items) == (4, 3, 2)
+    assert d.scale == (1.0, 5.0)
+    model = embedrec.Baseline().fit(d)
+    # User 2 rated only "a": "b" is all that is left to recommend.
+    assert model.recommend(2, n=5) == model.recommend("2", n=5)
+    assert [i for i, _ in model.recommend("2", n=5)] == ["b"]
+    with pytest.raises(ValueError):
+        embedrec.Dataset.from_arrays([1], ["a", "b"], [5.0])
+    bad = tmp_path / "u1.base"
+    bad.write_text("1\t2\t5\t881250949\n1\t3\tfive\t881250949\n")
+    with pytest.raises(ValueError, match=r"u1.base:2: field `rating`"):
+        embedrec.load(bad)
+    with pytest.raises(FileNotFoundError):
+        embedrec.load(tmp_path / "missing.csv")
+
+
+def test_recommend_many_fold_in_similar_and_unknown_users(split):
+    train, _ = split
+    model = embedrec.MF(dim=8, epochs=3).fit(train)
+    many = model.recommend_many(["1", "2", "nobody"], n=4)
+    assert many[0] == model.recommend("1", n=4)
+    assert many[2] == model.recommend("nobody", n=4)  # the popularity fallback
+    new = model.fold_in([("1", 5.0), ("2", 1.0), ("no such item", 3.0)], n=3)
+    assert len(new) == 3 and all(i not in ("1", "2") for i, _ in new)
+    assert len(model.similar_items("1", n=4)) == 4
+    sampled = model.evaluate(split[1], protocol="sampled")
+    assert "hr@10" in sampled and "precision@10" not in sampled
+
+
+def test_the_thread_is_released_while_rust_trains():
+    data = embedrec.Dataset.synthetic(users=400, items=300, ratings=40000, seed=1)
+    counter = [0]
+    stop = threading.Event()
+
+    def count():
+        while not stop.is_set():
+            counter[0] += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    try:
+        time.sleep(0.05)
+        before = counter[0]
+        # Adam with small batches: long enough for the other thread to tick many times.
+        embedrec.MF(dim=64, epochs=150, optimizer="adam", batch=32).fit(data)
+        after = counter[0]
+    finally:
+        stop.set()
+        t.join()
+    # Had fit held the interpreter throughout, the counter could not have moved at all
+    # while it ran.
+    assert after - before >= 20, (before, after)
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="needs the embedrec binary (cargo build --release)")
+def test_the_model_file_is_shared_with_the_command_line(tmp_path):
+    if not (ML100K / "u1.base").exists():
+        pytest.skip(f"{ML100K} is absent")
+    train = embedrec.load(ML100K / "u1.base")
+    model = embedrec.MF(dim=16, epochs=5).fit(train)
+    path = tmp_path / "py.emb"
+    model.save(path)
+    out = subprocess.run(
+        [str(CLI), "recommend", "--model", str(path), "--user", "1", "-n", "5", "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    import json
+
+    cli_items = [r["item"] for r in json.loads(out.stdout.strip().splitlines()[-1])["items"]]
+    assert cli_items == [i for i, _ in model.recommend("1", n=5)]
+    cli_model = tmp_path / "cli.emb"
+    subprocess.run(
+        [str(CLI), "train", "--model", "mf", "--train", str(ML100K / "u1.base"),
+         "--test", str(ML100K / "u1.test"), "--dim", "16", "--epochs", "5",
+         "--out", str(cli_model)],
+        capture_output=True, text=True, check=True,
+    )
+    loaded = embedrec.load_model(str(cli_model))
+    out = subprocess.run(
+        [str(CLI), "recommend", "--model", str(cli_model), "--user", "1", "-n", "10", "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    cli_items = [r["item"] for r in json.loads(out.stdout.strip().splitlines()[-1])["items"]]
+    assert cli_items == [i for i, _ in loaded.recommend("1", 10)]
+
+
+def test_ctrl_c_interrupts_fit_within_an_epoch():
+    import signal
+
+    data = embedrec.Dataset.synthetic(users=400, items=300, ratings=40000, seed=1)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            # Thousands of epochs: were the interrupt not honoured, this would run on and
+            # end without raising.
+            embedrec.MF(dim=64, epochs=5000, optimizer="adam", batch=32).fit(data)
+    finally:
+        timer.cancel()
