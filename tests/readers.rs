@@ -490,6 +490,21 @@ fn duplicates_error_names_both_lines() {
         msg.contains("ratings.csv:3:") && msg.contains("line 1"),
         "{msg}"
     );
+    // The pair is named by its raw ids, not by internal indices.
+    assert!(
+        msg.contains("(`1`, `2`)") && !msg.contains("(0, 0)"),
+        "{msg}"
+    );
+    let p = dir.write(
+        "log.txt",
+        "u\ti\tr\nalice\tHeat\t1\nbob\tHeat\t2\nbob\tHeat\t3\n",
+    );
+    let err = data::load(&p, &with_policy(DuplicatePolicy::Error)).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(":4:") && msg.contains("(`bob`, `Heat`)"),
+        "{msg}"
+    );
 }
 
 #[test]

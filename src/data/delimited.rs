@@ -42,7 +42,7 @@ pub fn read(
     let with_times = spec.time_col.is_some() && !opts.drop_times;
     let mut sink = RatingSink::new(path, GENERIC_NAMES, opts.scale, with_times);
     read_lines(path, spec, &mut sink, users, items)?;
-    let (ratings, warnings) = sink.finish(opts.duplicates)?;
+    let (ratings, warnings) = sink.finish(opts.duplicates, users, items)?;
     let scale = opts
         .scale
         .unwrap_or_else(|| observed_scale(&ratings.values));
@@ -434,8 +434,14 @@ impl<'a> RatingSink<'a> {
     }
 
     /// The ratings and warnings, after the duplicate policy; an error when there are no
-    /// ratings.
-    pub(crate) fn finish(mut self, policy: DuplicatePolicy) -> Result<(Ratings, Vec<String>)> {
+    /// ratings. `users` / `items` are the maps the records were pushed with (errors name
+    /// raw ids).
+    pub(crate) fn finish(
+        mut self,
+        policy: DuplicatePolicy,
+        users: &IdMap,
+        items: &IdMap,
+    ) -> Result<(Ratings, Vec<String>)> {
         if self.ratings.is_empty() {
             return Err(Error::bad_input(self.path, "no ratings"));
         }
@@ -460,9 +466,9 @@ impl<'a> RatingSink<'a> {
                 self.line_of(second),
                 &field,
                 format!(
-                    "duplicate (user, item) pair ({}, {}), first on line {}",
-                    r.users[first],
-                    r.items[first],
+                    "duplicate (user, item) pair (`{}`, `{}`), first on line {}",
+                    users.raw(r.users[first]),
+                    items.raw(r.items[first]),
                     self.line_of(first)
                 ),
             ));

@@ -217,7 +217,7 @@ fn read_ratings(
     } else {
         delimited::read_lines(file, &spec, &mut sink, users, items)?;
     }
-    let (ratings, warnings) = sink.finish(opts.duplicates)?;
+    let (ratings, warnings) = sink.finish(opts.duplicates, users, items)?;
     let whole = ratings.values.iter().all(|v| v.fract() == 0.0);
     let scale = opts.scale.unwrap_or(match kind {
         Kind::Dat if whole => RatingScale::STARS_1_5,
