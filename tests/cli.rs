@@ -526,3 +526,57 @@ fn stdout_write_failure_is_an_error_exit_1() {
         );
     }
 }
+
+// ---- a model path that is not a regular file ----
+
+/// Runs `embedrec args`, killing it (and failing) when it has not ended within 20 s.
+fn embedrec_within_20s(args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_embedrec"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{args:?} hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn model_that_is_a_folder_or_a_fifo_is_an_input_error() {
+    let dir = TempDir::new("cli-notfile");
+    let folder = dir.path("folder.emb");
+    std::fs::create_dir(&folder).unwrap();
+    let mut paths = vec![folder];
+    #[cfg(unix)]
+    {
+        let fifo = dir.path("fifo.emb");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: creates a named pipe at a fresh path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        paths.push(fifo);
+    }
+    for path in &paths {
+        let m = path.to_str().unwrap();
+        for args in [
+            &["predict", "--model", m, "--user", "1", "--item", "2"][..],
+            &["similar", "--model", m, "--item", "2"],
+            &["serve", "--model", m, "--addr", "127.0.0.1:0"],
+        ] {
+            let o = embedrec_within_20s(args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(m) && err.contains("not a regular file"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}

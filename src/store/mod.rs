@@ -15,6 +15,38 @@ use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
 
+/// The bytes of the file at `path`, refused (an input error, exit 2) unless it is a
+/// regular file: a folder, a named pipe (which would block until written to) or a device
+/// is named as such. The file is opened without blocking and checked once open, so it
+/// cannot be swapped between the check and the read.
+pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "a named pipe, socket or device"
+        };
+        return Err(Error::bad_input(
+            path,
+            format!("not a regular file ({what})"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
 /// Writes `bytes` to `path` atomically: readers see the old file or the new one, never
 /// a partial one, and a failure, SIGINT or SIGTERM leaves no temporary file behind;
 /// temporary files of killed embedrec runs in the folder are removed first.

@@ -437,7 +437,7 @@ pub fn save(path: &Path, model: &SavedModel) -> Result<()> {
 /// std::fs::remove_file(&path).unwrap();
 /// ```
 pub fn load(path: &Path) -> Result<SavedModel> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = super::read_regular_file(path)?;
     SavedModel::from_bytes(&bytes, path)
 }
 
