@@ -6,7 +6,7 @@
 //! line are the [`IdMap`] insertions of ids not seen before.
 //!
 //! Accepted everywhere: `\n`, `\r\n` or lone `\r` line endings, mixed in one file (each is
-//! one line break: [`LineEndings`]), blank lines (skipped, e.g. a trailing empty line),
+//! one line break: `LineEndings`), blank lines (skipped, e.g. a trailing empty line),
 //! ASCII spaces around fields. Errors name the file, the 1-based line and the field.
 
 use super::{DelimitedSpec, DuplicatePolicy, IdMap, RatingScale, Ratings, ReadOptions};
