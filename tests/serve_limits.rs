@@ -90,10 +90,23 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Stops the server; how long it took to return.
+    fn stop(&mut self) -> Duration {
+        let start = Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        start.elapsed()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let _ = self.thread.take().unwrap().join();
+        self.stop();
     }
 }
 
@@ -253,4 +266,17 @@ Content-Length: 100\r\n\r\n{",
     let (_, got) = wait_closed(&mut s, Duration::from_secs(5));
     assert!(got.starts_with("HTTP/1.1 503"), "{got}");
     assert!(got.contains("overloaded"), "{got}");
+}
+
+#[test]
+fn shutdown_does_not_wait_for_idle_or_slow_header_clients() {
+    let mut server = Server::start("limits-stop", limits(60.0, 60.0, 60.0, 64));
+    let mut trickling = server.connect();
+    trickling.write_all(b"GET /health HTTP/1.1\r\nHo").unwrap();
+    let _silent = server.connect();
+    std::thread::sleep(Duration::from_millis(200));
+    let took = server.stop();
+    assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
+    let (_, got) = wait_closed(&mut trickling, Duration::from_secs(1));
+    assert!(got.is_empty(), "{got}");
 }

@@ -212,8 +212,9 @@ content-length: 71\r\nconnection: close\r\n\r\n\
 {\"error\":{\"code\":\"overloaded\",\"message\":\"too many connections; retry\"}}";
 
 /// Serves `router` on `listener` under `limits` until `shutdown` resolves, then stops
-/// accepting, lets the requests in flight finish and returns when every connection is
-/// closed.
+/// accepting, closes the connections without a request in progress (idle, or still
+/// sending a header), lets the requests in flight finish and returns when every
+/// connection is closed.
 pub async fn serve_router(
     listener: TcpListener,
     router: Router,
@@ -312,10 +313,10 @@ async fn connection(
         .header_read_timeout(None)
         .serve_connection(io, service);
     tokio::pin!(conn);
-    let mut stopping = *stop.borrow();
-    if stopping {
-        conn.as_mut().graceful_shutdown();
+    if *stop.borrow() {
+        return;
     }
+    let mut stopping = false;
     loop {
         // While busy, look again after the shortest timeout.
         let recheck = limits.header_timeout.min(limits.idle_timeout);
@@ -334,6 +335,11 @@ async fn connection(
             }
             changed = stop.changed(), if !stopping => {
                 if changed.is_err() || *stop.borrow() {
+                    // Shutting down: a connection without a request in progress is
+                    // closed now; one with a request finishes it first.
+                    if state.evictable() {
+                        return;
+                    }
                     stopping = true;
                     conn.as_mut().graceful_shutdown();
                 }
