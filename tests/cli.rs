@@ -417,3 +417,166 @@ fn knn_trains_saves_and_serves_predictions() {
     // kNN folds a new user in (see tests/model_kinds.rs for the exactness check).
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+// ---- output failures: a closed pipe ends quietly, other write errors exit 1 ----
+
+/// Runs `embedrec args` with stdout sent to `out`, stderr captured.
+fn embedrec_with_stdout(args: &[&str], out: std::process::Stdio) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_embedrec"))
+        .args(args)
+        .stdout(out)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run embedrec")
+}
+
+/// Commands that print to stdout, on a small synthetic folder and a model trained on it.
+fn printing_commands(dir: &TempDir) -> Vec<Vec<String>> {
+    let data = synth(dir, "syn", 60, 80, 2000);
+    let data = data.to_str().unwrap().to_string();
+    let model = dir.path("mf.emb").to_str().unwrap().to_string();
+    let train = [
+        "train",
+        "--model",
+        "mf",
+        "--dim",
+        "4",
+        "--epochs",
+        "2",
+        "--data",
+        &data,
+        "--split",
+        "random:0.2",
+    ];
+    let mut with_out = train.to_vec();
+    with_out.extend(["--out", &model]);
+    let o = embedrec(&with_out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut train_json = train.to_vec();
+    train_json.push("--json");
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["data", "stats", &data],
+        vec!["data", "stats", &data, "--json"],
+        train.to_vec(),
+        train_json,
+        vec!["predict", "--model", &model, "--user", "1", "--item", "2"],
+        vec!["recommend", "--model", &model, "--user", "1", "-n", "30"],
+        vec!["similar", "--model", &model, "--item", "2", "--json"],
+        vec!["eval", "--model", &model, "--test", &data],
+    ];
+    commands
+        .into_iter()
+        .map(|c| c.into_iter().map(String::from).collect())
+        .collect()
+}
+
+#[test]
+fn closed_stdout_pipe_ends_quietly_with_exit_0() {
+    let dir = TempDir::new("cli-epipe");
+    for args in printing_commands(&dir) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        // The reading end is closed before the command starts (`cmd | true` where
+        // `true` has already exited): every write to stdout fails with a broken pipe.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = embedrec_with_stdout(&args, writer.into());
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).is_empty(), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn stdout_pipe_closed_after_the_first_line_ends_quietly() {
+    // `embedrec ... | head -1`, by a real shell pipeline; `head` may close early.
+    let dir = TempDir::new("cli-head");
+    let data = synth(&dir, "syn", 60, 80, 2000);
+    let script = format!(
+        "set -o pipefail; '{}' data stats '{}' --top 500 | head -1",
+        env!("CARGO_BIN_EXE_embedrec"),
+        data.display()
+    );
+    let o = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 1);
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+#[test]
+fn stdout_write_failure_is_an_error_exit_1() {
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("skipping: no /dev/full");
+        return;
+    }
+    let dir = TempDir::new("cli-full");
+    for args in printing_commands(&dir) {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = embedrec_with_stdout(&args, full.into());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error:") && err.contains("stdout") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+// ---- a model path that is not a regular file ----
+
+/// Runs `embedrec args`, killing it (and failing) when it has not ended within 20 s.
+fn embedrec_within_20s(args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_embedrec"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{args:?} hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn model_that_is_a_folder_or_a_fifo_is_an_input_error() {
+    let dir = TempDir::new("cli-notfile");
+    let folder = dir.path("folder.emb");
+    std::fs::create_dir(&folder).unwrap();
+    let mut paths = vec![folder];
+    #[cfg(unix)]
+    {
+        let fifo = dir.path("fifo.emb");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: creates a named pipe at a fresh path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        paths.push(fifo);
+    }
+    for path in &paths {
+        let m = path.to_str().unwrap();
+        for args in [
+            &["predict", "--model", m, "--user", "1", "--item", "2"][..],
+            &["similar", "--model", m, "--item", "2"],
+            &["serve", "--model", m, "--addr", "127.0.0.1:0"],
+        ] {
+            let o = embedrec_within_20s(args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(m) && err.contains("not a regular file"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}

@@ -490,6 +490,21 @@ fn duplicates_error_names_both_lines() {
         msg.contains("ratings.csv:3:") && msg.contains("line 1"),
         "{msg}"
     );
+    // The pair is named by its raw ids, not by internal indices.
+    assert!(
+        msg.contains("(`1`, `2`)") && !msg.contains("(0, 0)"),
+        "{msg}"
+    );
+    let p = dir.write(
+        "log.txt",
+        "u\ti\tr\nalice\tHeat\t1\nbob\tHeat\t2\nbob\tHeat\t3\n",
+    );
+    let err = data::load(&p, &with_policy(DuplicatePolicy::Error)).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains(":4:") && msg.contains("(`bob`, `Heat`)"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -697,4 +712,134 @@ fn time_generated_million() {
             start.elapsed()
         );
     }
+}
+
+// ---- line endings: `\n`, `\r\n` and a lone `\r` (old Mac) all end a line ----
+
+/// The body of a ratings file in each reader's layout: `rows` joined by `ends` in turn.
+fn with_endings(header: Option<&str>, rows: &[String], ends: &[&str]) -> String {
+    let mut s = String::new();
+    let mut k = 0;
+    let mut end = || {
+        k += 1;
+        ends[(k - 1) % ends.len()]
+    };
+    if let Some(h) = header {
+        s.push_str(h);
+        s.push_str(end());
+    }
+    for r in rows {
+        s.push_str(r);
+        s.push_str(end());
+    }
+    s
+}
+
+/// (file name, header, delimiter, rating field name) of every ratings reader.
+const LINE_READERS: [(&str, Option<&str>, &str, &str); 5] = [
+    ("u.data", None, "\t", "rating"),
+    ("u1.base", None, "\t", "rating"),
+    ("ratings.dat", None, "::", "Rating"),
+    (
+        "ratings.csv",
+        Some("userId,movieId,rating,timestamp"),
+        ",",
+        "rating",
+    ),
+    ("log.tsv", Some("user\titem\trating\ttime"), "\t", "rating"),
+];
+
+fn rows(delim: &str, ratings: &[&str]) -> Vec<String> {
+    ratings
+        .iter()
+        .enumerate()
+        .map(|(k, r)| format!("{}{delim}{}{delim}{r}{delim}{}", k % 3 + 1, k + 10, 100 + k))
+        .collect()
+}
+
+#[test]
+fn cr_only_and_mixed_line_endings_read_every_line() {
+    let dir = TempDir::new("cr");
+    for ends in [&["\r"][..], &["\n", "\r\n", "\r"], &["\r", "\r", "\r\n"]] {
+        for (name, header, delim, _) in LINE_READERS {
+            let body = with_endings(header, &rows(delim, &["1", "2", "3", "4", "5", "4"]), ends);
+            let p = dir.write(name, &body);
+            let d = load(&p).unwrap_or_else(|e| panic!("{name} {ends:?}: {e}"));
+            assert_eq!(
+                d.ratings.values,
+                [1.0, 2.0, 3.0, 4.0, 5.0, 4.0],
+                "{name} {ends:?}"
+            );
+            assert_eq!(d.users.raw_ids(), ["1", "2", "3"], "{name} {ends:?}");
+            assert_eq!(d.items.raw(d.ratings.items[5]), "15", "{name} {ends:?}");
+        }
+    }
+}
+
+#[test]
+fn cr_only_files_report_the_right_line() {
+    let dir = TempDir::new("cr-line");
+    for ends in [&["\r"][..], &["\r\n", "\r", "\n"]] {
+        for (name, header, delim, field) in LINE_READERS {
+            // The bad rating is on line 5 of the file, header included.
+            let n = if header.is_some() { 3 } else { 4 };
+            let mut ratings = vec!["3"; n];
+            ratings.extend(["x", "1", "2"]);
+            let p = dir.write(name, with_endings(header, &rows(delim, &ratings), ends));
+            expect_error(load(&p), name, 5, field);
+        }
+    }
+}
+
+#[test]
+fn cr_only_blank_lines_count() {
+    let dir = TempDir::new("cr-blank");
+    let p = dir.write(
+        "ratings.csv",
+        "userId,movieId,rating,timestamp\r\r1,2,3,4\r\r\r1,3,x,4\r",
+    );
+    expect_error(load(&p), "ratings.csv", 6, "rating");
+    let p = dir.write("u.data", "1\t2\t3\t4\r\n\r\r\n1\t3\tx\t4\r");
+    expect_error(load(&p), "u.data", 4, "rating");
+    // Blank lines before a CSV record count with `\n` endings too, and a record whose
+    // quoted field spans lines is named by its first line.
+    let p = dir.write("ratings.csv", "1,2,3,4\n\n\n1,3,x,4");
+    expect_error(load(&p), "ratings.csv", 4, "rating");
+    let p = dir.write("ratings.csv", "1,2,3,4\n\"1\r\n\",3,x,4\n1,4,3,4\n");
+    expect_error(load(&p), "ratings.csv", 2, "rating");
+    let p = dir.write(
+        "movies.csv",
+        "movieId,title,genres\n\n1,One,Drama\n\n1,Dup,Drama",
+    );
+    expect_error(read_items(&p), "movies.csv", 5, "movieId");
+}
+
+#[test]
+fn cr_only_duplicates_name_both_lines() {
+    let dir = TempDir::new("cr-dup");
+    let p = dir.write(
+        "ratings.csv",
+        "1,2,3,10\r1,3,4,11\r1,4,5,12\r7,2,4,13\r1,3,2,14\r",
+    );
+    let err = data::load(&p, &with_policy(DuplicatePolicy::Error)).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("ratings.csv:5:") && msg.contains("line 2"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn cr_only_metadata() {
+    let dir = TempDir::new("cr-meta");
+    let p = dir.write(
+        "movies.csv",
+        "movieId,title,genres\r1,One (1999),Drama\r2,Two,x\r3,One (1999),Drama\r1,Dup,Drama\r",
+    );
+    expect_error(read_items(&p), "movies.csv", 5, "movieId");
+    let p = dir.write(
+        "u.user",
+        "1|24|M|technician|85711\r2|30|F|other|94043\r3|old|F|other|1\r",
+    );
+    expect_error(read_users(&p), "u.user", 3, "age");
 }

@@ -16,6 +16,7 @@ mod train;
 use crate::data::{DelimitedSpec, DuplicatePolicy, RatingScale, ReadOptions};
 use crate::error::{Error, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -188,7 +189,24 @@ pub(crate) fn print_warnings(warnings: &[String]) {
 }
 
 /// Runs the command line and returns the process exit code.
+///
+/// Output failures never panic out of here (exit 101): `println!` panics when stdout
+/// fails, and such a panic is caught and mapped like ripgrep does — a closed pipe
+/// (`embedrec ... | head -1`) ends the program quietly with 0, any other failure
+/// (`> /dev/full`) is an error on stderr and exit 1. The same holds for stdout's last
+/// flush.
 pub fn main() -> i32 {
+    output::quiet_print_panics();
+    match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(payload) => match output::PrintFailure::of(payload.as_ref()) {
+            Some(failure) => failure.exit_code(),
+            None => std::panic::resume_unwind(payload),
+        },
+    }
+}
+
+fn run() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -209,11 +227,116 @@ pub fn main() -> i32 {
         Command::Serve(args) => serve::run(&args),
         Command::Bench(cmd) => bench::run(&cmd),
     };
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("error: {e}");
-            e.exit_code()
+    if let Err(e) = result {
+        // Not `eprintln!`: a failing stderr must not turn the error into another exit code.
+        let _ = writeln!(std::io::stderr(), "error: {e}");
+        return e.exit_code();
+    }
+    output::flush_stdout()
+}
+
+/// Failures writing the program's own output.
+mod output {
+    use std::any::Any;
+    use std::io::Write;
+    use std::sync::Once;
+
+    /// A panic of `print!`/`println!` (or `eprint!`) whose write failed.
+    pub(super) struct PrintFailure {
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// The I/O error as std words it, e.g. `No space left on device (os error 28)`.
+        error: String,
+    }
+
+    impl PrintFailure {
+        /// The failure behind a panic payload, if it is one. std's message is
+        /// `failed printing to stdout: {io error}`.
+        pub(super) fn of(payload: &(dyn Any + Send)) -> Option<PrintFailure> {
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())?;
+            Self::parse(message)
+        }
+
+        fn parse(message: &str) -> Option<PrintFailure> {
+            ["stdout", "stderr"].into_iter().find_map(|stream| {
+                let error = message.strip_prefix(&format!("failed printing to {stream}: "))?;
+                Some(PrintFailure {
+                    stream,
+                    error: error.to_string(),
+                })
+            })
+        }
+
+        /// A closed pipe (EPIPE), on either stream, ends the program quietly: the reader
+        /// has gone (`2>&1 | head` closes both).
+        fn is_broken_pipe(&self) -> bool {
+            self.error.ends_with(&format!("(os error {})", libc::EPIPE))
+        }
+
+        /// 0 after a closed pipe; else 1, with a message on stderr (when stderr can
+        /// still be written).
+        pub(super) fn exit_code(&self) -> i32 {
+            if self.is_broken_pipe() {
+                return 0;
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot write to {}: {}",
+                self.stream,
+                self.error
+            );
+            1
+        }
+    }
+
+    /// Keeps the panic hook from reporting a failed print (the caller of
+    /// `catch_unwind` reports it); every other panic is reported as before.
+    pub(super) fn quiet_print_panics() {
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                let is_print = info
+                    .payload_as_str()
+                    .is_some_and(|m| PrintFailure::parse(m).is_some());
+                if !is_print {
+                    previous(info);
+                }
+            }));
+        });
+    }
+
+    /// Flushes what is still buffered for stdout (an error such as a full disk would
+    /// otherwise be lost at exit) and returns the exit code: 0, also after a closed pipe;
+    /// 1 after another failure, reported on stderr.
+    pub(super) fn flush_stdout() -> i32 {
+        match std::io::stdout().flush() {
+            Ok(()) => 0,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
+                1
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn print_failures_from_std_messages() {
+            let epipe = std::io::Error::from_raw_os_error(libc::EPIPE);
+            let f = PrintFailure::parse(&format!("failed printing to stdout: {epipe}")).unwrap();
+            assert_eq!(f.stream, "stdout");
+            assert!(f.is_broken_pipe());
+            let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+            let f = PrintFailure::parse(&format!("failed printing to stderr: {full}")).unwrap();
+            assert!(!f.is_broken_pipe() && f.stream == "stderr");
+            assert!(PrintFailure::parse("index out of bounds").is_none());
         }
     }
 }

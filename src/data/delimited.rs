@@ -5,14 +5,14 @@
 //! on the delimiter bytes, numbers parsed from the field slices. The only allocations per
 //! line are the [`IdMap`] insertions of ids not seen before.
 //!
-//! Accepted everywhere: `\n` or `\r\n` line endings, blank lines (skipped, e.g. a trailing
-//! empty line), ASCII spaces around fields. Errors name the file, the 1-based line and the
-//! field.
+//! Accepted everywhere: `\n`, `\r\n` or lone `\r` line endings, mixed in one file (each is
+//! one line break: `LineEndings`), blank lines (skipped, e.g. a trailing empty line),
+//! ASCII spaces around fields. Errors name the file, the 1-based line and the field.
 
 use super::{DelimitedSpec, DuplicatePolicy, IdMap, RatingScale, Ratings, ReadOptions};
 use crate::error::{Error, Result};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 /// Names of the user, item, rating and timestamp fields used in error messages.
@@ -42,7 +42,7 @@ pub fn read(
     let with_times = spec.time_col.is_some() && !opts.drop_times;
     let mut sink = RatingSink::new(path, GENERIC_NAMES, opts.scale, with_times);
     read_lines(path, spec, &mut sink, users, items)?;
-    let (ratings, warnings) = sink.finish(opts.duplicates)?;
+    let (ratings, warnings) = sink.finish(opts.duplicates, users, items)?;
     let scale = opts
         .scale
         .unwrap_or_else(|| observed_scale(&ratings.values));
@@ -169,8 +169,7 @@ pub(crate) fn for_each_line(
     path: &Path,
     mut f: impl FnMut(usize, &[u8]) -> Result<bool>,
 ) -> Result<()> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut reader = BufReader::with_capacity(1 << 16, LineEndings::open(path)?);
     let mut buf = Vec::with_capacity(256);
     let mut line_no = 0;
     loop {
@@ -183,13 +182,91 @@ pub(crate) fn for_each_line(
         }
         line_no += 1;
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         let line = if line_no == 1 { strip_bom(line) } else { line };
         if line.trim_ascii().is_empty() {
             continue;
         }
         if !f(line_no, line)? {
             return Ok(());
+        }
+    }
+}
+
+/// A reader that turns every line ending (`\r\n`, or a `\r` not followed by `\n`) into
+/// `\n`, and ends a last line that has no line ending with one, so that a reader
+/// splitting on `\n` (the line loop here, the `csv` crate's line count) sees each line
+/// break of a file with old-Mac or mixed endings as one line, and every line ended.
+pub(crate) struct LineEndings<R> {
+    inner: R,
+    /// The last byte handed out was a `\r` turned into `\n`: a `\n` right after it is
+    /// the rest of the same `\r\n` and is dropped.
+    after_cr: bool,
+    /// Some byte was handed out and the last one is not a line ending.
+    open_line: bool,
+}
+
+impl LineEndings<File> {
+    /// Opens `path` for reading through the adapter.
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Ok(LineEndings::new(file))
+    }
+}
+
+impl<R: Read> LineEndings<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        LineEndings {
+            inner,
+            after_cr: false,
+            open_line: false,
+        }
+    }
+}
+
+impl<R: Read> Read for LineEndings<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let n = self.inner.read(out)?;
+            if n == 0 {
+                // The end: close a last line that has no line ending.
+                return Ok(if std::mem::take(&mut self.open_line) {
+                    out[0] = b'\n';
+                    1
+                } else {
+                    0
+                });
+            }
+            let got = &mut out[..n];
+            // Rewritten only when the chunk has a `\r` or starts with the `\n` of a `\r\n`.
+            let w = if got.contains(&b'\r') || (self.after_cr && got[0] == b'\n') {
+                let mut w = 0;
+                for r in 0..n {
+                    let b = got[r];
+                    if std::mem::take(&mut self.after_cr) && b == b'\n' {
+                        continue;
+                    }
+                    if b == b'\r' {
+                        got[w] = b'\n';
+                        self.after_cr = true;
+                    } else {
+                        got[w] = b;
+                    }
+                    w += 1;
+                }
+                w
+            } else {
+                self.after_cr = false;
+                n
+            };
+            // A chunk that was only the `\n` of a split `\r\n` is empty: read on
+            // (returning 0 would mean the end of the file).
+            if w > 0 {
+                self.open_line = got[w - 1] != b'\n';
+                return Ok(w);
+            }
         }
     }
 }
@@ -257,7 +334,9 @@ pub(crate) struct RatingSink<'a> {
     ratings: Ratings,
     /// Whether timestamps are stored (they are checked either way).
     with_times: bool,
-    /// Sparse map rating index -> line: from rating `k` on, line = `k + delta`.
+    /// Sparse map rating index -> line: `(k, line)` = rating `k` is on `line`, and each
+    /// following rating up to the next entry on the next line (no subtraction: any
+    /// order of line numbers is representable).
     lines: Vec<(usize, usize)>,
 }
 
@@ -332,9 +411,9 @@ impl<'a> RatingSink<'a> {
         if self
             .lines
             .last()
-            .is_none_or(|&(_, delta)| k + delta != line_no)
+            .is_none_or(|&(start, line)| line + (k - start) != line_no)
         {
-            self.lines.push((k, line_no - k));
+            self.lines.push((k, line_no));
         }
         let (u, i) = (users.get_or_insert(user), items.get_or_insert(item));
         self.ratings
@@ -350,12 +429,19 @@ impl<'a> RatingSink<'a> {
     /// The 1-based line of rating `k`.
     fn line_of(&self, k: usize) -> usize {
         let p = self.lines.partition_point(|&(start, _)| start <= k);
-        k + self.lines[p - 1].1
+        let (start, line) = self.lines[p - 1];
+        line + (k - start)
     }
 
     /// The ratings and warnings, after the duplicate policy; an error when there are no
-    /// ratings.
-    pub(crate) fn finish(mut self, policy: DuplicatePolicy) -> Result<(Ratings, Vec<String>)> {
+    /// ratings. `users` / `items` are the maps the records were pushed with (errors name
+    /// raw ids).
+    pub(crate) fn finish(
+        mut self,
+        policy: DuplicatePolicy,
+        users: &IdMap,
+        items: &IdMap,
+    ) -> Result<(Ratings, Vec<String>)> {
         if self.ratings.is_empty() {
             return Err(Error::bad_input(self.path, "no ratings"));
         }
@@ -380,9 +466,9 @@ impl<'a> RatingSink<'a> {
                 self.line_of(second),
                 &field,
                 format!(
-                    "duplicate (user, item) pair ({}, {}), first on line {}",
-                    r.users[first],
-                    r.items[first],
+                    "duplicate (user, item) pair (`{}`, `{}`), first on line {}",
+                    users.raw(r.users[first]),
+                    items.raw(r.items[first]),
                     self.line_of(first)
                 ),
             ));
@@ -466,6 +552,68 @@ mod tests {
         assert_eq!(fields, [&b"a"[..], b"b", b"c", b""]);
         split_fields(b"x", b"\t", &mut out);
         assert_eq!(out, [(0, 1)]);
+    }
+
+    /// Hands out one byte per read, so that every `\r\n` is split across two reads.
+    struct ByteAtATime<'a>(&'a [u8]);
+
+    impl Read for ByteAtATime<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            match (self.0.split_first(), out.first_mut()) {
+                (Some((&b, rest)), Some(o)) => {
+                    *o = b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn every_line_ending_becomes_one_newline() {
+        let input = b"a\r\nb\rc\n\rd\r\r\ne\r";
+        let want = b"a\nb\nc\n\nd\n\ne\n";
+        let mut out = Vec::new();
+        LineEndings::new(&b"x\ny"[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, b"x\ny\n", "the last line is ended");
+        out.clear();
+        LineEndings::new(&b""[..]).read_to_end(&mut out).unwrap();
+        assert!(out.is_empty());
+        LineEndings::new(&input[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, want);
+        out.clear();
+        LineEndings::new(ByteAtATime(input))
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn sink_lines_in_any_order() {
+        // Line numbers that do not grow with the rating index (a reader that numbers
+        // several records alike) must neither underflow nor be misreported.
+        let path = Path::new("x");
+        let mut sink = RatingSink::new(path, GENERIC_NAMES, None, false);
+        let (mut users, mut items) = (IdMap::default(), IdMap::default());
+        let lines = [1, 1, 1, 7, 8, 2, 0, 9];
+        for (k, &line) in lines.iter().enumerate() {
+            let item = k.to_string();
+            sink.push(
+                line,
+                b"u",
+                item.as_bytes(),
+                None,
+                None,
+                &mut users,
+                &mut items,
+            )
+            .unwrap();
+        }
+        let got: Vec<usize> = (0..lines.len()).map(|k| sink.line_of(k)).collect();
+        assert_eq!(got, lines);
     }
 
     #[test]

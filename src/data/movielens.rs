@@ -16,7 +16,7 @@
 //! `movies.dat` for 1M and 10M, `movies.csv` for 25M / latest. See [`read_users`] and
 //! [`read_items`] for the variables they give.
 
-use super::delimited::{self, RatingSink, for_each_line, parse_num, strip_bom};
+use super::delimited::{self, LineEndings, RatingSink, for_each_line, parse_num, strip_bom};
 use super::features::{AGE_BINS, age_group};
 use super::{
     Dataset, DelimitedSpec, Features, IdMap, RatingScale, Ratings, ReadOptions, SideTable, Variable,
@@ -217,7 +217,7 @@ fn read_ratings(
     } else {
         delimited::read_lines(file, &spec, &mut sink, users, items)?;
     }
-    let (ratings, warnings) = sink.finish(opts.duplicates)?;
+    let (ratings, warnings) = sink.finish(opts.duplicates, users, items)?;
     let whole = ratings.values.iter().all(|v| v.fract() == 0.0);
     let scale = opts.scale.unwrap_or(match kind {
         Kind::Dat if whole => RatingScale::STARS_1_5,
@@ -250,7 +250,7 @@ fn read_csv_ratings(
         .read_byte_record(&mut record)
         .map_err(|e| csv_error(path, e))?
     {
-        let line = record.position().map_or(0, |p| p.line() as usize);
+        let line = record_line(&reader, &record);
         if std::mem::take(&mut first)
             && record.get(2).is_some_and(|f| parse_num::<f32>(f).is_none())
         {
@@ -273,12 +273,23 @@ fn read_csv_ratings(
     Ok(())
 }
 
-fn csv_reader(path: &Path) -> Result<csv::Reader<File>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+/// A CSV reader of `path` whose record positions count every line ending (`\n`,
+/// `\r\n`, lone `\r`) as one line.
+fn csv_reader(path: &Path) -> Result<csv::Reader<LineEndings<File>>> {
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(file))
+        .from_reader(LineEndings::open(path)?))
+}
+
+/// The 1-based line on which the record just read starts. (The `csv` crate's position of
+/// a record is where the previous one ended, before any blank lines it skipped; the
+/// reader's position after the record is the line after its line ending, which
+/// [`LineEndings`] guarantees, less the line breaks inside quoted fields.)
+fn record_line<R: std::io::Read>(reader: &csv::Reader<R>, record: &csv::ByteRecord) -> usize {
+    let after = reader.position().line() as usize;
+    let inside = record.as_slice().iter().filter(|&&b| b == b'\n').count();
+    after.saturating_sub(1 + inside).max(1)
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> Error {
@@ -470,7 +481,7 @@ fn read_movies_csv(
         .read_byte_record(&mut record)
         .map_err(|e| csv_error(path, e))?
     {
-        let line_no = record.position().map_or(0, |p| p.line() as usize);
+        let line_no = record_line(&reader, &record);
         if std::mem::take(&mut first) && record.get(0).map(strip_bom) == Some(b"movieId") {
             continue;
         }

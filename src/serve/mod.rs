@@ -27,10 +27,11 @@
 //! | 400 | `invalid_n`, `invalid_query`, `invalid_rating` | `n` outside 1..=1000, unparsable query, non-finite rating |
 //! | 404 | `unknown_item`, `not_found` | similar items of an unknown item; no such route |
 //! | 405 | `method_not_allowed` | wrong method on a known route |
-//! | 413 | `too_many_pairs`, `too_many_ratings`, `body_too_large` | over 10,000 pairs or ratings; body over 1 MiB |
+//! | 408 | `body_timeout` | the body did not arrive within the body timeout (connection closed) |
+//! | 413 | `too_many_pairs`, `too_many_ratings`, `body_too_large` | over 10,000 pairs or ratings; body over 1 MiB (a declared `Content-Length` over it: answered before the body is read, connection closed) |
 //! | 415 | `unsupported_media_type` | a JSON body without `Content-Type: application/json` |
 //! | 422 | `no_item_embeddings`, `reload_failed` | similar items of a model without item embeddings; the new model file does not load |
-//! | 503 | `overloaded` | more than `max_waiting` requests already waiting for scoring |
+//! | 503 | `overloaded` | more than `max_waiting` requests already waiting for scoring; or a new connection at the connection cap when every open one is busy |
 //!
 //! # Concurrency, reload, shutdown
 //!
@@ -43,11 +44,16 @@
 //! model atomically without disturbing requests in flight; a file that fails to load is
 //! rejected and the old model keeps serving. On SIGTERM or ctrl-c the server stops
 //! accepting connections and finishes the requests in flight ([`shutdown_signal`]).
+//! Connections ([`serve_with`], [`Limits`]): header, body and keep-alive idle timeouts
+//! and a cap on open connections at which the oldest idle connection is evicted
+//! (`serve/conn.rs`).
 //! The admin endpoint has no authentication: bind to 127.0.0.1 (the default) or put
 //! the service behind a proxy.
 
+mod conn;
 mod error;
 
+pub use conn::{Limits, raise_open_file_limit};
 pub use error::{ApiError, ApiJson, ApiPath, ApiQuery};
 
 use crate::models::Recommender;
@@ -163,8 +169,16 @@ impl AppState {
     }
 }
 
-/// The router of every endpoint (see the module docs), with the 1 MiB body limit.
+/// The router of every endpoint (see the module docs), with the 1 MiB body limit and
+/// the default body timeout.
 pub fn app(state: Arc<AppState>) -> Router {
+    app_with(state, Limits::default().body_timeout)
+}
+
+/// [`app`] with bodies read within `body_timeout`: a body not received in time is
+/// answered 408 `body_timeout`, one declared (`Content-Length`) over the limit 413
+/// `body_too_large` before any of it is read; both close the connection.
+pub fn app_with(state: Arc<AppState>, body_timeout: std::time::Duration) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/v1/users/{id}/recommendations", get(user_recommendations))
@@ -176,7 +190,70 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeout,
+            read_body,
+        ))
         .with_state(state)
+}
+
+/// Reads the whole request body (at most [`MAX_BODY_BYTES`], within `body_timeout`)
+/// before the handler runs; see [`app_with`].
+async fn read_body(
+    State(body_timeout): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use http_body_util::BodyExt;
+    let close = |e: ApiError| {
+        let mut response = e.into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        response
+    };
+    let too_large = || {
+        close(ApiError::too_large(
+            "body_too_large",
+            format!("the request body is over the limit of {MAX_BODY_BYTES} bytes"),
+        ))
+    };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let (parts, body) = request.into_parts();
+    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
+    let bytes = match tokio::time::timeout(body_timeout, limited.collect()).await {
+        Err(_) => {
+            return close(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the request body did not arrive within {} s",
+                    body_timeout.as_secs_f64()
+                ),
+            ));
+        }
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return too_large(),
+        Ok(Err(e)) => {
+            return close(ApiError::bad_request(
+                "bad_body",
+                format!("reading the request body failed: {e}"),
+            ));
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then finishes the requests
@@ -186,9 +263,20 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, Limits::default(), shutdown).await
+}
+
+/// [`serve`] under `limits`: header, body and keep-alive idle timeouts, and a cap on
+/// open connections where a new connection evicts the oldest idle one (see
+/// `serve/conn.rs`).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app_with(state, limits.body_timeout);
+    conn::serve_router(listener, router, limits, shutdown).await
 }
 
 /// A future that resolves on SIGTERM or SIGINT (ctrl-c). The handlers are installed

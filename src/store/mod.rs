@@ -1,17 +1,55 @@
 //! Files written by embedrec: always atomically (a temporary file in the same folder,
 //! flushed to disk, then renamed over the target), so a failed write loses nothing; and
 //! the model file ([`TrainedModel`], [`save`], [`load`]; layout in [`model_file`]).
+//!
+//! The temporary file (`.NAME.embedrec-PID-N.tmp`) is removed on failure, on SIGINT and
+//! SIGTERM, and by a later write to the same folder when its process was killed (see
+//! `temp.rs`).
 
 pub mod model_file;
+mod temp;
 
 pub use model_file::{FORMAT_VERSION, TrainedModel, TrainingInfo, is_implicit_model, load, save};
 
 use crate::error::{Error, Result};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+/// The bytes of the file at `path`, refused (an input error, exit 2) unless it is a
+/// regular file: a folder, a named pipe (which would block until written to) or a device
+/// is named as such. The file is opened without blocking and checked once open, so it
+/// cannot be swapped between the check and the read.
+pub(crate) fn read_regular_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "a named pipe, socket or device"
+        };
+        return Err(Error::bad_input(
+            path,
+            format!("not a regular file ({what})"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
 
 /// Writes `bytes` to `path` atomically: readers see the old file or the new one, never
-/// a partial one, and a failure leaves no temporary file behind.
+/// a partial one, and a failure, SIGINT or SIGTERM leaves no temporary file behind;
+/// temporary files of killed embedrec runs in the folder are removed first.
 ///
 /// ```
 /// let path = std::env::temp_dir().join(format!("embedrec-doc-{}.txt", std::process::id()));
@@ -28,7 +66,9 @@ pub fn write_atomically_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
-    let tmp = temp_path(path);
+    temp::remove_stale(path);
+    let tmp = temp::temp_path(path);
+    let _in_flight = temp::InFlight::register(&tmp);
     let result = (|| -> std::io::Result<()> {
         let file = std::fs::File::create(&tmp)?;
         let mut w = std::io::BufWriter::new(file);
@@ -41,14 +81,6 @@ pub fn write_atomically_with(
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
 }
 
 #[cfg(test)]

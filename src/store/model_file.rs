@@ -511,7 +511,7 @@ pub fn save(path: &Path, model: &TrainedModel) -> Result<()> {
 /// std::fs::remove_file(&path).unwrap();
 /// ```
 pub fn load(path: &Path) -> Result<TrainedModel> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = super::read_regular_file(path)?;
     TrainedModel::from_bytes(&bytes, path)
 }
 

@@ -1,0 +1,134 @@
+//! Interrupted saves: SIGINT and SIGTERM during an atomic write remove its temporary
+//! file and end the process as interrupted; a later write to the folder removes the
+//! temporary files that killed runs left behind.
+//!
+//! The interrupted process is this test binary run again on one test,
+//! [`child_writes_slowly`], which starts an atomic write and stalls in the middle of it.
+#![cfg(unix)]
+
+mod common;
+use common::TempDir;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Set in the child's environment: the folder to write into.
+const CHILD_DIR: &str = "EMBEDREC_TEST_INTERRUPT_DIR";
+
+/// In the child (only): writes `m.emb` there atomically, announcing through a
+/// `started` file that the temporary file exists, then stalls until it is killed.
+#[test]
+fn child_writes_slowly() {
+    let Some(dir) = std::env::var_os(CHILD_DIR) else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    let _ = embedrec::store::write_atomically_with(&dir.join("m.emb"), |w| {
+        w.write_all(&[7u8; 100_000])?;
+        w.flush()?;
+        std::fs::write(dir.join("started"), b"")?;
+        std::thread::sleep(Duration::from_secs(60));
+        Ok(())
+    });
+    panic!("the write was not interrupted");
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn interrupt_a_write(sig: libc::c_int) {
+    let dir = TempDir::new(&format!("interrupt-{sig}"));
+    std::fs::write(dir.path("m.emb"), b"old").unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_writes_slowly", "--nocapture"])
+        .env(CHILD_DIR, &dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !dir.path("started").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the child never started"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the child ended early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let tmp: Vec<String> = names(&dir.0)
+        .into_iter()
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert_eq!(tmp.len(), 1, "one temporary file while writing: {tmp:?}");
+    assert!(
+        tmp[0].starts_with(&format!(".m.emb.embedrec-{}-", child.id())),
+        "{tmp:?}"
+    );
+    // SAFETY: signals the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+    let status = child.wait().unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(sig), "ended by the signal: {status}");
+    assert_eq!(names(&dir.0), ["m.emb", "started"], "temporary file left");
+    assert_eq!(std::fs::read(dir.path("m.emb")).unwrap(), b"old");
+}
+
+#[test]
+fn sigint_during_a_write_removes_the_temporary_file() {
+    interrupt_a_write(libc::SIGINT);
+}
+
+#[test]
+fn sigterm_during_a_write_removes_the_temporary_file() {
+    interrupt_a_write(libc::SIGTERM);
+}
+
+#[test]
+fn sigkill_leftovers_are_removed_by_the_next_write() {
+    let dir = TempDir::new("interrupt-kill");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_writes_slowly", "--nocapture"])
+        .env(CHILD_DIR, &dir.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !dir.path("started").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the child never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(names(&dir.0).len(), 2, "SIGKILL leaves the temporary file");
+    // Files of other programs that look alike are kept.
+    let foreign = [".m.emb.12345.tmp", "m.emb.embedrec-1-0.tmp", ".notes.txt"];
+    for f in foreign {
+        dir.write(f, "keep");
+    }
+    embedrec::store::write_atomically(&dir.path("other.csv"), b"new").unwrap();
+    let mut want: Vec<String> = foreign.iter().map(|s| s.to_string()).collect();
+    want.extend(["other.csv".into(), "started".into()]);
+    want.sort();
+    assert_eq!(names(&dir.0), want);
+    // The write restored the disposition it replaced: SIGINT's is the default again.
+    // SAFETY: reads the current disposition only.
+    let handler = unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        assert_eq!(libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old), 0);
+        old.sa_sigaction
+    };
+    assert_eq!(handler, libc::SIG_DFL);
+}
