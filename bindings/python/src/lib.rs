@@ -67,16 +67,21 @@ impl PyDataset {
         })
     }
 
-    /// Ratings from three equally long sequences: user ids, item ids (str or int) and
-    /// ratings. The scale is `(min, max)`, or the observed range.
+    /// Ratings from equally long sequences (lists, tuples, numpy arrays): user ids, item
+    /// ids (str or int), ratings and optionally Unix times. The scale is `(min, max)`,
+    /// or the observed range.
     #[staticmethod]
-    #[pyo3(signature = (users, items, ratings, scale=None))]
+    #[pyo3(signature = (users, items, ratings, times=None, scale=None))]
     fn from_arrays(
         users: Vec<Bound<'_, PyAny>>,
         items: Vec<Bound<'_, PyAny>>,
         ratings: Vec<f32>,
+        times: Option<Vec<i64>>,
         scale: Option<(f32, f32)>,
     ) -> PyResult<Self> {
+        if times.as_ref().is_some_and(|t| t.len() != ratings.len()) {
+            return Err(PyValueError::new_err("times and ratings differ in length"));
+        }
         if users.len() != items.len() || users.len() != ratings.len() {
             return Err(PyValueError::new_err(format!(
                 "users, items and ratings differ in length: {}, {}, {}",
@@ -105,7 +110,7 @@ impl PyDataset {
             }
             let u = data.users.get_or_insert(&id_text(u)?);
             let i = data.items.get_or_insert(&id_text(i)?);
-            data.ratings.push(u, i, r, None);
+            data.ratings.push(u, i, r, times.as_ref().map(|t| t[k]));
         }
         let (lo, hi) = ratings
             .iter()
@@ -129,6 +134,45 @@ impl PyDataset {
         Ok(PyDataset {
             inner: Arc::new(data),
         })
+    }
+
+    /// Ratings from a pandas DataFrame's columns (`rating=None`: every row is an
+    /// interaction of value 1; `time`: Unix seconds). The columns are read through
+    /// `tolist()`.
+    #[staticmethod]
+    #[pyo3(signature = (df, user="user", item="item", rating=Some("rating"), time=None, scale=None))]
+    fn from_pandas(
+        df: &Bound<'_, PyAny>,
+        user: &str,
+        item: &str,
+        rating: Option<&str>,
+        time: Option<&str>,
+        scale: Option<(f32, f32)>,
+    ) -> PyResult<Self> {
+        let column = |name: &str| -> PyResult<Bound<'_, PyAny>> {
+            df.get_item(name)
+                .map_err(|_| {
+                    PyValueError::new_err(format!("the DataFrame has no column `{name}`"))
+                })?
+                .call_method0("tolist")
+        };
+        let users: Vec<Bound<'_, PyAny>> = column(user)?.extract()?;
+        let items: Vec<Bound<'_, PyAny>> = column(item)?.extract()?;
+        let ratings: Vec<f32> = match rating {
+            Some(r) => column(r)?
+                .extract()
+                .map_err(|e| PyValueError::new_err(format!("column `{r}`: {e}")))?,
+            None => vec![1.0; users.len()],
+        };
+        let times: Option<Vec<i64>> = match time {
+            Some(t) => Some(
+                column(t)?
+                    .extract()
+                    .map_err(|e| PyValueError::new_err(format!("column `{t}`: {e}")))?,
+            ),
+            None => None,
+        };
+        Self::from_arrays(users, items, ratings, times, scale)
     }
 
     /// `(train, test)` by a split spec: `random:F`, `kfold:K:I`, `user-out:K[:latest]`,
@@ -189,6 +233,9 @@ struct PyTrainedModel {
     inner: Arc<TrainedModel>,
 }
 
+/// A top-N list as `(item, score)` tuples.
+type Pairs = Vec<(String, f32)>;
+
 /// A list as `(item, score)` tuples.
 fn pairs(list: embedrec::recommend::RecommendationList) -> Vec<(String, f32)> {
     list.into_iter().map(|r| (r.item, r.score)).collect()
@@ -246,6 +293,34 @@ impl PyTrainedModel {
         }))
     }
 
+    /// [`PyTrainedModel::predict`] for ids joined by the unit separator `\x1f` (one
+    /// string per side, no per-id conversion), returning the predictions as
+    /// little-endian f32 bytes. A count mismatch (an id holding the separator) is a
+    /// `ValueError`.
+    fn predict_joined<'py>(
+        &self,
+        py: Python<'py>,
+        users: &str,
+        items: &str,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let m = self.inner.clone();
+        let bytes = py.detach(|| -> Result<Vec<u8>, String> {
+            let (us, is) = (users.split('\x1f'), items.split('\x1f'));
+            let mut out = Vec::new();
+            let mut pairs = us.zip(is);
+            for (u, i) in pairs.by_ref() {
+                out.extend_from_slice(&m.predict(u, i).value.to_le_bytes());
+            }
+            let (nu, ni) = (users.split('\x1f').count(), items.split('\x1f').count());
+            if nu != ni {
+                return Err(format!("{nu} users but {ni} items"));
+            }
+            Ok(out)
+        });
+        let bytes = bytes.map_err(PyValueError::new_err)?;
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    }
+
     /// The `n` best items for a user as `(item, score)`; an unknown user gets the most
     /// popular items (the command line's fallback).
     #[pyo3(signature = (user, n=10, exclude_seen=true))]
@@ -278,6 +353,44 @@ impl PyTrainedModel {
             .detach(|| m.recommend_many(&users, n, threads.max(1)))
             .map_err(py_err)?;
         Ok(lists.into_iter().map(pairs).collect())
+    }
+
+    /// Every user's list (the model's users, in their order): `[(user, [(item, score),
+    /// ...]), ...]`.
+    #[pyo3(signature = (n=10, threads=1))]
+    fn recommend_all(
+        &self,
+        py: Python<'_>,
+        n: usize,
+        threads: usize,
+    ) -> PyResult<Vec<(String, Pairs)>> {
+        let m = self.inner.clone();
+        let users: Vec<String> = m.users.raw_ids().to_vec();
+        let lists = py
+            .detach(|| m.recommend_many(&users, n, threads.max(1)))
+            .map_err(py_err)?;
+        Ok(users
+            .into_iter()
+            .zip(lists.into_iter().map(pairs))
+            .collect())
+    }
+
+    /// The item factors as `(values, rows, K)` (row-major), or None for a kind without.
+    fn item_factors_flat(&self) -> Option<(Vec<f32>, usize, usize)> {
+        let (q, k) = self.inner.model.item_factors()?;
+        Some((q.to_vec(), q.len() / k, k))
+    }
+
+    /// Raw item ids, in row order.
+    #[getter]
+    fn item_ids(&self) -> Vec<String> {
+        self.inner.items.raw_ids().to_vec()
+    }
+
+    /// Raw user ids, in row order.
+    #[getter]
+    fn user_ids(&self) -> Vec<String> {
+        self.inner.users.raw_ids().to_vec()
     }
 
     /// The `n` items most similar to `item`.
@@ -388,7 +501,7 @@ fn presets(kind: &str) -> PyResult<Vec<&'static str>> {
 /// Ctrl-C stops it within one epoch (KeyboardInterrupt). With `verbose`, one line per
 /// epoch on stderr.
 #[pyfunction]
-#[pyo3(signature = (kind, preset, params_json, train, valid=None, implicit=false, verbose=false))]
+#[pyo3(signature = (kind, preset, params_json, train, valid=None, implicit=false, verbose=false, watch=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
@@ -399,18 +512,21 @@ fn fit(
     valid: Option<&PyDataset>,
     implicit: bool,
     verbose: bool,
+    watch: Option<&PyDataset>,
 ) -> PyResult<PyTrainedModel> {
     let over: serde_json::Value = serde_json::from_str(params_json)
         .map_err(|e| PyValueError::new_err(format!("params: {e}")))?;
     let params = params_for(kind, preset, &over, implicit).map_err(py_err)?;
     let train = train.inner.clone();
     let valid = valid.map(|v| v.inner.clone());
+    let watch = watch.map(|w| w.inner.clone());
     let interrupted: Mutex<Option<PyErr>> = Mutex::new(None);
     let on_epoch = |e: &EpochStats, _: &dyn Recommender| -> embedrec::Result<()> {
         if verbose {
-            let figure = match (e.train_rmse, e.val_rmse) {
-                (_, Some(v)) => format!("validation RMSE {v:.4}"),
-                (Some(t), None) => format!("train RMSE {t:.4}"),
+            let figure = match (e.train_rmse, e.val_rmse, e.watch_ndcg) {
+                (_, Some(v), _) => format!("validation RMSE {v:.4}"),
+                (Some(t), None, _) => format!("train RMSE {t:.4}"),
+                (None, None, Some(n)) => format!("watched NDCG@10 {n:.4}"),
                 _ => String::new(),
             };
             eprintln!(
@@ -430,6 +546,7 @@ fn fit(
                 Some(v) => Validation::Data(v),
                 None => Validation::Params,
             },
+            watch: watch.as_deref(),
             on_epoch: Some(&on_epoch),
             ..FitOptions::default()
         };
@@ -446,8 +563,21 @@ fn fit(
     })
 }
 
+/// Draws train and test RMSE per epoch into an SVG (labelled) or PNG (no text) file.
+#[pyfunction]
+fn plot_learning_curve(
+    path: PathBuf,
+    title: &str,
+    epochs: Vec<usize>,
+    train: Vec<f64>,
+    test: Vec<f64>,
+) -> PyResult<()> {
+    embedrec::plot::learning_curve(&path, title, &epochs, &train, &test).map_err(py_err)
+}
+
 #[pymodule]
 fn _embedrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(plot_learning_curve, m)?)?;
     m.add_class::<PyDataset>()?;
     m.add_class::<PyTrainedModel>()?;
     m.add_function(wrap_pyfunction!(load_model, m)?)?;

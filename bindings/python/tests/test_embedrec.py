@@ -3,6 +3,7 @@ shared model file, errors, and the thread released while Rust works."""
 
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -181,3 +182,129 @@ def test_ctrl_c_interrupts_fit_within_an_epoch():
             embedrec.MF(dim=64, epochs=5000, optimizer="adam", batch=32).fit(data)
     finally:
         timer.cancel()
+
+
+def _cli_rmse(*args):
+    import json
+
+    out = subprocess.run([str(CLI), "train", *args, "--json"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["test_rmse"]
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="needs the embedrec binary (cargo build --release)")
+def test_the_textbook_example_matches_the_command_line(tmp_path):
+    if not (ML100K / "u1.base").exists():
+        pytest.skip(f"{ML100K} is absent")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "textbook.py"), str(ML100K), "--out", str(tmp_path)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    rows = {}
+    for line in out.splitlines():
+        parts = line.rsplit(None, 3)
+        if len(parts) == 4 and "." in parts[1] and parts[2].isdigit():
+            rows[parts[0].strip()] = float(parts[1])
+    assert len(rows) == 6, out
+    u1 = ["--train", str(ML100K / "u1.base"), "--test", str(ML100K / "u1.test")]
+    book = _cli_rmse("--model", "mf", "--preset", "book-mf", *u1)
+    tuned = _cli_rmse("--model", "mf", *u1)
+    assert abs(rows["MF as a neural network (Keras)"] - book) < 0.0005, (rows, book)
+    assert abs(rows["MF, tuned defaults"] - tuned) < 0.0005, (rows, tuned)
+    assert round(book, 4) == 1.1268  # Keras 3.15 on u1 (the textbook's model, reproduced)
+    figures = list(tmp_path.glob("textbook-*"))
+    assert figures and all(f.stat().st_size > 0 for f in figures)
+
+
+def test_recommend_all_item_factors_and_watch(split):
+    train, test = split
+    model = embedrec.MF(dim=8, epochs=3).fit(train, watch=test)
+    assert all(e["watch_rmse"] is not None for e in model.history)
+    everyone = model.recommend_all(n=3)
+    assert set(everyone) == set(model.user_ids)
+    assert everyone["1"] == model.recommend("1", n=3)
+    q = model.item_factors
+    assert q.shape == (len(model.item_ids), 8)
+    assert embedrec.Baseline().fit(train).item_factors is None
+    hist = model.history
+    if _has("pandas"):
+        assert list(hist.to_pandas()["epoch"]) == [1, 2, 3]
+
+
+def test_from_pandas():
+    pandas = pytest.importorskip("pandas")
+    df = pandas.DataFrame(
+        {"u": [1, 1, 2], "i": ["a", "b", "a"], "r": [5.0, 3.0, 4.0], "t": [10, 20, 30]}
+    )
+    d = embedrec.Dataset.from_pandas(df, user="u", item="i", rating="r", time="t")
+    assert (len(d), d.n_users, d.n_items) == (3, 2, 2)
+    implicit = embedrec.Dataset.from_pandas(df, user="u", item="i", rating=None)
+    assert implicit.scale[0] < 1.0 < implicit.scale[1]
+    with pytest.raises(ValueError, match="no column `x`"):
+        embedrec.Dataset.from_pandas(df, user="x", item="i")
+
+
+def _has(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _stub_defs(path):
+    """(class or None, name, parameter names or None for a property) of a .pyi file."""
+    import ast
+
+    tree = ast.parse(Path(path).read_text())
+    out = []
+
+    def params(fn):
+        a = fn.args
+        names = [x.arg for x in a.posonlyargs + a.args]
+        names += [a.vararg.arg] if a.vararg else []
+        names += [x.arg for x in a.kwonlyargs]
+        names += [a.kwarg.arg] if a.kwarg else []
+        return [n for n in names if n not in ("self", "cls")]
+
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            out.append((None, node.name, params(node)))
+        elif isinstance(node, ast.ClassDef):
+            out.append((None, node.name, None))
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    prop = any(getattr(d, "id", None) == "property" for d in item.decorator_list)
+                    out.append((node.name, item.name, None if prop else params(item)))
+    return out
+
+
+@pytest.mark.parametrize("stub,module", [("_embedrec.pyi", "embedrec._embedrec"), ("__init__.pyi", "embedrec")])
+def test_the_type_stubs_match_the_module(stub, module):
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(module)
+    path = Path(embedrec.__file__).parent / stub
+    defs = _stub_defs(path)
+    assert defs, path
+    for cls, name, params in defs:
+        owner = getattr(mod, cls) if cls else mod
+        assert hasattr(owner, name), f"{module}: {cls}.{name} is in the stub but not the module"
+        if params is None or name.startswith("__"):
+            continue
+        try:
+            sig = inspect.signature(getattr(owner, name))
+        except (TypeError, ValueError):
+            continue
+        runtime = [p.name for p in sig.parameters.values() if p.name not in ("self", "cls")]
+        assert runtime == params, f"{module}.{cls or ''}.{name}: stub {params}, module {runtime}"
+    public = getattr(mod, "__all__", None)
+    if public:
+        import ast
+
+        imported = {
+            a.asname or a.name
+            for node in ast.parse(path.read_text()).body
+            if isinstance(node, ast.ImportFrom)
+            for a in node.names
+        }
+        stubbed = imported | {name for cls, name, _ in defs if cls is None}
+        assert set(public) <= stubbed, set(public) - stubbed

@@ -108,12 +108,20 @@ class _Model:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
-    def fit(self, train, valid=None, verbose=False):
+    def fit(self, train, valid=None, verbose=False, watch=None):
         """Trains on ``train`` (a ``Dataset``); ``valid`` is validation data for early
-        stopping (``patience``); ``verbose`` prints one line per epoch on stderr.
-        Returns self."""
+        stopping (``patience``); ``watch`` is data evaluated after every epoch and kept in
+        ``history`` (``watch_rmse``; implicit models ``watch_ndcg``), never used for a
+        decision; ``verbose`` prints one line per epoch on stderr. Returns self."""
         self._model = _embedrec.fit(
-            self._kind, self._preset, self._json(), train, valid, self._implicit, verbose
+            self._kind,
+            self._preset,
+            self._json(),
+            train,
+            valid,
+            self._implicit,
+            verbose,
+            watch,
         )
         self.history = _history(_json.loads(self._model.history_json))
         return self
@@ -128,7 +136,24 @@ class _Model:
     def predict(self, users, items):
         """Predicted scores of the pairs ``(users[k], items[k])`` (raw ids, str or int);
         an unknown user or item gets the fallback estimate."""
-        return _array(self.model.predict(list(users), list(items)))
+        users, items = list(users), list(items)
+        if len(users) != len(items):
+            raise ValueError(f"{len(users)} users but {len(items)} items")
+        if not users:
+            return _array([])
+        sep = "\x1f"
+        joined_users, joined_items = _join(sep, users), _join(sep, items)
+        if joined_users.count(sep) == len(users) - 1 and joined_items.count(sep) == len(items) - 1:
+            raw = self.model.predict_joined(joined_users, joined_items)
+            try:
+                import numpy
+
+                return numpy.frombuffer(raw, dtype="<f4")
+            except ImportError:
+                import array
+
+                return array.array("f", raw).tolist()
+        return _array(self.model.predict(users, items))
 
     def recommend(self, user, n=10, exclude_seen=True):
         """The ``n`` best items for ``user`` as ``(item, score)`` tuples."""
@@ -137,6 +162,35 @@ class _Model:
     def recommend_many(self, users, n=10, threads=1):
         """The lists of many users at once."""
         return self.model.recommend_many(list(users), n, threads)
+
+    def recommend_all(self, n=10, threads=1):
+        """Every known user's list: ``{user: [(item, score), ...]}``."""
+        return dict(self.model.recommend_all(n, threads))
+
+    @property
+    def item_factors(self):
+        """The item factors (a numpy array ``items x K``, rows in ``item_ids`` order), or
+        None for a kind without them."""
+        flat = self.model.item_factors_flat()
+        if flat is None:
+            return None
+        values, rows, k = flat
+        try:
+            import numpy
+
+            return numpy.asarray(values, dtype=numpy.float32).reshape(rows, k)
+        except ImportError:
+            return [values[r * k : (r + 1) * k] for r in range(rows)]
+
+    @property
+    def item_ids(self):
+        """Raw item ids of the model's rows."""
+        return self.model.item_ids
+
+    @property
+    def user_ids(self):
+        """Raw user ids of the model's rows."""
+        return self.model.user_ids
 
     def similar_items(self, item, n=10):
         """The ``n`` items most similar to ``item``."""
@@ -154,6 +208,14 @@ class _Model:
     def save(self, path):
         """Writes the model file (loads in ``embedrec serve`` and ``load_model``)."""
         self.model.save(str(path))
+
+
+def _join(sep, ids):
+    """The ids joined by ``sep`` (ints as their decimal text)."""
+    try:
+        return sep.join(ids)
+    except TypeError:
+        return sep.join(map(str, ids))
 
 
 def _clean(value):
@@ -252,3 +314,24 @@ class Blend(_Model):
     training data."""
 
     _kind = "blend"
+
+
+def _document(cls):
+    """Appends every param with its default to the class docstring (``help(cls)``)."""
+    try:
+        defaults = cls().get_params()
+    except ValueError:
+        return
+    lines = [f"    {k} = {v!r}" for k, v in defaults.items()]
+    presets = cls.presets()
+    cls.__doc__ = (
+        (cls.__doc__ or "")
+        + "\n\nParameters (keyword arguments, with their defaults):\n"
+        + "\n".join(lines)
+        + (f"\n\nPresets: {', '.join(presets)}" if presets else "")
+    )
+
+
+for _cls in (MF, Deep, NeuMF, AutoRec, KNN, Baseline, IALS, EASE, Popularity, Blend):
+    _document(_cls)
+del _cls
