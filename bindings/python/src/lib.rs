@@ -397,6 +397,11 @@ impl PyTrainedModel {
     #[pyo3(signature = (item, n=10))]
     fn similar_items(&self, item: Bound<'_, PyAny>, n: usize) -> PyResult<Vec<(String, f32)>> {
         let item = id_text(&item)?;
+        if self.inner.item_index(&item).is_none() {
+            return Err(pyo3::exceptions::PyKeyError::new_err(format!(
+                "item {item} is unknown to the model"
+            )));
+        }
         Ok(pairs(self.inner.similar(&item, n).map_err(py_err)?))
     }
 

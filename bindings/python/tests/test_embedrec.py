@@ -107,6 +107,10 @@ def test_recommend_many_fold_in_similar_and_unknown_users(split):
     new = model.fold_in([("1", 5.0), ("2", 1.0), ("no such item", 3.0)], n=3)
     assert len(new) == 3 and all(i not in ("1", "2") for i, _ in new)
     assert len(model.similar_items("1", n=4)) == 4
+    with pytest.raises(KeyError):
+        model.similar_items("no such item")
+    with pytest.raises(ValueError, match="item embeddings"):
+        embedrec.Baseline().fit(train).similar_items("1")
     sampled = model.evaluate(split[1], protocol="sampled")
     assert "hr@10" in sampled and "precision@10" not in sampled
 
@@ -308,3 +312,28 @@ def test_the_type_stubs_match_the_module(stub, module):
         }
         stubbed = imported | {name for cls, name, _ in defs if cls is None}
         assert set(public) <= stubbed, set(public) - stubbed
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="needs the embedrec binary (cargo build --release)")
+def test_a_model_trained_in_python_is_served(split, tmp_path):
+    import json
+    import urllib.request
+
+    train, _ = split
+    model = embedrec.MF(dim=8, epochs=3).fit(train)
+    path = tmp_path / "py.emb"
+    model.save(path)
+    server = subprocess.Popen(
+        [str(CLI), "serve", "--model", str(path), "--addr", "127.0.0.1:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        line = server.stdout.readline()
+        assert line.startswith("listening on "), line
+        addr = line.split()[-1]
+        with urllib.request.urlopen(f"http://{addr}/v1/users/1/recommendations?n=5", timeout=10) as r:
+            served = json.load(r)
+        assert [x["item"] for x in served["items"]] == [i for i, _ in model.recommend("1", n=5)]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -193,7 +193,8 @@ class _Model:
         return self.model.user_ids
 
     def similar_items(self, item, n=10):
-        """The ``n`` items most similar to ``item``."""
+        """The ``n`` items most similar to ``item`` (``KeyError`` for an item the model
+        does not know; ``ValueError`` for a kind without item factors)."""
         return self.model.similar_items(item, n)
 
     def fold_in(self, ratings, n=10):
