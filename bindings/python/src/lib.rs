@@ -48,10 +48,51 @@ struct PyDataset {
 #[pymethods]
 impl PyDataset {
     /// Loads a MovieLens folder, a MovieLens ratings file (`u.data`, `u1.base`,
-    /// `ratings.dat`, `ratings.csv`) or a delimited file whose layout is guessed.
+    /// `ratings.dat`, `ratings.csv`) or a delimited file: its layout guessed, or given
+    /// as the command line's reading flags (`delimiter`, `header`, `user_col`,
+    /// `item_col`, `rating_col` and `time_col`: 0-based, None for none), with an
+    /// optional `scale` (min, max) and `duplicates` (`error`, `keep-last`, `mean`).
     #[staticmethod]
-    fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let data = py.detach(|| Dataset::load(&path)).map_err(py_err)?;
+    #[pyo3(signature = (path, delimiter=None, header=true, user_col=0, item_col=1, rating_col=Some(2), time_col=Some(3), scale=None, duplicates="keep-last"))]
+    #[allow(clippy::too_many_arguments)]
+    fn load(
+        py: Python<'_>,
+        path: PathBuf,
+        delimiter: Option<String>,
+        header: bool,
+        user_col: usize,
+        item_col: usize,
+        rating_col: Option<usize>,
+        time_col: Option<usize>,
+        scale: Option<(f32, f32)>,
+        duplicates: &str,
+    ) -> PyResult<Self> {
+        let duplicates = match duplicates {
+            "error" => embedrec::data::DuplicatePolicy::Error,
+            "keep-last" => embedrec::data::DuplicatePolicy::KeepLast,
+            "mean" => embedrec::data::DuplicatePolicy::Mean,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "duplicates is 'error', 'keep-last' or 'mean', got '{other}'"
+                )));
+            }
+        };
+        let options = embedrec::data::ReadOptions {
+            delimited: delimiter.map(|delimiter| embedrec::data::DelimitedSpec {
+                delimiter,
+                header,
+                user_col,
+                item_col,
+                rating_col,
+                time_col,
+            }),
+            scale: scale.map(|(min, max)| RatingScale { min, max }),
+            duplicates,
+            ..Default::default()
+        };
+        let data = py
+            .detach(|| Dataset::load_with(&path, &options))
+            .map_err(py_err)?;
         Ok(PyDataset {
             inner: Arc::new(data),
         })
@@ -175,6 +216,39 @@ impl PyDataset {
         Self::from_arrays(users, items, ratings, times, scale)
     }
 
+    /// Ratings from an Arrow table (anything with `__arrow_c_stream__`, e.g. a pyarrow
+    /// Table whose columns were selected as `(user, item[, rating[, time]])`), read
+    /// through the Arrow C stream interface: no Python object per value. Ids are string
+    /// or integer columns, ratings floating or integer, times integer (Unix seconds).
+    #[staticmethod]
+    #[pyo3(signature = (stream, has_rating, has_time, scale=None))]
+    fn from_arrow_stream(
+        py: Python<'_>,
+        stream: &Bound<'_, PyAny>,
+        has_rating: bool,
+        has_time: bool,
+        scale: Option<(f32, f32)>,
+    ) -> PyResult<Self> {
+        let capsule = stream.call_method0("__arrow_c_stream__")?;
+        let capsule = capsule.cast_into::<pyo3::types::PyCapsule>()?;
+        let ptr = capsule
+            .pointer_checked(Some(c"arrow_array_stream"))?
+            .cast::<arrow_array::ffi_stream::FFI_ArrowArrayStream>();
+        // SAFETY: the capsule holds a valid ArrowArrayStream (the capsule's name was
+        // checked); `from_raw` moves it out and marks the original released, as the
+        // Arrow C stream interface prescribes for a consumer.
+        let stream =
+            unsafe { arrow_array::ffi_stream::FFI_ArrowArrayStream::from_raw(ptr.as_ptr()) };
+        let reader = arrow_array::ffi_stream::RecordBatchStreamReader::try_new(stream)
+            .map_err(|e| PyValueError::new_err(format!("arrow: {e}")))?;
+        let data = py
+            .detach(|| arrow_dataset(reader, has_rating, has_time, scale))
+            .map_err(PyValueError::new_err)?;
+        Ok(PyDataset {
+            inner: Arc::new(data),
+        })
+    }
+
     /// `(train, test)` by a split spec: `random:F`, `kfold:K:I`, `user-out:K[:latest]`,
     /// `temporal:F`. The test dataset keeps every id, so unknown ones count as unknown.
     #[pyo3(signature = (spec, seed=42))]
@@ -225,6 +299,180 @@ impl PyDataset {
             self.inner.scale.max
         )
     }
+}
+
+/// The ratings of Arrow record batches whose columns are user, item, then the rating
+/// and the time when present.
+fn arrow_dataset(
+    reader: arrow_array::ffi_stream::RecordBatchStreamReader,
+    has_rating: bool,
+    has_time: bool,
+    scale: Option<(f32, f32)>,
+) -> Result<Dataset, String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
+    use arrow_array::{Array, RecordBatchReader};
+    use arrow_schema::DataType;
+    let want = 2 + has_rating as usize + has_time as usize;
+    let fields = reader.schema().fields().len();
+    if fields != want {
+        return Err(format!("the table has {fields} columns, expected {want}"));
+    }
+    let mut data = Dataset {
+        ratings: Ratings::default(),
+        users: Default::default(),
+        items: Default::default(),
+        features: Default::default(),
+        scale: RatingScale { min: 0.0, max: 0.0 },
+        source: PathBuf::from("<arrow>"),
+        warnings: Vec::new(),
+    };
+    // An id column's value `k` as text, interned into `ids`.
+    fn ids(
+        col: &dyn Array,
+        map: &mut embedrec::data::IdMap,
+        name: &str,
+    ) -> Result<Vec<u32>, String> {
+        let null = |k: usize| format!("column `{name}`, row {k}: null id");
+        let mut out = Vec::with_capacity(col.len());
+        match col.data_type() {
+            DataType::Utf8 => {
+                let a = col.as_string::<i32>();
+                for k in 0..a.len() {
+                    if a.is_null(k) {
+                        return Err(null(k));
+                    }
+                    out.push(map.get_or_insert(a.value(k)));
+                }
+            }
+            DataType::LargeUtf8 => {
+                let a = col.as_string::<i64>();
+                for k in 0..a.len() {
+                    if a.is_null(k) {
+                        return Err(null(k));
+                    }
+                    out.push(map.get_or_insert(a.value(k)));
+                }
+            }
+            DataType::Int64 => {
+                let a = col.as_primitive::<Int64Type>();
+                for k in 0..a.len() {
+                    if a.is_null(k) {
+                        return Err(null(k));
+                    }
+                    out.push(map.get_or_insert(&a.value(k).to_string()));
+                }
+            }
+            DataType::Int32 => {
+                let a = col.as_primitive::<Int32Type>();
+                for k in 0..a.len() {
+                    if a.is_null(k) {
+                        return Err(null(k));
+                    }
+                    out.push(map.get_or_insert(&a.value(k).to_string()));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "column `{name}`: ids must be strings or integers, not {other}"
+                ));
+            }
+        }
+        Ok(out)
+    }
+    fn numbers(col: &dyn Array, name: &str) -> Result<Vec<f64>, String> {
+        if col.null_count() > 0 {
+            return Err(format!("column `{name}` holds nulls"));
+        }
+        Ok(match col.data_type() {
+            DataType::Float64 => col.as_primitive::<Float64Type>().values().to_vec(),
+            DataType::Float32 => col
+                .as_primitive::<Float32Type>()
+                .values()
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            DataType::Int64 => col
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            DataType::Int32 => col
+                .as_primitive::<Int32Type>()
+                .values()
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            other => return Err(format!("column `{name}`: numbers expected, not {other}")),
+        })
+    }
+    let names: Vec<String> = reader
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    for batch in reader {
+        let batch = batch.map_err(|e| format!("arrow: {e}"))?;
+        let users = ids(batch.column(0).as_ref(), &mut data.users, &names[0])?;
+        let items = ids(batch.column(1).as_ref(), &mut data.items, &names[1])?;
+        let values = if has_rating {
+            numbers(batch.column(2).as_ref(), &names[2])?
+        } else {
+            vec![1.0; users.len()]
+        };
+        let times = if has_time {
+            let c = batch.column(2 + has_rating as usize);
+            match c.data_type() {
+                DataType::Int64 if c.null_count() == 0 => {
+                    Some(c.as_primitive::<Int64Type>().values().to_vec())
+                }
+                other => {
+                    return Err(format!(
+                        "the time column must be int64 without nulls, not {other}"
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        for k in 0..users.len() {
+            let v = values[k] as f32;
+            if !v.is_finite() {
+                return Err(format!(
+                    "row {}: the rating is not a number",
+                    data.ratings.len()
+                ));
+            }
+            data.ratings
+                .push(users[k], items[k], v, times.as_ref().map(|t| t[k]));
+        }
+    }
+    if data.ratings.is_empty() {
+        return Err("the table has no rows".into());
+    }
+    let vals = &data.ratings.values;
+    let (lo, hi) = vals
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    data.scale = match scale {
+        Some((min, max)) => {
+            if let Some(k) = vals.iter().position(|&r| r < min || r > max) {
+                return Err(format!(
+                    "row {k}: rating {} is outside the scale {min}..{max}",
+                    vals[k]
+                ));
+            }
+            RatingScale { min, max }
+        }
+        None if lo < hi => RatingScale { min: lo, max: hi },
+        None => RatingScale {
+            min: lo - 0.5,
+            max: hi + 0.5,
+        },
+    };
+    Ok(data)
 }
 
 /// A trained model with its ids: what `fit` returns and `load_model` reads.

@@ -337,3 +337,34 @@ def test_a_model_trained_in_python_is_served(split, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_from_arrow_matches_from_arrays():
+    pa = pytest.importorskip("pyarrow")
+    users = ["1", "1", "2", "7"]
+    items = [10, 11, 10, 12]
+    ratings = [5.0, 3.0, 4.0, 1.0]
+    table = pa.table({"u": users, "i": pa.array(items, pa.int64()), "r": ratings, "t": pa.array([1, 2, 3, 4], pa.int64())})
+    a = embedrec.from_arrow(table, user="u", item="i", rating="r", time="t")
+    b = embedrec.Dataset.from_arrays(users, items, ratings, times=[1, 2, 3, 4])
+    assert (len(a), a.n_users, a.n_items, a.scale) == (len(b), b.n_users, b.n_items, b.scale)
+    ma, mb = embedrec.Baseline().fit(a), embedrec.Baseline().fit(b)
+    assert list(ma.predict(users, items)) == list(mb.predict(users, items))
+    chunked = pa.concat_tables([table, table.slice(0, 2)])
+    assert len(embedrec.from_arrow(chunked, user="u", item="i", rating="r")) == 6
+    with pytest.raises(ValueError, match="no column"):
+        embedrec.from_arrow(table, user="nope", item="i")
+    bad = pa.table({"u": ["1", None], "i": ["a", "b"], "rating": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="null id"):
+        embedrec.from_arrow(bad, user="u", item="i")
+
+
+def test_load_takes_the_command_lines_reading_options(tmp_path):
+    f = tmp_path / "plays.txt"
+    f.write_text("a;x;9\nb;y;3\na;y;6\n")
+    d = embedrec.load(f, delimiter=";", header=False, rating_col=2, time_col=None, scale=(0.0, 10.0))
+    assert (len(d), d.n_users, d.n_items, d.scale) == (3, 2, 2, (0.0, 10.0))
+    interactions = embedrec.load(f, delimiter=";", header=False, rating_col=None, time_col=None)
+    assert len(interactions) == 3
+    with pytest.raises(ValueError, match="outside"):
+        embedrec.load(f, delimiter=";", header=False, time_col=None, scale=(1.0, 5.0))

@@ -26,6 +26,7 @@ __all__ = [
     "TrainedModel",
     "load",
     "load_model",
+    "from_arrow",
     "MF",
     "Deep",
     "NeuMF",
@@ -39,10 +40,25 @@ __all__ = [
 ]
 
 
-def load(path):
+def load(path, **options):
     """Reads ratings: a MovieLens folder, a MovieLens ratings file (``u.data``,
-    ``u1.base``, ``ratings.dat``, ``ratings.csv``) or a delimited file (layout guessed)."""
-    return Dataset.load(str(path))
+    ``u1.base``, ``ratings.dat``, ``ratings.csv``) or a delimited file, its layout guessed
+    or given as the command line's reading options (``delimiter``, ``header``,
+    ``user_col``, ``item_col``, ``rating_col``, ``time_col`` (None: no such column),
+    ``scale=(min, max)``, ``duplicates``)."""
+    return Dataset.load(str(path), **options)
+
+
+def from_arrow(table, user="user", item="item", rating="rating", time=None, scale=None):
+    """Ratings from a pyarrow Table (or anything with ``select`` and
+    ``__arrow_c_stream__``), read column by column through the Arrow C stream interface:
+    no Python object per value. ``rating=None``: every row is an interaction of value
+    1; ``time``: an int64 column of Unix seconds."""
+    names = [user, item] + ([rating] if rating else []) + ([time] if time else [])
+    missing = [n for n in names if n not in table.column_names]
+    if missing:
+        raise ValueError(f"the table has no column {missing[0]!r}")
+    return Dataset.from_arrow_stream(table.select(names), rating is not None, time is not None, scale)
 
 
 # Command-line flag names that map onto nested or renamed params fields.

@@ -5,7 +5,15 @@ from ._embedrec import Dataset as Dataset, TrainedModel as TrainedModel, load_mo
 
 Id = Union[str, int]
 
-def load(path: Union[str, PathLike[str]]) -> Dataset: ...
+def load(path: Union[str, PathLike[str]], **options: Any) -> Dataset: ...
+def from_arrow(
+    table: Any,
+    user: str = "user",
+    item: str = "item",
+    rating: Optional[str] = "rating",
+    time: Optional[str] = None,
+    scale: Optional[tuple[float, float]] = None,
+) -> Dataset: ...
 
 class _History(list[dict[str, Any]]):
     def to_pandas(self) -> Any: ...

@@ -5,7 +5,17 @@ Id = Union[str, int]
 
 class Dataset:
     @staticmethod
-    def load(path: Union[str, PathLike[str]]) -> Dataset: ...
+    def load(
+        path: Union[str, PathLike[str]],
+        delimiter: Optional[str] = None,
+        header: bool = True,
+        user_col: int = 0,
+        item_col: int = 1,
+        rating_col: Optional[int] = 2,
+        time_col: Optional[int] = 3,
+        scale: Optional[tuple[float, float]] = None,
+        duplicates: str = "keep-last",
+    ) -> Dataset: ...
     @staticmethod
     def synthetic(users: int = 943, items: int = 1682, ratings: int = 100000, seed: int = 42) -> Dataset: ...
     @staticmethod
@@ -24,6 +34,10 @@ class Dataset:
         rating: Optional[str] = "rating",
         time: Optional[str] = None,
         scale: Optional[tuple[float, float]] = None,
+    ) -> Dataset: ...
+    @staticmethod
+    def from_arrow_stream(
+        stream: Any, has_rating: bool, has_time: bool, scale: Optional[tuple[float, float]] = None
     ) -> Dataset: ...
     def split(self, spec: str, seed: int = 42) -> tuple[Dataset, Dataset]: ...
     def __len__(self) -> int: ...
