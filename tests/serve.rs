@@ -395,6 +395,28 @@ async fn fold_in_recommendations_for_a_new_user() {
     assert_eq!(list["fallback"], true);
     assert_eq!(item_ids(&list).len(), 10);
 
+    // A rating outside the model's scale (1..5), of a known item or not: 400 naming it.
+    for (item, rating, says) in [
+        (
+            rated[0].as_str(),
+            json!(1e30),
+            "1000000000000000000000000000000",
+        ),
+        (rated[1].as_str(), json!(-7), "-7"),
+        ("no-such-item", json!(5.5), "5.5"),
+    ] {
+        let body =
+            json!({"ratings": [{"item": rated[2], "rating": 4}, {"item": item, "rating": rating}]});
+        let (status, answer) = post(&state, "/v1/recommend", &body.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["error"]["code"], "invalid_rating", "{answer}");
+        let m = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            m.contains(item) && m.contains(says) && m.contains("scale"),
+            "{m}"
+        );
+    }
+
     assert_error(
         &post(&state, "/v1/recommend", r#"{"n":3}"#).await,
         StatusCode::BAD_REQUEST,

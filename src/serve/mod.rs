@@ -24,7 +24,7 @@
 //! | status | code | when |
 //! |---|---|---|
 //! | 400 | `malformed_json`, `invalid_body` | body is not JSON, or misses a field / has a wrong type |
-//! | 400 | `invalid_n`, `invalid_query`, `invalid_rating` | `n` outside 1..=1000, unparsable query, non-finite rating |
+//! | 400 | `invalid_n`, `invalid_query`, `invalid_rating` | `n` outside 1..=1000, unparsable query, a fold-in rating that is not finite or lies outside the model's rating scale (the message names it) |
 //! | 404 | `unknown_item`, `not_found` | similar items of an unknown item; no such route |
 //! | 405 | `method_not_allowed` | wrong method on a known route |
 //! | 408 | `body_timeout` | the body did not arrive within the body timeout (connection closed) |
@@ -541,6 +541,11 @@ async fn recommend_new_user(
         ));
     }
     let answer = score(&state, move |m| {
+        // Every rating inside the model's scale, known item or not.
+        for r in &req.ratings {
+            m.check_fold_in_rating(&r.item, r.rating)
+                .map_err(|e| ApiError::bad_request("invalid_rating", e.to_string()))?;
+        }
         let mut known = Vec::with_capacity(req.ratings.len());
         let mut unknown_items = Vec::new();
         for r in req.ratings {
