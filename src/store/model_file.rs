@@ -544,6 +544,20 @@ pub fn load(path: &Path) -> Result<TrainedModel> {
     TrainedModel::from_bytes(&bytes, path)
 }
 
+/// [`load`], and the MD5 (lowercase hex) of the file's bytes as read ([`file_md5`]):
+/// what identifies the model file itself (two models trained on the same data share
+/// their `fingerprint`, not this).
+pub fn load_identified(path: &Path) -> Result<(TrainedModel, String)> {
+    let bytes = super::read_regular_file(path)?;
+    let model = TrainedModel::from_bytes(&bytes, path)?;
+    Ok((model, file_md5(&bytes)))
+}
+
+/// The MD5 (lowercase hex) of a model file's bytes, as `md5sum` prints it.
+pub fn file_md5(bytes: &[u8]) -> String {
+    hex(&Md5::digest(bytes))
+}
+
 /// The JSON metadata as stored (owned, for reading).
 #[derive(serde::Deserialize)]
 struct Meta {
