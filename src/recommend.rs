@@ -419,9 +419,29 @@ impl TrainedModel {
         similar_items(self, item, n)
     }
 
+    /// Refuses ([`Error::Usage`]) a fold-in rating that is not a finite number or lies
+    /// outside the model's rating scale (the readers refuse such ratings in training
+    /// data too); `item` (a raw id) is only named in the message.
+    pub fn check_fold_in_rating(&self, item: &str, rating: f32) -> Result<()> {
+        if !rating.is_finite() {
+            return Err(Error::Usage(format!(
+                "fold-in: the rating of item {item} is not a number"
+            )));
+        }
+        if !self.scale.contains(rating) {
+            return Err(Error::Usage(format!(
+                "fold-in: rating {rating} of item {item} lies outside the model's rating \
+                 scale {}..{}",
+                self.scale.min, self.scale.max
+            )));
+        }
+        Ok(())
+    }
+
     /// Fits a new user from `(raw item id, rating)` pairs with everything else frozen
     /// (see [`fold_in`] for each kind's method). Items unknown to the model are skipped
-    /// and returned; no known item is an error.
+    /// and returned; no known item is an error; a rating outside the model's scale (or
+    /// not a number) is an error naming it, whether its item is known or not.
     pub fn fold_in<S: AsRef<str>>(
         &self,
         ratings: &[(S, f32)],
@@ -429,12 +449,7 @@ impl TrainedModel {
         let mut pairs = Vec::with_capacity(ratings.len());
         let mut unknown = Vec::new();
         for (item, r) in ratings {
-            if !r.is_finite() {
-                return Err(Error::Usage(format!(
-                    "fold-in: the rating of item {} is not a number",
-                    item.as_ref()
-                )));
-            }
+            self.check_fold_in_rating(item.as_ref(), *r)?;
             match self.item_index(item.as_ref()) {
                 Some(i) => pairs.push((i, *r)),
                 None => unknown.push(item.as_ref().to_string()),
@@ -538,11 +553,23 @@ pub use crate::models::FoldedUser;
 ///   chronological for a model with recency ([`crate::models::EaseParams::fold_in`]);
 ///   the row's weights go to `factors`, aligned with `ratings`;
 /// - deep: refused (its user input passes through the dense layers).
+///
+/// Each rating must be finite and inside the model's scale, each item a row of the
+/// model ([`Error::Usage`] naming the first that is not).
 pub fn fold_in(saved: &TrainedModel, ratings: &[(u32, f32)]) -> Result<FoldedUser> {
     if ratings.is_empty() {
         return Err(Error::Usage(
             "fold-in needs at least one (item, rating) pair".into(),
         ));
+    }
+    for &(i, r) in ratings {
+        if i as usize >= saved.items.len() {
+            return Err(Error::Usage(format!(
+                "fold-in: item row {i} is past the model's {} items",
+                saved.items.len()
+            )));
+        }
+        saved.check_fold_in_rating(saved.items.raw(i), r)?;
     }
     fold_in_model(&saved.model, &saved.params, saved.feedback, ratings)
 }

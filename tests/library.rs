@@ -201,6 +201,25 @@ fn raw_id_methods_agree_with_each_other() {
         .fold_in(&[(item.as_str(), 5.0), ("no such item", 3.0)])
         .unwrap();
     assert_eq!(unknown, ["no such item"]);
+    // A rating outside the model's scale (or not a number) is a usage error naming it,
+    // for a known item or not; so is one given by model row.
+    for (it, r, says) in [
+        (item.as_str(), -7.0, "-7"),
+        ("no such item", 6.0, "6"),
+        (item.as_str(), f32::NAN, "not a number"),
+    ] {
+        match model.fold_in(&[(item.as_str(), 4.0), (it, r)]) {
+            Err(embedrec::Error::Usage(m)) => {
+                assert!(m.contains(it) && m.contains(says), "{m}")
+            }
+            other => panic!("rating {r} of {it}: {other:?}"),
+        }
+    }
+    let row = model.item_index(&item).unwrap();
+    match embedrec::recommend::fold_in(&model, &[(row, 5.5)]) {
+        Err(embedrec::Error::Usage(m)) => assert!(m.contains("5.5") && m.contains(&item), "{m}"),
+        other => panic!("{other:?}"),
+    }
     let list = model.recommend_folded(&folded, 3).unwrap();
     assert_eq!(list.items.len(), 3);
     assert!(list.items.iter().all(|r| r.item != item));

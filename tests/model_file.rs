@@ -197,3 +197,112 @@ fn unwritable_out_fails_without_json_and_leaves_nothing() {
     let after: Vec<_> = std::fs::read_dir(&dir.0).unwrap().collect();
     assert_eq!(before.len(), after.len(), "a stray file was left behind");
 }
+
+/// A saved model with one byte changed in each class — the header length, the
+/// safetensors header, every metadata field (values and keys), the checksum, the
+/// tensor data — is refused with exit 2 naming the file, or answers exactly as the
+/// original (a change that means nothing, e.g. JSON whitespace).
+#[test]
+fn one_byte_edits_of_every_class_are_refused_or_change_nothing() {
+    let dir = TempDir::new("modelfile-mutate");
+    let data = synth(&dir);
+    let good = train(&dir, &data, "mf");
+    let saved = store::load(&good).unwrap();
+    let user = saved.users.raw(0).to_string();
+    let item = saved.items.raw(5).to_string();
+    let answers = |path: &Path| {
+        let p = predict(path, &user, &item);
+        let r = embedrec(&[
+            "recommend",
+            "--model",
+            path.to_str().unwrap(),
+            "--user",
+            &user,
+            "-n",
+            "5",
+            "--json",
+        ]);
+        (p, r)
+    };
+    let (p0, r0) = answers(&good);
+    assert!(
+        p0.status.success() && r0.status.success(),
+        "{}",
+        stderr(&p0)
+    );
+    let bytes = std::fs::read(&good).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let find = |pat: &str| {
+        bytes
+            .windows(pat.len())
+            .position(|w| w == pat.as_bytes())
+            .unwrap_or_else(|| panic!("{pat} not in the file"))
+    };
+    // (class, position) pairs: a few bytes of each metadata field's key and value.
+    let mut cases: Vec<(String, usize)> = vec![
+        ("header length".into(), 0),
+        ("header length".into(), 3),
+        ("safetensors header".into(), 9),
+        ("checksum".into(), find("\"embedrec_checksum\":\"") + 22),
+        ("checksum".into(), find("\"embedrec_checksum\":\"") + 5),
+        ("tensor data".into(), 8 + n + 1),
+        ("tensor data".into(), bytes.len() - 2),
+    ];
+    for key in [
+        "format_version",
+        "kind",
+        "params",
+        "users",
+        "items",
+        "scale",
+        "clip",
+        "feedback",
+        "titles",
+        "fingerprint",
+        "training",
+    ] {
+        let k = find(&format!("\\\"{key}\\\":"));
+        let value = k + key.len() + 5;
+        for pos in [k + 2, value, value + 1, value + 3] {
+            cases.push((format!("metadata {key}"), pos));
+        }
+    }
+    // The two one-byte edits that used to change answers silently: the scale maximum
+    // 5 -> 3, and a digit of a raw item id.
+    cases.push(("scale max".into(), find("\\\"max\\\":5") + 8));
+    let id = find(&format!(",\\\"{item}\\\",")) + 3;
+    cases.push(("raw item id".into(), id));
+    assert!(cases.len() > 40);
+    for (k, (class, pos)) in cases.iter().enumerate() {
+        let mut b = bytes.clone();
+        b[*pos] = match (class.as_str(), b[*pos]) {
+            ("scale max", _) => b'3',
+            (_, d @ b'0'..=b'8') => d + 1,
+            (_, x) => x ^ 0x01,
+        };
+        let path = dir.write(&format!("m{k}.safetensors"), &b);
+        let (p, r) = answers(&path);
+        if p.status.success() {
+            // Only the framing has bytes whose change means nothing; every edit inside
+            // the metadata, the checksum or the tensors is refused.
+            assert_eq!(class, "safetensors header", "byte {pos} accepted");
+            assert_eq!(stdout(&p), stdout(&p0), "{class} byte {pos}: predict");
+            assert_eq!(stdout(&r), stdout(&r0), "{class} byte {pos}: recommend");
+        } else {
+            for o in [&p, &r] {
+                assert_eq!(
+                    o.status.code(),
+                    Some(2),
+                    "{class} byte {pos}: {}",
+                    stderr(o)
+                );
+                assert!(
+                    stderr(o).contains(&format!("m{k}.safetensors")),
+                    "{}",
+                    stderr(o)
+                );
+                assert!(stdout(o).trim().is_empty());
+            }
+        }
+    }
+}

@@ -134,6 +134,23 @@ fn recommend_never_lists_training_items_and_falls_back_for_unknown_users() {
         "{items:?}"
     );
 
+    // Ratings outside the model's scale (1..5): exit 2 naming the rating, nothing on
+    // stdout, whether the item is known or not.
+    for (ratings, says) in [("50:-7", "-7"), ("1:5,2:9", "9"), ("zzz:0", "zzz")] {
+        let o = embedrec(&[
+            "recommend",
+            "--model",
+            model.to_str().unwrap(),
+            "--ratings",
+            ratings,
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{ratings}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(e.contains(says) && e.contains("scale"), "{ratings}: {e}");
+        assert!(stdout(&o).trim().is_empty(), "{ratings}");
+    }
+
     let out = dir.path("all.csv");
     let o = embedrec(&[
         "recommend",

@@ -395,6 +395,28 @@ async fn fold_in_recommendations_for_a_new_user() {
     assert_eq!(list["fallback"], true);
     assert_eq!(item_ids(&list).len(), 10);
 
+    // A rating outside the model's scale (1..5), of a known item or not: 400 naming it.
+    for (item, rating, says) in [
+        (
+            rated[0].as_str(),
+            json!(1e30),
+            "1000000000000000000000000000000",
+        ),
+        (rated[1].as_str(), json!(-7), "-7"),
+        ("no-such-item", json!(5.5), "5.5"),
+    ] {
+        let body =
+            json!({"ratings": [{"item": rated[2], "rating": 4}, {"item": item, "rating": rating}]});
+        let (status, answer) = post(&state, "/v1/recommend", &body.to_string()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["error"]["code"], "invalid_rating", "{answer}");
+        let m = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            m.contains(item) && m.contains(says) && m.contains("scale"),
+            "{m}"
+        );
+    }
+
     assert_error(
         &post(&state, "/v1/recommend", r#"{"n":3}"#).await,
         StatusCode::BAD_REQUEST,
@@ -583,4 +605,66 @@ async fn in_process_server_answers_and_shuts_down_gracefully() {
     assert_eq!(body, r#"{"status":"ok"}"#);
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+/// `/v1/model` names the live file by the MD5 of its bytes beside the data's
+/// fingerprint: two models trained on the same data share the fingerprint, not the
+/// file hash, and a reload reports the new file's. A file whose metadata was edited by
+/// one byte (the scale's maximum) fails the reload's checksum; the old model stays.
+#[tokio::test]
+async fn model_info_names_the_file_and_reload_checks_the_metadata() {
+    use md5::{Digest, Md5};
+    let dir = TempDir::new("serve-model-md5");
+    let (path, state) = mf_state(&dir, 8);
+    let md5_of = |p: &std::path::Path| {
+        Md5::digest(std::fs::read(p).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let info = get(&state, "/v1/model").await.1;
+    assert_eq!(info["model_md5"], md5_of(&path).as_str(), "{info}");
+
+    // Another model on the same data and split (another learning rate): same fingerprint, another file.
+    let other = dir.path("mf2.emb");
+    let data = dir.path("syn");
+    let o = embedrec(&[
+        "train",
+        "--model",
+        "mf",
+        "--data",
+        data.to_str().unwrap(),
+        "--split",
+        "random:0.2",
+        "--epochs",
+        "2",
+        "--dim",
+        "4",
+        "--lr",
+        "0.02",
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::copy(&other, &path).unwrap();
+    let (status, answer) = post(&state, "/v1/admin/reload", "").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let now = get(&state, "/v1/model").await.1;
+    assert_eq!(now["fingerprint"], info["fingerprint"]);
+    assert_eq!(now["model_md5"], md5_of(&other).as_str());
+    assert_ne!(now["model_md5"], info["model_md5"]);
+    assert_eq!(answer["model_md5"], now["model_md5"]);
+
+    // One byte of the metadata: the scale's maximum 5 -> 3.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let pat = br#"\"max\":5"#;
+    let k = bytes.windows(pat.len()).position(|w| w == pat).unwrap();
+    bytes[k + pat.len() - 1] = b'3';
+    std::fs::write(&path, &bytes).unwrap();
+    let answer = post(&state, "/v1/admin/reload", "").await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, "reload_failed");
+    let m = answer.1["error"]["message"].as_str().unwrap();
+    assert!(m.contains("checksum mismatch"), "{m}");
+    assert_eq!(get(&state, "/v1/model").await.1, now);
+    assert_eq!(state.model().scale.max, 5.0);
 }

@@ -23,6 +23,22 @@ pub(crate) enum BenchCommand {
     /// epoch, achieved GFLOP/s, and the gemm crate's 2048^3 f32 peak measured in the
     /// same run.
     Deep(DeepBench),
+    /// The MF fold-in's ridge solve of a new user (random item factors): ms per solve
+    /// by the (K+1) x (K+1) normal equations and by the n x n dual that fold-in uses.
+    FoldIn(FoldInBench),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct FoldInBench {
+    /// Factors K.
+    #[arg(long, default_value_t = 512)]
+    dim: usize,
+    /// Ratings of the new user (comma-separated list: one line per value).
+    #[arg(long, value_delimiter = ',', default_values_t = [5, 20, 50])]
+    ratings: Vec<usize>,
+    /// Timed solves per setting (after two warm-up solves).
+    #[arg(long, default_value_t = 50)]
+    reps: usize,
 }
 
 #[derive(Args, Debug)]
@@ -128,7 +144,65 @@ pub(crate) fn run(cmd: &BenchCommand) -> Result<()> {
         BenchCommand::Dense(b) => run_dense(b),
         BenchCommand::Read(b) => run_read(b),
         BenchCommand::Deep(b) => run_deep(b),
+        BenchCommand::FoldIn(b) => run_fold_in(b),
     }
+}
+
+fn run_fold_in(b: &FoldInBench) -> Result<()> {
+    use crate::nn::linalg::{ridge_user, ridge_user_primal};
+    use crate::rng::Rng;
+    if b.dim == 0 || b.reps == 0 || b.ratings.contains(&0) {
+        return Err(Error::Usage(
+            "--dim, --reps and every --ratings value must be at least 1".into(),
+        ));
+    }
+    let (k, items) = (b.dim, 2000usize);
+    let mut rng = Rng::seeded(1);
+    let q: Vec<f32> = (0..items * k)
+        .map(|_| rng.uniform_in(-0.1, 0.1) as f32)
+        .collect();
+    let row = |i: u32| &q[i as usize * k..(i as usize + 1) * k];
+    println!(
+        "fold-in ridge solve, K {k}, {} solves each; load average before: {}",
+        b.reps,
+        load_average()
+    );
+    for &n in &b.ratings {
+        let ratings: Vec<(u32, f32)> = (0..n)
+            .map(|_| (rng.below(items) as u32, 1.0 + rng.below(5) as f32))
+            .collect();
+        let (l2, l2b) = (0.05 * n as f64, 0.01 * n as f64);
+        let time = |f: &dyn Fn() -> (Vec<f32>, f32)| {
+            for _ in 0..2 {
+                std::hint::black_box(f());
+            }
+            let mut t: Vec<f64> = (0..b.reps)
+                .map(|_| {
+                    let s = Instant::now();
+                    std::hint::black_box(f());
+                    s.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            t.sort_by(f64::total_cmp);
+            (t[0], median(&t))
+        };
+        let primal = time(&|| ridge_user_primal(&ratings, k, row, |_| 3.5, l2, l2b));
+        let used = time(&|| ridge_user(&ratings, k, row, |_| 3.5, l2, l2b));
+        println!(
+            "n {n:>4}: (K+1)^2 normal equations best {:.3} ms median {:.3} ms; \
+             fold-in (ridge_user: {}) best {:.3} ms median {:.3} ms",
+            primal.0,
+            primal.1,
+            if n <= k {
+                "n x n dual"
+            } else {
+                "normal equations"
+            },
+            used.0,
+            used.1
+        );
+    }
+    Ok(())
 }
 
 fn run_read(b: &ReadBench) -> Result<()> {

@@ -97,6 +97,12 @@ fn parse_ratings(saved: &TrainedModel, text: &str) -> Result<Vec<(u32, f32)>> {
         if !rating.is_finite() {
             return Err(bad());
         }
+        saved
+            .check_fold_in_rating(item.trim(), rating)
+            .map_err(|e| {
+                let e = e.to_string();
+                Error::Usage(format!("--ratings: {}", e.trim_start_matches("fold-in: ")))
+            })?;
         match saved.item_index(item.trim()) {
             Some(i) => pairs.push((i, rating)),
             None => unknown.push(item.trim().to_string()),

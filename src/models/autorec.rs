@@ -514,20 +514,14 @@ impl Model for AutoRec {
 }
 
 fn load(
-    _: &serde_json::Value,
+    params: &serde_json::Value,
     users: usize,
     items: usize,
     t: &mut Tensors<'_>,
 ) -> std::result::Result<AnyModel, String> {
-    let (dshape, decoder) = t.f32("decoder", None)?;
-    let hidden = match dshape[..] {
-        [u, h] if u == users && h >= 1 => h,
-        _ => {
-            return Err(format!(
-                "tensor `decoder` has shape {dshape:?}, expected [{users}, H] with H >= 1"
-            ));
-        }
-    };
+    let p = super::params_of::<AutoRecParams>("autorec", params, AutoRecParams::check)?;
+    let hidden = p.hidden;
+    let decoder = t.values("decoder", &[users, hidden])?;
     Ok(AnyModel::new(AutoRec {
         hidden,
         decoder,

@@ -318,8 +318,13 @@ fn load(
     items: usize,
     t: &mut Tensors<'_>,
 ) -> std::result::Result<AnyModel, String> {
-    let p: KnnParams =
-        serde_json::from_value(params.clone()).map_err(|e| format!("knn params: {e}"))?;
+    let p = super::params_of::<KnnParams>("knn", params, KnnParams::check)?;
+    if items > p.max_items {
+        return Err(format!(
+            "a knn model of {items} items, but its params' max_items is {}",
+            p.max_items
+        ));
+    }
     let baseline = Baseline::load_tensors(users, items, t)?;
     let sims = t.values("sims", &[items, items])?;
     let (vs, user_values) = t.f32("neighbour_values", None)?;

@@ -1226,14 +1226,15 @@ pub(crate) fn read_factors(
             ));
         }
     };
-    if let Some(d) = params.get("dim").and_then(|d| d.as_u64())
-        && d as usize != dim
-    {
-        return Err(format!(
+    match params.get("dim").and_then(|d| d.as_u64()) {
+        Some(d) if d as usize == dim => Ok((dim, p)),
+        Some(d) => Err(format!(
             "tensor `{name}` has {dim} factors but the params say dim {d}"
-        ));
+        )),
+        None => Err(format!(
+            "the params state no integer `dim` (tensor `{name}` has {dim} factors)"
+        )),
     }
-    Ok((dim, p))
 }
 
 fn load(

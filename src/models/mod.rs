@@ -638,6 +638,59 @@ mod tests {
         }
     }
 
+    /// A model file whose params state a shape the tensors contradict (a factor width,
+    /// hidden layer sizes, a catalog limit) or fail their kind's check is refused at
+    /// load naming the problem, for every kind whose params state one; the untouched
+    /// file loads.
+    #[test]
+    fn params_contradicting_the_tensors_are_refused() {
+        use serde_json::json;
+        let (train, _) = data();
+        let edits: Vec<(&str, &str, serde_json::Value)> = vec![
+            ("mf", "dim", json!(5)),
+            ("mf", "dim", json!(null)),
+            ("deep", "dim", json!(5)),
+            ("deep", "hidden", json!([9])),
+            ("autorec", "hidden", json!(5)),
+            ("autorec", "hidden", json!(0)),
+            ("ials", "dim", json!(3)),
+            ("neumf", "dim", json!(3)),
+            ("neumf", "mlp_dim", json!(3)),
+            ("neumf", "hidden", json!([4, 2])),
+            ("knn", "max_items", json!(3)),
+            ("knn", "k", json!(0)),
+            ("ease", "l2", json!(-1.0)),
+        ];
+        let mut tried = 0;
+        for params in every_kind() {
+            let model = params.fit(&train, &FitOptions::default()).unwrap();
+            let is_rank = model.feedback == crate::models::Feedback::Preferences;
+            for (kind, field, value) in &edits {
+                if *kind != params.kind() || (*kind == "mf" && is_rank) {
+                    continue;
+                }
+                let mut bad = model.clone();
+                bad.params[*field] = value.clone();
+                let bytes = bad.to_bytes().unwrap();
+                match TrainedModel::from_bytes(&bytes, Path::new("m.emb")) {
+                    Ok(_) => panic!("{kind}: params {field} = {value} loaded"),
+                    Err(e) => {
+                        assert_eq!(e.exit_code(), 2);
+                        let m = e.to_string();
+                        assert!(
+                            m.contains(field) || m.contains("tensor `"),
+                            "{kind} {field}: {m}"
+                        );
+                    }
+                }
+                tried += 1;
+            }
+            let bytes = model.to_bytes().unwrap();
+            TrainedModel::from_bytes(&bytes, Path::new("m.emb")).unwrap();
+        }
+        assert_eq!(tried, edits.len());
+    }
+
     /// Params by kind name: defaults or a preset with names laid over them; unknown
     /// names, unknown presets and a rating-only kind asked for implicit feedback are
     /// usage errors naming what is wrong.

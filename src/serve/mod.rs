@@ -14,7 +14,7 @@
 //! | `GET /v1/items/{id}/similar?n=10` | | the same list shape, by cosine similarity of item embeddings |
 //! | `POST /v1/predict` | `{"pairs":[{"user","item"}]}` (at most 10,000) | `{"predictions":[{"user","item","prediction","fallback"}]}` |
 //! | `POST /v1/recommend` | `{"ratings":[{"item","rating"}],"n":10}` (at most 10,000 ratings) | a fold-in list for a new user, plus `unknown_items` (the ids skipped); no known item: the most-rated items, `"fallback":true` |
-//! | `GET /v1/model` | | `kind, params, users, items, param_count, scale, clip, training, fingerprint` |
+//! | `GET /v1/model` | | `model_md5` (MD5 of the model file's bytes, as `md5sum` prints it: which file is live; `null` for a model given in memory), `kind, params, users, items, param_count, scale, clip, training, fingerprint` (MD5 of the training data: the same for every model trained on it) |
 //! | `POST /v1/admin/reload` | | re-reads the model file: `{"status":"reloaded",...}`, or 422 `reload_failed` and the old model keeps serving |
 //!
 //! # Errors
@@ -24,7 +24,7 @@
 //! | status | code | when |
 //! |---|---|---|
 //! | 400 | `malformed_json`, `invalid_body` | body is not JSON, or misses a field / has a wrong type |
-//! | 400 | `invalid_n`, `invalid_query`, `invalid_rating` | `n` outside 1..=1000, unparsable query, non-finite rating |
+//! | 400 | `invalid_n`, `invalid_query`, `invalid_rating` | `n` outside 1..=1000, unparsable query, a fold-in rating that is not finite or lies outside the model's rating scale (the message names it) |
 //! | 404 | `unknown_item`, `not_found` | similar items of an unknown item; no such route |
 //! | 405 | `method_not_allowed` | wrong method on a known route |
 //! | 408 | `body_timeout` | the body did not arrive within the body timeout (connection closed) |
@@ -88,13 +88,35 @@ pub struct Served {
     saved: TrainedModel,
     /// The [`MAX_N`] most-rated items, flagged as a fallback (a list of `n` is a prefix).
     popular: RecommendationList,
+    /// The MD5 of the model file's bytes, when the model was read from a file.
+    file_md5: Option<String>,
 }
 
 impl Served {
     /// Wraps `saved`, computing its popularity list.
     pub fn new(saved: TrainedModel) -> Served {
         let popular = recommend::popular_items(&saved, MAX_N);
-        Served { saved, popular }
+        Served {
+            saved,
+            popular,
+            file_md5: None,
+        }
+    }
+
+    /// Reads the model file at `path` ([`store::load_identified`]): the model and the
+    /// MD5 of the file's bytes, which `/v1/model` reports as `model_md5`.
+    pub fn load(path: &Path) -> crate::Result<Served> {
+        let (saved, md5) = store::load_identified(path)?;
+        Ok(Served {
+            file_md5: Some(md5),
+            ..Served::new(saved)
+        })
+    }
+
+    /// The MD5 (lowercase hex) of the model file served, as `md5sum` prints it; `None`
+    /// for a model given in memory ([`AppState::new`]).
+    pub fn file_md5(&self) -> Option<&str> {
+        self.file_md5.as_deref()
     }
 
     /// The `n` most-rated items (`n` <= [`MAX_N`]), flagged as a fallback; the same list
@@ -128,17 +150,21 @@ impl AppState {
     /// requests waiting for (or running) scoring at once (0 refuses every scoring
     /// request: useful in tests).
     pub fn new(model_path: &Path, model: TrainedModel, max_waiting: usize) -> Arc<AppState> {
+        Self::serving(model_path, Served::new(model), max_waiting)
+    }
+
+    fn serving(model_path: &Path, served: Served, max_waiting: usize) -> Arc<AppState> {
         Arc::new(AppState {
             model_path: model_path.to_path_buf(),
-            current: RwLock::new(Arc::new(Served::new(model))),
+            current: RwLock::new(Arc::new(served)),
             scoring: Arc::new(Semaphore::new(max_waiting.min(Semaphore::MAX_PERMITS))),
             reloading: Mutex::new(()),
         })
     }
 
-    /// Loads the model file at `path` and serves it.
+    /// Loads the model file at `path` and serves it (with the file's MD5).
     pub fn load(path: &Path, max_waiting: usize) -> crate::Result<Arc<AppState>> {
-        Ok(Self::new(path, store::load(path)?, max_waiting))
+        Ok(Self::serving(path, Served::load(path)?, max_waiting))
     }
 
     /// The model serving now (a snapshot: a reload does not change it).
@@ -160,7 +186,7 @@ impl AppState {
     pub async fn reload(&self) -> crate::Result<Arc<Served>> {
         let _one_at_a_time = self.reloading.lock().await;
         let path = self.model_path.clone();
-        let loaded = tokio::task::spawn_blocking(move || store::load(&path).map(Served::new))
+        let loaded = tokio::task::spawn_blocking(move || Served::load(&path))
             .await
             .map_err(|e| crate::Error::Usage(format!("reload task failed: {e}")))??;
         let loaded = Arc::new(loaded);
@@ -316,8 +342,9 @@ pub fn reload_on_sighup(state: Arc<AppState>) -> std::io::Result<()> {
             while hup.recv().await.is_some() {
                 match state.reload().await {
                     Ok(m) => eprintln!(
-                        "reloaded {} (fingerprint {})",
+                        "reloaded {} (model_md5 {}, fingerprint {})",
                         state.model_path().display(),
+                        m.file_md5().unwrap_or("-"),
                         m.fingerprint
                     ),
                     Err(e) => eprintln!("reload failed, keeping the old model: {e}"),
@@ -541,6 +568,11 @@ async fn recommend_new_user(
         ));
     }
     let answer = score(&state, move |m| {
+        // Every rating inside the model's scale, known item or not.
+        for r in &req.ratings {
+            m.check_fold_in_rating(&r.item, r.rating)
+                .map_err(|e| ApiError::bad_request("invalid_rating", e.to_string()))?;
+        }
         let mut known = Vec::with_capacity(req.ratings.len());
         let mut unknown_items = Vec::new();
         for r in req.ratings {
@@ -566,8 +598,9 @@ async fn recommend_new_user(
 }
 
 /// What `GET /v1/model` and a successful reload report.
-fn describe(m: &TrainedModel) -> Value {
+fn describe(m: &Served) -> Value {
     json!({
+        "model_md5": m.file_md5(),
         "kind": m.model.kind(),
         "params": m.params,
         "users": m.users.len(),

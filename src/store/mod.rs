@@ -9,7 +9,10 @@
 pub mod model_file;
 mod temp;
 
-pub use model_file::{FORMAT_VERSION, TrainedModel, TrainingInfo, is_implicit_model, load, save};
+pub use model_file::{
+    FORMAT_VERSION, TrainedModel, TrainingInfo, file_md5, is_implicit_model, load, load_identified,
+    save,
+};
 
 use crate::error::{Error, Result};
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! The model file: one [safetensors](https://github.com/huggingface/safetensors) file
 //! holding a trained model and everything needed to use it without the training data.
 //!
-//! # Layout (format version 2)
+//! # Layout (format version 3)
 //!
 //! Tensors (little-endian, row-major): the model's own, as its kind's
 //! [`crate::models::Model::tensors`] (f32) and [`crate::models::Model::int_tensors`]
@@ -16,12 +16,12 @@
 //! | `rated_items` | U32 | `[R]` | each user's training items, ascending |
 //!
 //! `U` and `I` are the users and items the model has rows for (the training ids, in
-//! row order). The safetensors `__metadata__` map holds one key, `embedrec`, whose value
-//! is a JSON object:
+//! row order). The safetensors `__metadata__` map holds two keys: `embedrec`, whose
+//! value is a JSON object, and `embedrec_checksum` ([`CHECKSUM_KEY`]):
 //!
 //! | key | meaning |
 //! |---|---|
-//! | `format_version` | `2` ([`FORMAT_VERSION`]; version 1 files, without `feedback`, are read too) |
+//! | `format_version` | `3` ([`FORMAT_VERSION`]; versions 1 and 2 are read too, see below) |
 //! | `kind` | model kind, a name in the registry (`baseline`, `mf`, `deep`, ...) |
 //! | `params` | the hyper-parameters, as the kind's params struct serializes |
 //! | `feedback` | `ratings` (scores are rating estimates) or `preferences` (implicit feedback: only the order means something) |
@@ -30,8 +30,32 @@
 //! | `clip` | whether predictions are clipped to the scale |
 //! | `titles` | per item row: its title or `null` |
 //! | `fingerprint` | MD5 (hex) of the training triples (user index, item index, value bits; each u32 LE) in order |
-//! | `data_md5` | MD5 (hex) of the tensors in name order (name bytes, then data bytes): detects corruption |
 //! | `training` | `{train_seconds, epochs_run, train_ratings, embedrec_version, created_unix}` |
+//!
+//! # Checksum
+//!
+//! `embedrec_checksum` is the MD5 (hex) of everything that determines an answer: the
+//! exact text of the `embedrec` metadata (every key above) and every tensor's name,
+//! dtype, shape and data ([`file_checksum`] says how they are laid end to end). Every
+//! load verifies it — `load`, hence `predict`, `recommend`, `eval`, `serve` and its
+//! reloads — before anything in the file is believed, so a one-byte change anywhere
+//! that could change an answer (a digit of the scale or of a raw id, a params value,
+//! a tensor byte, a shape) is refused as a corrupt file. Bytes it does not cover are
+//! the safetensors framing (header length, tensor offsets, padding): a change there
+//! either fails to parse or moves a tensor's data, which the checksum then sees.
+//!
+//! Older files: a file that carries `embedrec_checksum` is always verified against it,
+//! whatever its `format_version` says (so a flipped version cannot skip the check); a
+//! version 3 file without it is refused. Versions 1 and 2 (written before the whole-file
+//! checksum) carry `data_md5` in the metadata instead — the MD5 of the tensors alone,
+//! in name order (name bytes, then data bytes) — which is verified; their metadata is
+//! not covered, so re-save such a model (load and save, or retrain) to protect it.
+//! Version 1 files also lack `feedback` (derived as their writers did).
+//!
+//! Beyond the checksum, the loader cross-checks the content: the id maps against the
+//! tensors' rows, the params against the tensor shapes they state (e.g. `dim` against
+//! the width of the factor tables, `hidden` against the dense layers), the rated-items
+//! lists against the rows, finite weights and a valid scale.
 //!
 //! [`load`] validates all of it and answers [`Error::BadInput`] naming the file and the
 //! problem; no byte sequence makes it panic.
@@ -49,14 +73,19 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// The model-file format version this build writes and reads.
-pub const FORMAT_VERSION: u64 = 2;
+pub const FORMAT_VERSION: u64 = 3;
 
 /// The oldest format version this build reads: version 1 files lack `feedback`, which
-/// is then derived as version 1 writers decided it (see [`legacy_feedback`]).
+/// is then derived as version 1 writers decided it (see [`legacy_feedback`]); versions
+/// 1 and 2 carry only the tensors' `data_md5` (see the module docs).
 pub const OLDEST_FORMAT_VERSION: u64 = 1;
 
 /// The key of the safetensors `__metadata__` map holding embedrec's JSON metadata.
 pub const METADATA_KEY: &str = "embedrec";
+
+/// The key of the safetensors `__metadata__` map holding the file's checksum (format
+/// version 3): see [`file_checksum`].
+pub const CHECKSUM_KEY: &str = "embedrec_checksum";
 
 /// How and when a saved model was trained.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -515,6 +544,20 @@ pub fn load(path: &Path) -> Result<TrainedModel> {
     TrainedModel::from_bytes(&bytes, path)
 }
 
+/// [`load`], and the MD5 (lowercase hex) of the file's bytes as read ([`file_md5`]):
+/// what identifies the model file itself (two models trained on the same data share
+/// their `fingerprint`, not this).
+pub fn load_identified(path: &Path) -> Result<(TrainedModel, String)> {
+    let bytes = super::read_regular_file(path)?;
+    let model = TrainedModel::from_bytes(&bytes, path)?;
+    Ok((model, file_md5(&bytes)))
+}
+
+/// The MD5 (lowercase hex) of a model file's bytes, as `md5sum` prints it.
+pub fn file_md5(bytes: &[u8]) -> String {
+    hex(&Md5::digest(bytes))
+}
+
 /// The JSON metadata as stored (owned, for reading).
 #[derive(serde::Deserialize)]
 struct Meta {
@@ -528,7 +571,8 @@ struct Meta {
     feedback: Option<Feedback>,
     titles: Vec<Option<String>>,
     fingerprint: String,
-    data_md5: String,
+    #[serde(default)]
+    data_md5: Option<String>,
     training: TrainingInfo,
 }
 
@@ -603,7 +647,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// MD5 over `(name, data)` pairs in name order.
+/// MD5 over `(name, data)` pairs in name order: the tensors-only checksum of format
+/// versions 1 and 2 (`data_md5`), still verified when such a file is read.
 fn data_md5<'a>(tensors: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
     let mut sorted: Vec<_> = tensors.into_iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
@@ -615,11 +660,53 @@ fn data_md5<'a>(tensors: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Strin
     hex(&h.finalize())
 }
 
-/// Serializes `tensors` with `meta` (a JSON object, to which `data_md5` is added).
-fn encode_raw(mut meta: Value, tensors: Vec<RawTensor>) -> Result<Vec<u8>, String> {
-    let md5 = data_md5(tensors.iter().map(|t| (t.name.as_str(), &t.bytes[..])));
-    meta["data_md5"] = Value::String(md5);
-    let info = HashMap::from([(METADATA_KEY.to_string(), meta.to_string())]);
+/// The checksum of a format-version-3 file (MD5, lowercase hex) over everything that
+/// determines an answer: the domain tag `embedrec model file v3`, then the exact text
+/// of the `embedrec` metadata (every field: kind, params, feedback, ids, scale, clip,
+/// titles, fingerprint, training), then every tensor in name order as its name, dtype,
+/// shape and data bytes; each piece is preceded by its length (u64 LE) so that no two
+/// different files hash the same input. It detects corruption and accidental edits
+/// (it is not a signature: whoever can write the file can recompute it).
+pub fn file_checksum<'a>(
+    metadata: &str,
+    tensors: impl IntoIterator<Item = (&'a str, Dtype, &'a [usize], &'a [u8])>,
+) -> String {
+    let mut h = Md5::new();
+    let mut piece = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    piece(b"embedrec model file v3");
+    piece(metadata.as_bytes());
+    let mut sorted: Vec<_> = tensors.into_iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, dtype, shape, data) in sorted {
+        piece(name.as_bytes());
+        piece(dtype.to_string().as_bytes());
+        let dims: Vec<u8> = shape
+            .iter()
+            .flat_map(|&d| (d as u64).to_le_bytes())
+            .collect();
+        piece(&dims);
+        piece(data);
+    }
+    hex(&h.finalize())
+}
+
+/// Serializes `tensors` with `meta` (a JSON object) and the checksum of both under
+/// [`CHECKSUM_KEY`] (format version 3).
+fn encode_raw(meta: Value, tensors: Vec<RawTensor>) -> Result<Vec<u8>, String> {
+    let text = meta.to_string();
+    let sum = file_checksum(
+        &text,
+        tensors
+            .iter()
+            .map(|t| (t.name.as_str(), t.dtype, &t.shape[..], &t.bytes[..])),
+    );
+    let info = HashMap::from([
+        (METADATA_KEY.to_string(), text),
+        (CHECKSUM_KEY.to_string(), sum),
+    ]);
     safetensors::serialize(tensors.iter().map(|t| (t.name.as_str(), t)), Some(info))
         .map_err(|e| format!("cannot serialize the model: {e}"))
 }
@@ -671,6 +758,31 @@ fn decode(bytes: &[u8]) -> Result<TrainedModel, String> {
         .ok_or_else(|| {
             format!("no `{METADATA_KEY}` metadata: a safetensors file, but not an embedrec model")
         })?;
+    // Every tensor of the file, by name.
+    let present = header.tensors();
+    let mut views: HashMap<&str, (Dtype, &[usize], &[u8])> = HashMap::new();
+    for name in present.keys() {
+        let info = header
+            .info(name)
+            .ok_or_else(|| format!("missing tensor `{name}`"))?;
+        let (s, e) = info.data_offsets;
+        let slice = data
+            .get(s..e)
+            .ok_or_else(|| format!("tensor `{name}`: data offsets out of range"))?;
+        views.insert(name.as_str(), (info.dtype, &info.shape, slice));
+    }
+    // The whole-file checksum first, whatever the version says: a file that carries
+    // one is verified against it (so a flipped `format_version` cannot skip it).
+    let stored_sum = header.metadata().as_ref().and_then(|m| m.get(CHECKSUM_KEY));
+    if let Some(stored) = stored_sum {
+        let actual = file_checksum(text, views.iter().map(|(k, v)| (*k, v.0, v.1, v.2)));
+        if &actual != stored {
+            return Err(format!(
+                "checksum mismatch: the file's content hashes to {actual}, its `{CHECKSUM_KEY}` \
+                 says {stored}: the file is corrupt or was edited"
+            ));
+        }
+    }
     let value: Value = serde_json::from_str(text)
         .map_err(|e| format!("`{METADATA_KEY}` metadata is not valid JSON: {e}"))?;
     let version = match value.get("format_version").map(|v| (v, v.as_u64())) {
@@ -685,32 +797,37 @@ fn decode(bytes: &[u8]) -> Result<TrainedModel, String> {
     };
     let meta: Meta = serde_json::from_value(value)
         .map_err(|e| format!("invalid `{METADATA_KEY}` metadata: {e}"))?;
-    // Every tensor of the file, under the checksum; the kind's loader then reads the
-    // ones it needs, and any it did not read is refused.
-    let kind = crate::models::kind(&meta.kind)?;
-    let present = header.tensors();
-    let mut views: HashMap<&str, (Dtype, &[usize], &[u8])> = HashMap::new();
-    for name in present.keys() {
-        let info = header
-            .info(name)
-            .ok_or_else(|| format!("missing tensor `{name}`"))?;
-        let (s, e) = info.data_offsets;
-        let slice = data
-            .get(s..e)
-            .ok_or_else(|| format!("tensor `{name}`: data offsets out of range"))?;
-        views.insert(name.as_str(), (info.dtype, &info.shape, slice));
+    match (stored_sum, version, &meta.data_md5) {
+        (Some(_), _, _) => {}
+        (None, FORMAT_VERSION, _) => {
+            return Err(format!(
+                "no `{CHECKSUM_KEY}`: a format version {FORMAT_VERSION} file must carry its \
+                 checksum; the file is corrupt or was edited"
+            ));
+        }
+        // Versions 1 and 2: their tensors-only checksum (the metadata is not covered).
+        (None, _, Some(stored)) => {
+            let actual = data_md5(views.iter().map(|(k, v)| (*k, v.2)));
+            if &actual != stored {
+                return Err(format!(
+                    "checksum mismatch: the tensors' MD5 is {actual}, the metadata says \
+                     {stored}: the file is corrupt"
+                ));
+            }
+        }
+        (None, _, None) => {
+            return Err(format!(
+                "no checksum: a format version {version} file must carry `data_md5` \
+                 in its metadata"
+            ));
+        }
     }
+    // The kind's loader reads the tensors it needs; any it did not read is refused.
+    let kind = crate::models::kind(&meta.kind)?;
     for name in ["rated_offsets", "rated_items"] {
         if !views.contains_key(name) {
             return Err(format!("missing tensor `{name}` (every model file has it)"));
         }
-    }
-    let actual = data_md5(views.iter().map(|(k, v)| (*k, v.2)));
-    if actual != meta.data_md5 {
-        return Err(format!(
-            "checksum mismatch: the tensors' MD5 is {actual}, the metadata says {}: the file is corrupt",
-            meta.data_md5
-        ));
     }
 
     let users = unique_ids(&meta.users, "user")?;
@@ -1185,21 +1302,201 @@ mod tests {
         assert!(msg.contains("truncated"), "{msg}");
     }
 
-    #[test]
-    fn flipped_bytes_never_panic_and_data_flips_fail_the_checksum() {
-        let bytes = baseline().to_bytes().unwrap();
+    /// The class of byte `pos` of a model file, for the mutation test: the header
+    /// length, a metadata field (by its key), the checksum, the rest of the safetensors
+    /// header, or tensor data.
+    fn byte_class(bytes: &[u8], pos: usize) -> String {
         let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-        for pos in 0..bytes.len() {
-            let mut b = bytes.clone();
-            b[pos] ^= 0x5a;
-            let result = TrainedModel::from_bytes(&b, Path::new("m"));
-            if pos >= 8 + n {
-                let e = result.expect_err("flipped tensor byte loaded").to_string();
-                assert!(e.contains("checksum mismatch"), "{e}");
-            } else if pos < 8 {
-                assert!(result.is_err());
+        if pos < 8 {
+            return "header length".into();
+        }
+        if pos >= 8 + n {
+            return "tensor data".into();
+        }
+        let header = &bytes[8..8 + n];
+        let at = pos - 8;
+        let find = |pat: &[u8]| header.windows(pat.len()).position(|w| w == pat);
+        let sum = find(format!("\"{CHECKSUM_KEY}\":\"").as_bytes()).unwrap();
+        if (sum..sum + CHECKSUM_KEY.len() + 4 + 32).contains(&at) {
+            return "checksum".into();
+        }
+        let start =
+            find(format!("\"{METADATA_KEY}\":\"").as_bytes()).unwrap() + METADATA_KEY.len() + 4;
+        // The metadata is a JSON string inside the header: it ends at the first quote
+        // that is not escaped.
+        let mut end = start;
+        while header[end] != b'"' {
+            end += if header[end] == b'\\' { 2 } else { 1 };
+        }
+        if !(start..end).contains(&at) {
+            return "safetensors header".into();
+        }
+        // Inside the metadata string the keys are escaped (\"key\":); the field of a
+        // byte is the last top-level key before it.
+        let mut class = "metadata {".to_string();
+        let mut best = 0;
+        for key in [
+            "format_version",
+            "kind",
+            "params",
+            "users",
+            "items",
+            "scale",
+            "clip",
+            "feedback",
+            "titles",
+            "fingerprint",
+            "training",
+        ] {
+            let k = find(format!("\\\"{key}\\\":").as_bytes()).unwrap();
+            if k <= at && k >= best {
+                best = k;
+                class = format!("metadata {key}");
             }
         }
+        class
+    }
+
+    /// Every byte of saved models, flipped several ways: each variant is refused (a
+    /// `BadInput`, exit 2) or decodes to exactly the model saved (e.g. a JSON space of
+    /// the header turned into a tab). Every metadata field is covered by the checksum,
+    /// so turning the scale's 5 into a 3 or a digit of a raw id is refused.
+    #[test]
+    fn every_byte_flipped_is_refused_or_changes_nothing() {
+        for saved in [baseline(), mf(), neumf()] {
+            let bytes = saved.to_bytes().unwrap();
+            let mut refused: std::collections::BTreeMap<String, (usize, usize)> =
+                Default::default();
+            for pos in 0..bytes.len() {
+                let class = byte_class(&bytes, pos);
+                for mask in [0x01u8, 0x02, 0x10, 0x29, 0x5a, 0xff] {
+                    let mut b = bytes.clone();
+                    b[pos] ^= mask;
+                    let entry = refused.entry(class.clone()).or_default();
+                    entry.1 += 1;
+                    match TrainedModel::from_bytes(&b, Path::new("m")) {
+                        Err(e) => {
+                            assert_eq!(e.exit_code(), 2);
+                            entry.0 += 1;
+                        }
+                        Ok(back) => assert!(
+                            back == saved,
+                            "{} file, byte {pos} ({class}) ^ {mask:#04x}: accepted with \
+                             another content",
+                            saved.model.kind()
+                        ),
+                    }
+                }
+            }
+            for class in [
+                "header length",
+                "safetensors header",
+                "checksum",
+                "tensor data",
+                "metadata format_version",
+                "metadata kind",
+                "metadata params",
+                "metadata users",
+                "metadata items",
+                "metadata scale",
+                "metadata clip",
+                "metadata feedback",
+                "metadata titles",
+                "metadata fingerprint",
+                "metadata training",
+            ] {
+                assert!(
+                    refused.contains_key(class),
+                    "{}: no byte of class {class}",
+                    saved.model.kind()
+                );
+            }
+            // Inside the metadata, the checksum and the tensors, every change is
+            // refused (only the framing has bytes whose change means nothing).
+            for (class, (r, n)) in &refused {
+                if class != "safetensors header" {
+                    assert_eq!(r, n, "{}: {class}", saved.model.kind());
+                }
+            }
+        }
+    }
+
+    /// The flips the checksum exists for: the scale maximum 5 -> 3, a digit of a raw
+    /// item id, a params value, the format version 3 -> 2 (which must not skip the
+    /// check) — each one byte of the file, each refused naming the checksum.
+    #[test]
+    fn metadata_edits_fail_the_checksum() {
+        let saved = mf();
+        let bytes = saved.to_bytes().unwrap();
+        let edit = |from: &str, to: &str| {
+            let (from, to) = (from.as_bytes(), to.as_bytes());
+            let k = bytes
+                .windows(from.len())
+                .position(|w| w == from)
+                .unwrap_or_else(|| panic!("{} not in the file", String::from_utf8_lossy(from)));
+            let mut b = bytes.clone();
+            b[k..k + to.len()].copy_from_slice(to);
+            b
+        };
+        let item = saved.items.raw(3).to_string();
+        let mut other = item.clone().into_bytes();
+        other[0] = if other[0] == b'9' { b'8' } else { other[0] + 1 };
+        let other = String::from_utf8(other).unwrap();
+        assert!(saved.items.index_of(&other).is_none() || other != item);
+        for (from, to) in [
+            (r#"\"max\":5.0"#.to_string(), r#"\"max\":3.0"#.to_string()),
+            (format!(r#",\"{item}\","#), format!(r#",\"{other}\","#)),
+            (r#"\"dim\":6"#.into(), r#"\"dim\":5"#.into()),
+            (r#"\"clip\":false"#.into(), r#"\"clip\":fals "#.into()),
+            (
+                r#"\"format_version\":3"#.into(),
+                r#"\"format_version\":2"#.into(),
+            ),
+        ] {
+            let e = err(&edit(&from, &to));
+            assert!(e.contains("checksum mismatch"), "{from} -> {to}: {e}");
+        }
+    }
+
+    /// Version 1 and 2 files (no whole-file checksum) are still read, their tensors
+    /// checked by `data_md5`; a version 3 file without its checksum is refused.
+    #[test]
+    fn older_versions_are_read_with_their_tensor_checksum() {
+        let saved = mf();
+        let (meta, tensors) = parts(&saved.to_bytes().unwrap());
+        let legacy = |version: u64, flip: bool| {
+            let mut m = meta.clone();
+            m["format_version"] = json!(version);
+            if version == 1 {
+                m.as_object_mut().unwrap().remove("feedback");
+            }
+            let md5 = data_md5(tensors.iter().map(|t| (t.name.as_str(), &t.bytes[..])));
+            m["data_md5"] = json!(md5);
+            let mut t: Vec<RawTensor> = tensors
+                .iter()
+                .map(|t| RawTensor {
+                    name: t.name.clone(),
+                    dtype: t.dtype,
+                    shape: t.shape.clone(),
+                    bytes: t.bytes.clone(),
+                })
+                .collect();
+            if flip {
+                let k = t.iter().position(|t| t.name == "q").unwrap();
+                t[k].bytes[5] ^= 0x10;
+            }
+            let info = HashMap::from([(METADATA_KEY.to_string(), m.to_string())]);
+            safetensors::serialize(t.iter().map(|t| (t.name.as_str(), t)), Some(info)).unwrap()
+        };
+        for version in [1, 2] {
+            let back = TrainedModel::from_bytes(&legacy(version, false), Path::new("old"));
+            assert!(back.unwrap() == saved, "version {version}");
+            let e = err(&legacy(version, true));
+            assert!(e.contains("checksum mismatch"), "{e}");
+        }
+        // Version 3 requires the whole-file checksum.
+        let e = err(&legacy(3, false));
+        assert!(e.contains("no `embedrec_checksum`"), "{e}");
     }
 
     #[test]
@@ -1220,9 +1517,9 @@ mod tests {
                 .collect();
             encode_raw(m, t).unwrap()
         };
-        let e = err(&rewrite(&|m| m["format_version"] = json!(3)));
-        assert!(e.contains("unsupported model format version 3"), "{e}");
-        // Version 2 states the feedback; version 1 files did not, and derive it.
+        let e = err(&rewrite(&|m| m["format_version"] = json!(4)));
+        assert!(e.contains("unsupported model format version 4"), "{e}");
+        // Versions 2 and 3 state the feedback; version 1 files did not, and derive it.
         let e = err(&rewrite(&|m| {
             m.as_object_mut().unwrap().remove("feedback");
         }));
