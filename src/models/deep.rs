@@ -1621,20 +1621,6 @@ impl Model for Deep {
     fn item_factors(&self) -> Option<(&[f32], usize)> {
         Some((&self.q, self.dim))
     }
-
-    fn fold_in(
-        &self,
-        _: &serde_json::Value,
-        _: super::Feedback,
-        _: &[(u32, f32)],
-        _: super::FoldedUser,
-    ) -> Result<super::FoldedUser> {
-        Err(Error::Usage(
-            "fold-in is not supported for deep and neumf models (their user input passes \
-             through dense layers); retrain with the new user's ratings"
-                .into(),
-        ))
-    }
 }
 
 fn load(
@@ -1767,22 +1753,7 @@ pub(crate) const KIND: Kind = Kind {
             (_, false) => DeepParams::default(),
         };
         let p = super::overlay(base, over)?;
-        if implicit != p.loss.ranking().is_some() {
-            return Err(Error::Usage(format!(
-                "deep {} needs {} loss, not {:?}",
-                if implicit {
-                    "on implicit feedback"
-                } else {
-                    "on ratings"
-                },
-                if implicit {
-                    "a ranking (bpr, warp, bce or softmax)"
-                } else {
-                    "a rating (mse or rmse)"
-                },
-                p.loss
-            )));
-        }
+        super::ranking::check_loss_mode("deep", implicit, p.loss)?;
         Ok(Box::new(p))
     },
     presets: &["book-dl", "book-dl-occ"],

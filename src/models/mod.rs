@@ -177,7 +177,9 @@ pub trait Model: Recommender + std::fmt::Debug + Send + Sync + 'static {
     ) -> Result<FoldedUser, crate::Error> {
         let _ = (params, feedback, ratings, base);
         Err(crate::Error::Usage(format!(
-            "fold-in is not supported for {} models; retrain with the new user's ratings",
+            "fold-in is not supported for {} models (no closed form for a new user's \
+             parameters with the rest frozen; for deep and neumf, the user input passes \
+             through dense layers); retrain with the new user's ratings",
             self.kind()
         )))
     }

@@ -878,20 +878,6 @@ impl Model for NeuMf {
     fn item_factors(&self) -> Option<(&[f32], usize)> {
         Some((&self.gmf_q, self.dim))
     }
-
-    fn fold_in(
-        &self,
-        _: &serde_json::Value,
-        _: super::Feedback,
-        _: &[(u32, f32)],
-        _: super::FoldedUser,
-    ) -> Result<super::FoldedUser> {
-        Err(Error::Usage(
-            "fold-in is not supported for deep and neumf models (their user input passes \
-             through dense layers); retrain with the new user's ratings"
-                .into(),
-        ))
-    }
 }
 
 fn load(
@@ -952,22 +938,7 @@ pub(crate) const KIND: Kind = Kind {
             NeuMfParams::default()
         };
         let p = super::overlay(base, over)?;
-        if implicit != p.loss.ranking().is_some() {
-            return Err(Error::Usage(format!(
-                "neumf {} needs {} loss, not {:?}",
-                if implicit {
-                    "on implicit feedback"
-                } else {
-                    "on ratings"
-                },
-                if implicit {
-                    "a ranking (bpr, warp, bce or softmax)"
-                } else {
-                    "a rating (mse or rmse)"
-                },
-                p.loss
-            )));
-        }
+        super::ranking::check_loss_mode("neumf", implicit, p.loss)?;
         Ok(Box::new(p))
     },
     presets: &[],

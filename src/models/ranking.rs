@@ -256,6 +256,25 @@ impl Sampler {
     }
 }
 
+/// Refuses a network's loss that does not fit its mode: a ranking loss on implicit
+/// feedback (`implicit`), a rating loss on ratings.
+pub(crate) fn check_loss_mode(kind: &str, implicit: bool, loss: NetLoss) -> Result<()> {
+    if implicit == loss.ranking().is_some() {
+        return Ok(());
+    }
+    let (on, needs) = if implicit {
+        (
+            "on implicit feedback",
+            "a ranking (bpr, warp, bce or softmax)",
+        )
+    } else {
+        ("on ratings", "a rating (mse or rmse)")
+    };
+    Err(Error::Usage(format!(
+        "{kind} {on} needs {needs} loss, not {loss:?}"
+    )))
+}
+
 /// What a network (`deep`, `neumf`) is trained on: a rating loss on the ratings, or a
 /// ranking loss on implicit feedback. Written (`--loss`, model files) as the loss's name:
 /// `mse`, `rmse`, `bpr`, `warp`, `bce`, `softmax`.

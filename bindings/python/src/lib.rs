@@ -327,58 +327,43 @@ fn arrow_dataset(
         source: PathBuf::from("<arrow>"),
         warnings: Vec::new(),
     };
-    // An id column's value `k` as text, interned into `ids`.
-    fn ids(
-        col: &dyn Array,
+    // An id column's values as text, interned into `map`.
+    fn ids<'a>(
+        col: &'a dyn Array,
         map: &mut embedrec::data::IdMap,
         name: &str,
     ) -> Result<Vec<u32>, String> {
-        let null = |k: usize| format!("column `{name}`, row {k}: null id");
-        let mut out = Vec::with_capacity(col.len());
-        match col.data_type() {
+        let text: Box<dyn Fn(usize) -> std::borrow::Cow<'a, str> + 'a> = match col.data_type() {
             DataType::Utf8 => {
                 let a = col.as_string::<i32>();
-                for k in 0..a.len() {
-                    if a.is_null(k) {
-                        return Err(null(k));
-                    }
-                    out.push(map.get_or_insert(a.value(k)));
-                }
+                Box::new(move |k| a.value(k).into())
             }
             DataType::LargeUtf8 => {
                 let a = col.as_string::<i64>();
-                for k in 0..a.len() {
-                    if a.is_null(k) {
-                        return Err(null(k));
-                    }
-                    out.push(map.get_or_insert(a.value(k)));
-                }
+                Box::new(move |k| a.value(k).into())
             }
             DataType::Int64 => {
                 let a = col.as_primitive::<Int64Type>();
-                for k in 0..a.len() {
-                    if a.is_null(k) {
-                        return Err(null(k));
-                    }
-                    out.push(map.get_or_insert(&a.value(k).to_string()));
-                }
+                Box::new(move |k| a.value(k).to_string().into())
             }
             DataType::Int32 => {
                 let a = col.as_primitive::<Int32Type>();
-                for k in 0..a.len() {
-                    if a.is_null(k) {
-                        return Err(null(k));
-                    }
-                    out.push(map.get_or_insert(&a.value(k).to_string()));
-                }
+                Box::new(move |k| a.value(k).to_string().into())
             }
             other => {
                 return Err(format!(
                     "column `{name}`: ids must be strings or integers, not {other}"
                 ));
             }
-        }
-        Ok(out)
+        };
+        (0..col.len())
+            .map(|k| {
+                if col.is_null(k) {
+                    return Err(format!("column `{name}`, row {k}: null id"));
+                }
+                Ok(map.get_or_insert(&text(k)))
+            })
+            .collect()
     }
     fn numbers(col: &dyn Array, name: &str) -> Result<Vec<f64>, String> {
         if col.null_count() > 0 {
