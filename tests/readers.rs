@@ -2,6 +2,8 @@
 //! written into a temporary folder, bad input (errors name file, line and field), random
 //! bytes (never a panic), duplicate policies, and the real ML-100K when present.
 
+mod common;
+
 use embedrec::Error;
 use embedrec::data::movielens::{read_items, read_users};
 use embedrec::data::{
@@ -607,16 +609,7 @@ proptest! {
 // ---- the real ML-100K, when present ----
 
 fn ml100k_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("EMBEDREC_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let dir = base.join("ml-100k");
-    if dir.join("u.data").is_file() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: {} not found", dir.display());
-        None
-    }
+    common::ml100k()
 }
 
 #[test]

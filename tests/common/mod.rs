@@ -4,8 +4,23 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A test's shared input is absent: with `EMBEDREC_REQUIRE_DATA` set (as `.ci/run`
+/// does) that is a failure; otherwise the test is skipped with a printed notice.
+pub fn absent(what: &str, path: &Path) {
+    let required = std::env::var("EMBEDREC_REQUIRE_DATA").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        !required,
+        "{what} not found at {} (EMBEDREC_REQUIRE_DATA is set)",
+        path.display()
+    );
+    eprintln!(
+        "skipping: {what} not found at {} (set EMBEDREC_DATA)",
+        path.display()
+    );
+}
+
 /// `$EMBEDREC_DATA/ml-100k` (default `../shared/data/ml-100k`), or `None` with a printed
-/// notice when it is absent.
+/// notice when it is absent (a failure under `EMBEDREC_REQUIRE_DATA`, see [`absent`]).
 pub fn ml100k() -> Option<PathBuf> {
     let root = std::env::var_os("EMBEDREC_DATA")
         .map(PathBuf::from)
@@ -14,10 +29,7 @@ pub fn ml100k() -> Option<PathBuf> {
     if dir.join("u.data").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: MovieLens 100K not found at {} (set EMBEDREC_DATA)",
-            dir.display()
-        );
+        absent("MovieLens 100K", &dir);
         None
     }
 }
@@ -109,10 +121,7 @@ pub fn keras_reference_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipping: Keras reference curves not found at {}",
-            dir.display()
-        );
+        absent("the Keras reference curves", &dir);
         None
     }
 }

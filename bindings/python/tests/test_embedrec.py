@@ -15,6 +15,15 @@ import embedrec
 ROOT = Path(__file__).resolve().parents[3]
 ML100K = Path(os.environ.get("EMBEDREC_DATA", ROOT.parent / "shared" / "data")) / "ml-100k"
 CLI = Path(os.environ.get("EMBEDREC_BIN", ROOT / "target" / "release" / "embedrec"))
+REQUIRED = os.environ.get("EMBEDREC_REQUIRE_DATA", "") not in ("", "0")
+
+
+def _need_ml100k():
+    """Skips a test without ML-100K, or fails it under EMBEDREC_REQUIRE_DATA (.ci/run)."""
+    if not (ML100K / "u1.base").exists():
+        if REQUIRED:
+            pytest.fail(f"{ML100K} is absent (EMBEDREC_REQUIRE_DATA is set)")
+        pytest.skip(f"{ML100K} is absent")
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +152,7 @@ def test_the_thread_is_released_while_rust_trains():
 
 @pytest.mark.skipif(not CLI.exists(), reason="needs the embedrec binary (cargo build --release)")
 def test_the_model_file_is_shared_with_the_command_line(tmp_path):
-    if not (ML100K / "u1.base").exists():
-        pytest.skip(f"{ML100K} is absent")
+    _need_ml100k()
     train = embedrec.load(ML100K / "u1.base")
     model = embedrec.MF(dim=16, epochs=5).fit(train)
     path = tmp_path / "py.emb"
@@ -197,8 +205,7 @@ def _cli_rmse(*args):
 
 @pytest.mark.skipif(not CLI.exists(), reason="needs the embedrec binary (cargo build --release)")
 def test_the_textbook_example_matches_the_command_line(tmp_path):
-    if not (ML100K / "u1.base").exists():
-        pytest.skip(f"{ML100K} is absent")
+    _need_ml100k()
     out = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "textbook.py"), str(ML100K), "--out", str(tmp_path)],
         capture_output=True, text=True, check=True,
