@@ -392,15 +392,6 @@ fn overlay_config<T: serde::Serialize + serde::de::DeserializeOwned>(
         .map_err(|e: toml::de::Error| Error::bad_input(path, e.to_string()))
 }
 
-/// The first of `flags` that was given (`(name, given)`), as a usage error: the flag
-/// does not apply to `kind`.
-fn refuse_flags(kind: &str, flags: &[(&str, bool)]) -> Result<()> {
-    match flags.iter().find(|(_, given)| *given) {
-        Some((flag, _)) => Err(Error::Usage(format!("{flag} does not apply to {kind}"))),
-        None => Ok(()),
-    }
-}
-
 fn merge_tables(base: &mut toml::Table, overlay: toml::Table) {
     for (key, value) in overlay {
         match (base.get_mut(&key), value) {
@@ -597,11 +588,6 @@ impl TrainArgs {
             },
         )?;
         let h = &self.hyper;
-        if h.features.is_some() || h.dropout.is_some() {
-            return Err(Error::Usage(
-                "neumf takes no --features or --dropout (those are for deep)".into(),
-            ));
-        }
         set!(p, h, dim);
         set!(p, h, mlp_dim);
         set!(p, h, epochs);
@@ -651,20 +637,6 @@ impl TrainArgs {
             },
         )?;
         let h = &self.hyper;
-        let unsupported = [
-            ("--batch", h.batch.is_some()),
-            ("--optimizer", h.optimizer.is_some()),
-            ("--lr", h.lr.is_some()),
-            ("--lr-decay", h.lr_decay.is_some()),
-            ("--l2-bias", h.l2_bias.is_some()),
-            ("--l2-mode", h.l2_mode.is_some()),
-            ("--loss", h.loss.is_some()),
-            ("--patience", h.patience.is_some()),
-            ("--val-fraction", h.val_fraction.is_some()),
-            ("--hidden", h.hidden.is_some()),
-            ("--features", h.features.is_some()),
-        ];
-        refuse_flags("ials", &unsupported)?;
         set!(p, h, dim);
         if let Some(e) = h.epochs {
             p.iterations = e;
@@ -707,31 +679,6 @@ impl TrainArgs {
             p = overlay_config(p, path)?;
         }
         let h = &self.hyper;
-        refuse_flags(
-            "ease",
-            &[
-                ("--dim", h.dim.is_some()),
-                ("--epochs", h.epochs.is_some()),
-                ("--batch", h.batch.is_some()),
-                ("--optimizer", h.optimizer.is_some()),
-                ("--lr", h.lr.is_some()),
-                ("--lr-decay", h.lr_decay.is_some()),
-                ("--l2-bias", h.l2_bias.is_some()),
-                ("--l2-mode", h.l2_mode.is_some()),
-                ("--init", h.init.is_some()),
-                ("--loss", h.loss.is_some()),
-                ("--patience", h.patience.is_some()),
-                ("--val-fraction", h.val_fraction.is_some()),
-                ("--hidden", h.hidden.is_some()),
-                ("--features", h.features.is_some()),
-                ("--negatives", self.negatives.is_some()),
-                ("--sampling", self.sampling.is_some()),
-                ("--alpha", self.alpha.is_some()),
-                ("--confidence", self.confidence.is_some()),
-                ("--cg-steps", self.cg_steps.is_some()),
-                ("--l2-exponent", self.l2_exponent.is_some()),
-            ],
-        )?;
         set!(p, h, l2);
         set!(p, h, threads);
         if let Some(r) = &self.recency {
@@ -765,22 +712,6 @@ impl TrainArgs {
             },
         )?;
         let h = &self.hyper;
-        let unsupported = [
-            ("--batch", h.batch.is_some()),
-            ("--momentum", h.momentum.is_some()),
-            ("--nesterov", h.nesterov),
-            ("--l2-mode", h.l2_mode.is_some()),
-            ("--patience", h.patience.is_some()),
-            ("--val-fraction", h.val_fraction.is_some()),
-            ("--threads", h.threads.is_some()),
-            ("--hidden", h.hidden.is_some()),
-            ("--features", h.features.is_some()),
-            ("--alpha", self.alpha.is_some()),
-            ("--confidence", self.confidence.is_some()),
-            ("--cg-steps", self.cg_steps.is_some()),
-            ("--l2-exponent", self.l2_exponent.is_some()),
-        ];
-        refuse_flags("mf on implicit feedback", &unsupported)?;
         set!(p, h, dim);
         set!(p, h, epochs);
         set!(p, h, lr);
@@ -895,21 +826,6 @@ impl TrainArgs {
             },
         )?;
         let h = &self.hyper;
-        refuse_flags(
-            "autorec",
-            &[
-                ("--dim (the code size is --hidden)", h.dim.is_some()),
-                ("--l2-bias", h.l2_bias.is_some()),
-                ("--l2-mode", h.l2_mode.is_some()),
-                ("--init", h.init.is_some()),
-                ("--loss", h.loss.is_some()),
-                ("--activation", h.activation.is_some()),
-                ("--dropout", h.dropout.is_some()),
-                ("--features", h.features.is_some()),
-                ("--l2-dense", h.l2_dense.is_some()),
-                ("--threads", h.threads.is_some()),
-            ],
-        )?;
         set!(p, h, epochs);
         set!(p, h, batch);
         set!(p, h, lr);
@@ -978,11 +894,6 @@ impl TrainArgs {
         self.refuse_foreign_flags()?;
         // Validates the implicit-feedback flags of every kind (errors for rating models).
         let implicit = self.implicit_settings()?;
-        if self.recency.is_some() && self.model != ModelKind::Ease {
-            return Err(Error::Usage(
-                "--recency applies to --model ease only".into(),
-            ));
-        }
         Ok(match self.model {
             ModelKind::Baseline => Either::Baseline(self.baseline_params()?),
             ModelKind::Mf if self.is_implicit() => Either::MfRank(self.mf_rank_params()?, implicit),
