@@ -129,6 +129,11 @@ fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
             p.check()?;
             Either::Blend(p)
         }
+        Either::Fm(p) => {
+            let p = apply(p, overrides)?;
+            p.check()?;
+            Either::Fm(p)
+        }
         Either::NeuMf(p) => {
             let p = apply(p, overrides)?;
             p.check()?;

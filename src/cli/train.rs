@@ -11,8 +11,8 @@ use crate::models::blend::BlendParams;
 use crate::models::ranking::NetLoss;
 use crate::models::{
     AutoRecParams, BaselineParams, DeepParams, EaseParams, EpochStats, Fit, FitOptions, Fitted,
-    IalsParams, KnnParams, MfParams, MfRankParams, NeuMfParams, PopularityParams, RankLoss,
-    Recommender, RowOptions, Sampling, TrainingSet,
+    FmParams, IalsParams, KnnParams, MfParams, MfRankParams, NeuMfParams, PopularityParams,
+    RankLoss, Recommender, RowOptions, Sampling, TrainingSet,
 };
 use crate::store::TrainedModel;
 use clap::{Args, ValueEnum};
@@ -42,6 +42,9 @@ pub(crate) enum ModelKind {
     Neumf,
     /// EASE (Steck 2019): closed-form item-item model (L2 --l2); implicit only.
     Ease,
+    /// Factorization machine by Gibbs sampling (Bayesian FM): user, item, side variables
+    /// and the implicit sets as features (--features), no learning rate or L2 to tune.
+    Fm,
 }
 
 /// How an implicit model's test data is ranked.
@@ -182,6 +185,15 @@ pub(crate) struct TrainArgs {
     /// user's interactions after it (needs timestamps), or 'none'.
     #[arg(long, value_name = "BETA:TAU", help_heading = "Hyper-parameters")]
     recency: Option<String>,
+    /// FM: Gibbs sweeps.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    sweeps: Option<usize>,
+    /// FM: sweeps discarded before samples are kept.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    burn_in: Option<usize>,
+    /// FM: samples kept in the model (evenly thinned after burn-in).
+    #[arg(long, help_heading = "Hyper-parameters")]
+    keep: Option<usize>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
@@ -843,6 +855,46 @@ impl TrainArgs {
         Ok(p)
     }
 
+    fn fm_params(&self) -> Result<FmParams> {
+        let mut p = self.without_preset(
+            "fm",
+            FmParams {
+                seed: self.seed,
+                ..Default::default()
+            },
+        )?;
+        let h = &self.hyper;
+        set!(p, h, dim);
+        if let Some(v) = self.sweeps {
+            p.sweeps = v;
+        }
+        if let Some(v) = self.burn_in {
+            p.burn_in = v;
+        }
+        if let Some(v) = self.keep {
+            p.keep = v;
+        }
+        if let Some(f) = &h.features {
+            p.features = f
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    if t.contains(':') {
+                        Err(Error::Usage(format!(
+                            "--features: fm takes feature group names (every group has --dim \
+                             factors), got '{t}'"
+                        )))
+                    } else {
+                        Ok(t.to_string())
+                    }
+                })
+                .collect::<Result<_>>()?;
+        }
+        p.check()?;
+        Ok(p)
+    }
+
     fn blend_params(&self) -> Result<BlendParams> {
         let mut p = self.without_preset(
             "blend",
@@ -916,6 +968,7 @@ impl TrainArgs {
             ModelKind::Knn => Either::Knn(self.knn_params()?),
             ModelKind::Autorec => Either::AutoRec(self.autorec_params()?),
             ModelKind::Blend => Either::Blend(self.blend_params()?),
+            ModelKind::Fm => Either::Fm(self.fm_params()?),
             ModelKind::Ials => Either::Ials(self.ials_params()?, implicit),
             ModelKind::Ease => Either::Ease(self.ease_params()?, implicit),
             ModelKind::Popularity => {
@@ -1326,6 +1379,7 @@ fn accepted_flags(kind: ModelKind, implicit: bool) -> Vec<&'static str> {
             v.extend(IMPLICIT);
         }
         (ModelKind::Popularity, _) => v.extend(IMPLICIT),
+        (ModelKind::Fm, _) => v.extend(["--dim", "--sweeps", "--burn-in", "--keep", "--features"]),
     }
     v
 }
@@ -1382,6 +1436,9 @@ impl TrainArgs {
             ("--cg-steps", self.cg_steps.is_some()),
             ("--l2-exponent", self.l2_exponent.is_some()),
             ("--recency", self.recency.is_some()),
+            ("--sweeps", self.sweeps.is_some()),
+            ("--burn-in", self.burn_in.is_some()),
+            ("--keep", self.keep.is_some()),
         ]
     }
 
@@ -1427,6 +1484,7 @@ pub(crate) enum Either {
     Knn(KnnParams),
     AutoRec(AutoRecParams),
     Blend(BlendParams),
+    Fm(FmParams),
     Ials(IalsParams, Option<Implicit>),
     Ease(EaseParams, Option<Implicit>),
     MfRank(MfRankParams, Option<Implicit>),
@@ -1464,6 +1522,7 @@ impl Either {
             Either::Knn(p) => p,
             Either::AutoRec(p) => p,
             Either::Blend(p) => p,
+            Either::Fm(p) => p,
             Either::Ials(p, _) => p,
             Either::Ease(p, _) => p,
             Either::MfRank(p, _) => p,

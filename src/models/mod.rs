@@ -26,6 +26,7 @@ pub(crate) mod constant;
 pub mod deep;
 pub mod ease;
 pub mod fit;
+pub mod fm;
 pub mod ials;
 pub mod knn;
 pub mod mf;
@@ -43,6 +44,7 @@ pub use fit::{
     EpochStats, Feedback, Fit, FitOptions, Fitted, PopularityParams, RowOptions, RowValidation,
     TrainingSet, Validation,
 };
+pub use fm::{Fm, FmParams};
 pub use ials::{Confidence, Ials, IalsParams};
 pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};
@@ -509,6 +511,7 @@ pub const REGISTRY: &[Kind] = &[
     popularity::KIND,
     neumf::KIND,
     ease::KIND,
+    fm::KIND,
     #[cfg(test)]
     constant::KIND,
 ];
@@ -593,6 +596,13 @@ mod tests {
                 ..Default::default()
             }),
             Box::new(PopularityParams::default()),
+            Box::new(FmParams {
+                dim: 2,
+                sweeps: 4,
+                burn_in: 1,
+                keep: 2,
+                ..Default::default()
+            }),
             Box::new(NeuMfParams {
                 dim: 4,
                 mlp_dim: 4,
