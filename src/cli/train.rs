@@ -1509,7 +1509,11 @@ impl Either {
 
     /// Whether the model reads the training timestamps (ease with recency).
     pub(crate) fn needs_times(&self) -> bool {
-        matches!(self, Either::Ease(p, _) if p.uses_recency())
+        match self {
+            Either::Ease(p, _) => p.uses_recency(),
+            Either::Fm(p) => p.uses_time(),
+            _ => false,
+        }
     }
 
     /// The params, as the library trains them.

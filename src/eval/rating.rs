@@ -40,7 +40,13 @@ pub fn rating_metrics(
     let mut preds = Vec::with_capacity(BLOCK.min(test.len()));
     for start in (0..test.len()).step_by(BLOCK) {
         let end = (start + BLOCK).min(test.len());
-        model.predict_many(&test.users[start..end], &test.items[start..end], &mut preds);
+        let times = test.times.as_ref().map(|t| &t[start..end]);
+        model.predict_many_at(
+            &test.users[start..end],
+            &test.items[start..end],
+            times,
+            &mut preds,
+        );
         for (p, &v) in preds.iter().zip(&test.values[start..end]) {
             let value = clip.map_or(p.value, |s| s.clip(p.value));
             let err = value as f64 - v as f64;

@@ -253,6 +253,15 @@ impl Recommender for Blend {
         }
     }
     fn predict_many(&self, users: &[u32], items: &[u32], out: &mut Vec<Prediction>) {
+        self.predict_many_at(users, items, None, out)
+    }
+    fn predict_many_at(
+        &self,
+        users: &[u32],
+        items: &[u32],
+        times: Option<&[i64]>,
+        out: &mut Vec<Prediction>,
+    ) {
         out.clear();
         out.extend(users.iter().map(|_| Prediction {
             value: self.intercept,
@@ -260,7 +269,7 @@ impl Recommender for Blend {
         }));
         let mut member = Vec::with_capacity(users.len());
         for (m, w) in self.members.iter().zip(&self.weights) {
-            m.predict_many(users, items, &mut member);
+            m.predict_many_at(users, items, times, &mut member);
             for (o, p) in out.iter_mut().zip(&member) {
                 o.value += w * self.member_value(p.value);
                 o.fallback |= p.fallback;

@@ -892,7 +892,7 @@ impl Fit for BlendParams {
             let fitted = m.fit_rows(&first_set, &member_options)?;
             fitted
                 .model
-                .predict_many(&val.users, &val.items, &mut preds);
+                .predict_many_at(&val.users, &val.items, val.times.as_deref(), &mut preds);
             let column: Vec<f32> = preds.iter().map(|x| scale.clip(x.value)).collect();
             member_rmse.push(rmse(&column, &val.values));
             columns.push(column);

@@ -92,6 +92,20 @@ pub trait Recommender {
         out.extend(users.iter().zip(items).map(|(&u, &i)| self.predict(u, i)));
     }
 
+    /// [`Recommender::predict_many`] at the ratings' times (Unix seconds, one per pair),
+    /// when known: a model with time features (fm with `day` / `item_age`) predicts
+    /// each pair at its time; the others ignore the times.
+    fn predict_many_at(
+        &self,
+        users: &[u32],
+        items: &[u32],
+        times: Option<&[i64]>,
+        out: &mut Vec<Prediction>,
+    ) {
+        let _ = times;
+        self.predict_many(users, items, out)
+    }
+
     /// The prediction for any indices: the model's score when both are known, else the
     /// fallback, flagged.
     fn predict(&self, user: u32, item: u32) -> Prediction {
@@ -548,6 +562,15 @@ impl Recommender for AnyModel {
     }
     fn predict_many(&self, users: &[u32], items: &[u32], out: &mut Vec<Prediction>) {
         self.0.predict_many(users, items, out)
+    }
+    fn predict_many_at(
+        &self,
+        users: &[u32],
+        items: &[u32],
+        times: Option<&[i64]>,
+        out: &mut Vec<Prediction>,
+    ) {
+        self.0.predict_many_at(users, items, times, out)
     }
 }
 

@@ -43,6 +43,7 @@ SMALL = {
     embedrec.EASE: dict(),
     embedrec.Popularity: dict(),
     embedrec.Blend: dict(members=["baseline", "mf"]),
+    embedrec.FM: dict(dim=4, sweeps=8, burn_in=2, features=["rated", "raters"]),
 }
 
 

@@ -97,18 +97,90 @@ pub(crate) struct Group {
     pub len: u32,
 }
 
-/// The whole design: the user block, the item block and the groups (in feature order).
+/// Item-age buckets: `floor(log2(days + 1))`, the last one open-ended.
+pub(crate) const AGE_BUCKETS: u32 = 16;
+
+/// The time features of a rating at time `t`: `day`, the day since the first training
+/// rating (clipped to the training days: a later rating counts as the last day), and
+/// `item_age`, the bucket of the days since the item's first training rating.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Clock {
+    /// The first training rating's time (Unix seconds).
+    pub t0: i64,
+    /// Day levels (`0..days`).
+    pub days: u32,
+    /// Per item row: the day of its first training rating.
+    pub item_first: Vec<u32>,
+    /// The first feature of the `day` group, if it is one.
+    pub day: Option<u32>,
+    /// The first feature of the `item_age` group, if it is one.
+    pub age: Option<u32>,
+}
+
+impl Clock {
+    /// The day level of time `t`.
+    pub fn day_of(&self, t: i64) -> u32 {
+        (t.saturating_sub(self.t0).div_euclid(86_400)).clamp(0, self.days as i64 - 1) as u32
+    }
+
+    /// The item-age bucket of item row `item` on day `day`.
+    pub fn age_of(&self, item: u32, day: u32) -> u32 {
+        let age = day.saturating_sub(self.item_first[item as usize]) as u64 + 1;
+        (63 - age.leading_zeros()).min(AGE_BUCKETS - 1)
+    }
+
+    /// The time row of item row `item` (None: unknown) at day `day`: features, value 1.
+    pub fn row(&self, item: Option<u32>, day: u32) -> impl Iterator<Item = usize> + '_ {
+        let d = self.day.map(|f| (f + day) as usize);
+        let a = match (self.age, item) {
+            (Some(f), Some(i)) => Some((f + self.age_of(i, day)) as usize),
+            _ => None,
+        };
+        d.into_iter().chain(a)
+    }
+
+    /// The last training day.
+    pub fn now(&self) -> u32 {
+        self.days - 1
+    }
+}
+
+/// The whole design: the user block, the item block, the groups (in feature order) and
+/// the time features, whose groups come last.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Design {
     pub user: Block,
     pub item: Block,
     pub groups: Vec<Group>,
+    pub clock: Option<Clock>,
 }
 
 impl Design {
     /// Features in all.
     pub fn n_features(&self) -> usize {
-        self.item.end as usize
+        self.groups.last().map_or(0, |g| (g.first + g.len) as usize)
+    }
+
+    /// The block of the training ratings' time rows (one row per rating), if the design
+    /// has time features.
+    pub fn time_block(&self, items: &[u32], times: Option<&[i64]>) -> Option<Block> {
+        let clock = self.clock.as_ref()?;
+        let times = times?;
+        let mut b = Block {
+            row_ptr: vec![0],
+            feat: Vec::with_capacity(items.len() * 2),
+            val: Vec::with_capacity(items.len() * 2),
+            first: self.item.end,
+            end: self.n_features() as u32,
+        };
+        for (&i, &t) in items.iter().zip(times) {
+            for j in clock.row(Some(i), clock.day_of(t)) {
+                b.feat.push(j as u32);
+                b.val.push(1.0);
+            }
+            b.row_ptr.push(b.feat.len() as u32);
+        }
+        Some(b)
     }
 
     /// The group of every feature.
@@ -123,12 +195,27 @@ impl Design {
     }
 
     /// The design of the rows of `set` with the extra feature groups `features`
-    /// (`rated`, `raters`, side-variable names; `side` = every side variable the data
-    /// has).
+    /// (`rated`, `raters`, `day`, `item_age`, side-variable names; `side` = every side
+    /// variable the data has; `time` = `day` and `item_age` when the ratings have
+    /// timestamps).
     pub fn build(set: &TrainingSet<'_>, features: &[String]) -> Result<Design> {
         let mut names: Vec<String> = Vec::new();
+        let (mut day, mut age) = (false, false);
+        let times = set.ratings.times.as_deref().filter(|t| !t.is_empty());
         for f in features {
-            if f == "side" {
+            if f == "time" {
+                day |= times.is_some();
+                age |= times.is_some();
+            } else if f == "day" || f == "item_age" {
+                if times.is_none() {
+                    return Err(Error::Usage(format!(
+                        "fm: the `{f}` feature needs the ratings' timestamps, and these \
+                         ratings have none"
+                    )));
+                }
+                day |= f == "day";
+                age |= f == "item_age";
+            } else if f == "side" {
                 for v in (set.features.users.variables.iter()).chain(&set.features.items.variables)
                 {
                     if !names.contains(&v.name) {
@@ -194,6 +281,50 @@ impl Design {
         };
         let user = block(true, &mut next);
         let item = block(false, &mut next);
-        Ok(Design { user, item, groups })
+        let clock = match times {
+            Some(times) if day || age => {
+                let t0 = *times.iter().min().expect("not empty");
+                let last = *times.iter().max().expect("not empty");
+                let mut clock = Clock {
+                    t0,
+                    days: ((last - t0) / 86_400 + 1).min(u32::MAX as i64 / 2) as u32,
+                    item_first: vec![u32::MAX; set.n_items as usize],
+                    day: None,
+                    age: None,
+                };
+                for (&i, &t) in set.ratings.items.iter().zip(times) {
+                    let d = clock.day_of(t);
+                    let first = &mut clock.item_first[i as usize];
+                    *first = (*first).min(d);
+                }
+                for d in &mut clock.item_first {
+                    if *d == u32::MAX {
+                        *d = 0;
+                    }
+                }
+                for (on, name, len, slot) in [
+                    (day, "day", clock.days, &mut clock.day),
+                    (age, "item_age", AGE_BUCKETS, &mut clock.age),
+                ] {
+                    if on {
+                        groups.push(Group {
+                            name: name.into(),
+                            first: next,
+                            len,
+                        });
+                        *slot = Some(next);
+                        next += len;
+                    }
+                }
+                Some(clock)
+            }
+            _ => None,
+        };
+        Ok(Design {
+            user,
+            item,
+            groups,
+            clock,
+        })
     }
 }

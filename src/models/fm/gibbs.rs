@@ -142,11 +142,14 @@ impl Columns {
 pub(crate) struct Sampler<'a> {
     design: &'a Design,
     group_of: Vec<u32>,
-    /// Row of each rating in the user block (its user) and the item block (its item).
-    rows_of: [&'a [u32]; 2],
-    cols: [Columns; 2],
-    /// Ratings per row.
-    counts: [Vec<f64>; 2],
+    /// The blocks: the user block, the item block and, with time features, the block
+    /// of the ratings' time rows.
+    blocks: Vec<&'a Block>,
+    /// Per block, the row of each rating (its user, its item, itself).
+    rows_of: Vec<&'a [u32]>,
+    cols: Vec<Columns>,
+    /// Per block, ratings per row.
+    counts: Vec<Vec<f64>>,
     /// Residuals `y - y_hat` of the current state.
     e: Vec<f64>,
     /// The current state.
@@ -165,11 +168,12 @@ pub(crate) struct Sampler<'a> {
 }
 
 impl<'a> Sampler<'a> {
-    /// A chain at `w0` = the mean rating, zero weights and factors ~ N(0, init_std).
+    /// A chain at `w0` = the mean rating, zero weights and factors ~ N(0, init_std),
+    /// over `blocks` (each with the row of every rating in it), whose features together
+    /// are the design's.
     pub fn new(
         design: &'a Design,
-        users: &'a [u32],
-        items: &'a [u32],
+        blocks: Vec<(&'a Block, &'a [u32])>,
         values: &[f32],
         k: usize,
         init_std: f64,
@@ -192,22 +196,23 @@ impl<'a> Sampler<'a> {
             mu_v: vec![0.0; groups * k],
             lam_v: vec![1.0; groups * k],
         };
-        let count = |rows: &[u32], n: usize| {
-            let mut c = vec![0f64; n];
-            for &r in rows {
-                c[r as usize] += 1.0;
-            }
-            c
-        };
+        let counts = blocks
+            .iter()
+            .map(|(b, rows)| {
+                let mut c = vec![0f64; b.rows()];
+                for &r in rows.iter() {
+                    c[r as usize] += 1.0;
+                }
+                c
+            })
+            .collect();
         let mut sampler = Sampler {
             design,
             group_of: design.group_of(),
-            rows_of: [users, items],
-            cols: [Columns::of(&design.user), Columns::of(&design.item)],
-            counts: [
-                count(users, design.user.rows()),
-                count(items, design.item.rows()),
-            ],
+            cols: blocks.iter().map(|(b, _)| Columns::of(b)).collect(),
+            blocks: blocks.iter().map(|(b, _)| *b).collect(),
+            rows_of: blocks.iter().map(|(_, r)| *r).collect(),
+            counts,
             e: values.iter().map(|&y| y as f64).collect(),
             s,
             rng,
@@ -229,16 +234,25 @@ impl<'a> Sampler<'a> {
         self.predict_with(&self.s)
     }
 
-    /// A state's prediction of every training rating.
+    /// A state's prediction of every training rating: `w0`, every block's row terms,
+    /// and the dot products of the blocks' factor sums two by two.
     fn predict_with(&self, s: &State) -> Vec<f64> {
         let k = s.k;
-        let (au, qu) = row_summaries(&self.design.user, &s.w, &s.v, k);
-        let (ai, qi) = row_summaries(&self.design.item, &s.w, &s.v, k);
-        (self.rows_of[0].iter().zip(self.rows_of[1]))
-            .map(|(&u, &i)| {
-                let (u, i) = (u as usize, i as usize);
-                let dot: f64 = (0..k).map(|f| qu[u * k + f] * qi[i * k + f]).sum();
-                s.w0 + au[u] + ai[i] + dot
+        let sums: Vec<(Vec<f64>, Vec<f64>)> = (self.blocks.iter())
+            .map(|b| row_summaries(b, &s.w, &s.v, k))
+            .collect();
+        (0..self.e.len())
+            .map(|i| {
+                let rows: Vec<usize> = self.rows_of.iter().map(|r| r[i] as usize).collect();
+                let mut y = s.w0;
+                for (b, (a, q)) in sums.iter().enumerate() {
+                    y += a[rows[b]];
+                    for (c, (_, q2)) in sums.iter().enumerate().skip(b + 1) {
+                        let (x, z) = (&q[rows[b] * k..][..k], &q2[rows[c] * k..][..k]);
+                        y += x.iter().zip(z).map(|(x, z)| x * z).sum::<f64>();
+                    }
+                }
+                y
             })
             .collect()
     }
@@ -258,7 +272,8 @@ impl<'a> Sampler<'a> {
         if !self.fixed_hyper {
             self.draw_hyper(None);
         }
-        for b in 0..2 {
+        let nb = self.blocks.len();
+        for b in 0..nb {
             self.draw_linear(b);
         }
         let k = self.s.k;
@@ -266,8 +281,8 @@ impl<'a> Sampler<'a> {
             if !self.fixed_hyper {
                 self.draw_hyper(Some(f));
             }
-            let mut q = [self.factor_sums(0, f), self.factor_sums(1, f)];
-            for b in 0..2 {
+            let mut q: Vec<Vec<f64>> = (0..nb).map(|b| self.factor_sums(b, f)).collect();
+            for b in 0..nb {
                 self.draw_factor(b, f, &mut q);
             }
         }
@@ -353,23 +368,27 @@ impl<'a> Sampler<'a> {
 
     /// Block `b`'s sums of factor `f` per row.
     fn factor_sums(&self, b: usize, f: usize) -> Vec<f64> {
-        let block = if b == 0 {
-            &self.design.user
-        } else {
-            &self.design.item
-        };
+        let block = self.blocks[b];
         let k = self.s.k;
         (0..block.rows())
             .map(|r| block.row(r).map(|(j, x)| self.s.v[j * k + f] * x).sum())
             .collect()
     }
 
-    /// Every factor `f` of block `b`; `q` holds both blocks' sums of factor `f` and is
+    /// Every factor `f` of block `b`; `q` holds every block's sums of factor `f` and is
     /// kept up to date.
-    fn draw_factor(&mut self, b: usize, f: usize, q: &mut [Vec<f64>; 2]) {
+    fn draw_factor(&mut self, b: usize, f: usize, q: &mut [Vec<f64>]) {
         let k = self.s.k;
-        let o = 1 - b;
-        let (rows_b, rows_o) = (self.rows_of[b], self.rows_of[o]);
+        let rows_b = self.rows_of[b];
+        // The other blocks' factor sums for each rating.
+        let mut rest = vec![0f64; self.e.len()];
+        for (o, qo) in q.iter().enumerate() {
+            if o != b {
+                for (t, &ro) in rest.iter_mut().zip(self.rows_of[o]) {
+                    *t += qo[ro as usize];
+                }
+            }
+        }
         let n = &self.counts[b];
         let rows = n.len();
         let (mut r1, mut r2, mut e0, mut e1) = (
@@ -379,9 +398,8 @@ impl<'a> Sampler<'a> {
             vec![0f64; rows],
         );
         {
-            let qo = &q[o];
-            for ((&r, &ro), &e) in rows_b.iter().zip(rows_o).zip(&self.e) {
-                let (r, t) = (r as usize, qo[ro as usize]);
+            for ((&r, &t), &e) in rows_b.iter().zip(&rest).zip(&self.e) {
+                let r = r as usize;
                 r1[r] += t;
                 r2[r] += t * t;
                 e0[r] += e;
@@ -422,10 +440,9 @@ impl<'a> Sampler<'a> {
                 dq[r] += dx;
             }
         }
-        let qo = &q[o];
-        for ((e, &r), &ro) in self.e.iter_mut().zip(rows_b).zip(rows_o) {
+        for ((e, &r), &t) in self.e.iter_mut().zip(rows_b).zip(&rest) {
             let r = r as usize;
-            *e -= dphi[r] + dq[r] * qo[ro as usize];
+            *e -= dphi[r] + dq[r] * t;
         }
     }
 
@@ -542,6 +559,7 @@ mod tests {
                     len: 3,
                 },
             ],
+            clock: None,
         };
         let mut rng = Rng::seeded(3);
         let (mut us, mut is, mut ys) = (Vec::new(), Vec::new(), Vec::new());
@@ -559,7 +577,24 @@ mod tests {
     #[test]
     fn draws_use_exact_sums_and_residuals_stay_exact() {
         let (design, us, is, ys) = small();
-        let mut chain = Sampler::new(&design, &us, &is, &ys, 3, 0.3, 5);
+        // A third block of per-rating rows (as the time features are).
+        let mut design = design;
+        design.groups.push(Group {
+            name: "day".into(),
+            first: 16,
+            len: 4,
+        });
+        let per: Vec<Vec<(u32, f32)>> = (0..ys.len() as u32)
+            .map(|n| vec![(n % 2, 1.0), (2 + (n / 3) % 2, 0.5)])
+            .collect();
+        let time = block(16, 4, &per);
+        let own: Vec<u32> = (0..ys.len() as u32).collect();
+        let blocks = vec![
+            (&design.user, &us[..]),
+            (&design.item, &is[..]),
+            (&time, &own[..]),
+        ];
+        let mut chain = Sampler::new(&design, blocks, &ys, 3, 0.3, 5);
         chain.check_moments = true;
         for _ in 0..5 {
             chain.sweep();
@@ -601,7 +636,8 @@ mod tests {
     #[test]
     fn sampled_posterior_matches_bayesian_linear_regression() {
         let (design, us, is, ys) = small();
-        let mut chain = Sampler::new(&design, &us, &is, &ys, 0, 0.0, 9);
+        let blocks = vec![(&design.user, &us[..]), (&design.item, &is[..])];
+        let mut chain = Sampler::new(&design, blocks, &ys, 0, 0.0, 9);
         chain.fixed_hyper = true;
         let (alpha, lam, mu) = (2.0, [1.5, 4.0, 0.8, 2.5], [0.0, 0.3, -0.2, 0.1]);
         chain.s.alpha = alpha;

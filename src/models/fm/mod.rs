@@ -22,21 +22,24 @@
 //! | name | default | meaning | valid range |
 //! |---|---|---|---|
 //! | `dim` | 10 | factors K per feature | >= 1 |
-//! | `sweeps` | 200 | Gibbs sweeps over every parameter | >= 1 |
-//! | `burn_in` | 50 | sweeps discarded before samples are kept | < sweeps |
+//! | `sweeps` | 512 | Gibbs sweeps over every parameter | >= 1 |
+//! | `burn_in` | 100 | sweeps discarded before samples are kept | < sweeps |
 //! | `keep` | 64 | samples kept in the model (evenly thinned after burn-in) | >= 1 |
-//! | `features` | `rated`, `raters`, `side` | feature groups beyond user and item: `rated`, `raters`, side-variable names, `side` = every side variable of the data | |
+//! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names; `side` = every side variable of the data, `time` = `day` and `item_age` when the ratings have timestamps | |
 //! | `init_std` | 0.1 | standard deviation of the initial factors | >= 0 |
 //! | `seed` | 42 | the chain's seed | |
 
 pub(crate) mod design;
+mod fold;
 pub(crate) mod gibbs;
+mod scorer;
 
 use super::fit::{Feedback, Fit, Fitted, RowOptions, RowValidation, TrainingSet};
-use super::{AnyModel, EpochStats, Kind, Model, NamedTensor, Recommender, Tensors};
+use super::{AnyModel, EpochStats, Kind, Model, NamedTensor, Prediction, Recommender, Tensors};
 use crate::error::{Error, Result};
-use design::{Block, Design, Group};
-use gibbs::{Sampler, row_summaries};
+use design::{AGE_BUCKETS, Block, Clock, Design, Group};
+use gibbs::Sampler;
+use scorer::Scorer;
 use serde_json::{Value, json};
 use std::time::Instant;
 
@@ -64,10 +67,15 @@ impl Default for FmParams {
     fn default() -> Self {
         FmParams {
             dim: 10,
-            sweeps: 200,
-            burn_in: 50,
+            sweeps: 512,
+            burn_in: 100,
             keep: 64,
-            features: vec!["rated".into(), "raters".into(), "side".into()],
+            features: vec![
+                "rated".into(),
+                "raters".into(),
+                "side".into(),
+                "time".into(),
+            ],
             init_std: 0.1,
             seed: 42,
         }
@@ -102,6 +110,11 @@ impl FmParams {
         Ok(())
     }
 
+    /// Whether the features read the ratings' timestamps (`day`, `item_age`, `time`).
+    pub fn uses_time(&self) -> bool {
+        (self.features.iter()).any(|f| matches!(f.as_str(), "day" | "item_age" | "time"))
+    }
+
     /// The 1-based sweeps whose samples are kept: every `step`-th after burn-in, at most
     /// `keep` of them, the last sweep always among them.
     pub fn kept_sweeps(&self) -> Vec<usize> {
@@ -118,94 +131,6 @@ impl FmParams {
     }
 }
 
-/// What scores: a global bias, per user and per item the average of the row's own
-/// terms, and per user and item the concatenated factor sums of every sample
-/// (`[rows, width]`, scaled by `1/sqrt(S)`).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Scorer {
-    bias: f32,
-    ua: Vec<f32>,
-    ia: Vec<f32>,
-    p: Vec<f32>,
-    q: Vec<f32>,
-    width: usize,
-}
-
-impl Scorer {
-    /// The scorer of samples given as `(w0, w, v)`.
-    fn of_samples<'s>(
-        design: &Design,
-        k: usize,
-        samples: impl ExactSizeIterator<Item = (f64, &'s [f64], &'s [f64])>,
-    ) -> Scorer {
-        let s = samples.len();
-        let (users, items) = (design.user.rows(), design.item.rows());
-        let width = s * k;
-        let scale = 1.0 / (s as f64).sqrt();
-        let mut bias = 0.0;
-        let (mut ua, mut ia) = (vec![0f64; users], vec![0f64; items]);
-        let (mut p, mut q) = (vec![0f32; users * width], vec![0f32; items * width]);
-        for (t, (w0, w, v)) in samples.enumerate() {
-            bias += w0 / s as f64;
-            for (block, acc, out, rows) in [
-                (&design.user, &mut ua, &mut p, users),
-                (&design.item, &mut ia, &mut q, items),
-            ] {
-                let (a, sums) = row_summaries(block, w, v, k);
-                for r in 0..rows {
-                    acc[r] += a[r] / s as f64;
-                    for f in 0..k {
-                        out[r * width + t * k + f] = (sums[r * k + f] * scale) as f32;
-                    }
-                }
-            }
-        }
-        Scorer {
-            bias: bias as f32,
-            ua: ua.into_iter().map(|x| x as f32).collect(),
-            ia: ia.into_iter().map(|x| x as f32).collect(),
-            p,
-            q,
-            width,
-        }
-    }
-}
-
-impl Recommender for Scorer {
-    fn kind(&self) -> &'static str {
-        "fm"
-    }
-    fn n_users(&self) -> u32 {
-        self.ua.len() as u32
-    }
-    fn n_items(&self) -> u32 {
-        self.ia.len() as u32
-    }
-    fn param_count(&self) -> usize {
-        1 + self.ua.len() + self.ia.len() + self.p.len() + self.q.len()
-    }
-    fn score(&self, user: u32, item: u32) -> f32 {
-        let (u, i, w) = (user as usize, item as usize, self.width);
-        self.bias
-            + self.ua[u]
-            + self.ia[i]
-            + crate::nn::kernels::dot(&self.p[u * w..(u + 1) * w], &self.q[i * w..(i + 1) * w])
-    }
-    fn fallback(&self, user: Option<u32>, item: Option<u32>) -> f32 {
-        self.bias
-            + user.map_or(0.0, |u| self.ua[u as usize])
-            + item.map_or(0.0, |i| self.ia[i as usize])
-    }
-    fn score_items(&self, user: u32, out: &mut [f32]) {
-        let (u, w) = (user as usize, self.width);
-        let pu = &self.p[u * w..(u + 1) * w];
-        let base = self.bias + self.ua[u];
-        for (i, slot) in out.iter_mut().enumerate() {
-            *slot = base + self.ia[i] + crate::nn::kernels::dot(pu, &self.q[i * w..(i + 1) * w]);
-        }
-    }
-}
-
 /// A trained factorization machine: its kept samples, its feature rows, and the
 /// [`Scorer`] derived from them.
 #[derive(Debug, Clone, PartialEq)]
@@ -216,13 +141,59 @@ pub struct Fm {
     w0: Vec<f32>,
     w: Vec<f32>,
     v: Vec<f32>,
-    /// Per group: first feature, count, block (0 users, 1 items), for the model file.
+    /// `[S]`: each sample's noise precision.
+    alpha: Vec<f32>,
+    /// `[S, groups, K + 1, 2]`: each sample's prior mean and precision per group, of the
+    /// linear weights (index 0) and of each factor (fold-in draws on the user group's).
+    hyper: Vec<f32>,
+    /// Per group: first feature, count, block (0 users, 1 items, 2 time), for the model
+    /// file.
     group_table: Vec<u32>,
+    /// The time features' definition, for the model file: `[t0 >> 32, t0 & 0xffffffff,
+    /// days, day group's first feature + 1 or 0, item_age's + 1 or 0]`, and each item's
+    /// first day (empty without time features).
+    clock_table: Vec<u32>,
+    item_first: Vec<u32>,
     scorer: Scorer,
 }
 
+/// The kept samples, as the model file stores them (see [`Fm`]'s fields).
+#[derive(Debug, Default)]
+pub(crate) struct Samples {
+    pub w0: Vec<f32>,
+    pub w: Vec<f32>,
+    pub v: Vec<f32>,
+    pub alpha: Vec<f32>,
+    pub hyper: Vec<f32>,
+}
+
+impl Samples {
+    /// Appends the chain's current state.
+    fn push(&mut self, s: &gibbs::State, groups: usize) {
+        let k = s.k;
+        self.w0.push(s.w0 as f32);
+        self.w.extend(s.w.iter().map(|&x| x as f32));
+        self.v.extend(s.v.iter().map(|&x| x as f32));
+        self.alpha.push(s.alpha as f32);
+        for g in 0..groups {
+            self.hyper.extend([s.mu_w[g] as f32, s.lam_w[g] as f32]);
+            for f in 0..k {
+                self.hyper
+                    .extend([s.mu_v[g * k + f] as f32, s.lam_v[g * k + f] as f32]);
+            }
+        }
+    }
+}
+
 impl Fm {
-    fn new(k: usize, design: Design, w0: Vec<f32>, w: Vec<f32>, v: Vec<f32>) -> Fm {
+    fn new(k: usize, design: Design, samples: Samples) -> Fm {
+        let Samples {
+            w0,
+            w,
+            v,
+            alpha,
+            hyper,
+        } = samples;
         let nf = design.n_features();
         let s = w0.len();
         let w64: Vec<f64> = w.iter().map(|&x| x as f64).collect();
@@ -236,15 +207,41 @@ impl Fm {
         });
         let scorer = Scorer::of_samples(&design, k, samples);
         let group_table = (design.groups.iter())
-            .flat_map(|g| [g.first, g.len, (g.first >= design.item.first) as u32])
+            .flat_map(|g| {
+                let block = if g.first < design.item.first {
+                    0
+                } else if g.first < design.item.end {
+                    1
+                } else {
+                    2
+                };
+                [g.first, g.len, block]
+            })
             .collect();
+        let (clock_table, item_first) = match &design.clock {
+            Some(c) => (
+                vec![
+                    (c.t0 as u64 >> 32) as u32,
+                    c.t0 as u64 as u32,
+                    c.days,
+                    c.day.map_or(0, |f| f + 1),
+                    c.age.map_or(0, |f| f + 1),
+                ],
+                c.item_first.clone(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
         Fm {
             k,
             design,
             group_table,
+            clock_table,
+            item_first,
             w0,
             w,
             v,
+            alpha,
+            hyper,
             scorer,
         }
     }
@@ -277,6 +274,15 @@ impl Recommender for Fm {
     fn score_items(&self, user: u32, out: &mut [f32]) {
         self.scorer.score_items(user, out)
     }
+    fn predict_many_at(
+        &self,
+        users: &[u32],
+        items: &[u32],
+        times: Option<&[i64]>,
+        out: &mut Vec<Prediction>,
+    ) {
+        self.scorer.predict_at(users, items, times, out)
+    }
 }
 
 impl Model for Fm {
@@ -288,6 +294,12 @@ impl Model for Fm {
             NamedTensor::new("w0", &[s], &self.w0),
             NamedTensor::new("w", &[s, nf], &self.w),
             NamedTensor::new("v", &[s, nf, k], &self.v),
+            NamedTensor::new("alpha", &[s], &self.alpha),
+            NamedTensor::new(
+                "hyper",
+                &[s, self.design.groups.len(), k + 1, 2],
+                &self.hyper,
+            ),
             NamedTensor::new(
                 "user_val",
                 &[self.design.user.val.len()],
@@ -308,11 +320,35 @@ impl Model for Fm {
             ("item_ptr".into(), &self.design.item.row_ptr[..]),
             ("item_feat".into(), &self.design.item.feat[..]),
             ("groups".into(), &self.group_table[..]),
+            ("clock".into(), &self.clock_table[..]),
+            ("item_first".into(), &self.item_first[..]),
         ]
     }
 
     fn item_factors(&self) -> Option<(&[f32], usize)> {
         Some((&self.scorer.q, self.scorer.width))
+    }
+
+    fn fold_in(
+        &self,
+        _: &Value,
+        _: Feedback,
+        ratings: &[(u32, f32)],
+        base: super::FoldedUser,
+    ) -> Result<super::FoldedUser> {
+        Ok(self.fold_in_user(ratings, base))
+    }
+
+    fn folded_scores(&self, user: &super::FoldedUser) -> Vec<f32> {
+        let w = self.scorer.width;
+        (0..self.scorer.ia.len())
+            .map(|i| {
+                self.scorer.bias
+                    + user.bias
+                    + self.scorer.ia[i]
+                    + crate::nn::kernels::dot(&user.factors, &self.scorer.q[i * w..(i + 1) * w])
+            })
+            .collect()
     }
 }
 
@@ -336,10 +372,18 @@ impl Fit for FmParams {
         let design = Design::build(set, &self.features)?;
         let r = set.ratings;
         let k = self.dim;
+        let time_block = design.time_block(&r.items, r.times.as_deref());
+        let own: Vec<u32> = match time_block {
+            Some(_) => (0..r.len() as u32).collect(),
+            None => Vec::new(),
+        };
+        let mut blocks = vec![(&design.user, &r.users[..]), (&design.item, &r.items[..])];
+        if let Some(b) = &time_block {
+            blocks.push((b, &own[..]));
+        }
         let mut chain = Sampler::new(
             &design,
-            &r.users,
-            &r.items,
+            blocks,
             &r.values,
             k,
             self.init_std as f64,
@@ -347,11 +391,11 @@ impl Fit for FmParams {
         );
         let kept = self.kept_sweeps();
         let nf = design.n_features();
-        let (mut w0, mut w, mut v) = (
-            Vec::with_capacity(kept.len()),
-            Vec::with_capacity(kept.len() * nf),
-            Vec::with_capacity(kept.len() * nf * k),
-        );
+        let mut samples = Samples {
+            w: Vec::with_capacity(kept.len() * nf),
+            v: Vec::with_capacity(kept.len() * nf * k),
+            ..Default::default()
+        };
         let clip = Some(set.scale);
         let mut watch_sum = options.watch.map(|x| vec![0f64; x.len()]);
         let mut history = Vec::new();
@@ -361,9 +405,7 @@ impl Fit for FmParams {
             chain.sweep();
             let keep_now = kept.binary_search(&sweep).is_ok();
             if keep_now {
-                w0.push(chain.s.w0 as f32);
-                w.extend(chain.s.w.iter().map(|&x| x as f32));
-                v.extend(chain.s.v.iter().map(|&x| x as f32));
+                samples.push(&chain.s, design.groups.len());
             }
             let seconds = started.elapsed().as_secs_f64();
             train_seconds += seconds;
@@ -378,11 +420,13 @@ impl Fit for FmParams {
             let mut watch_rmse = None;
             if let (Some(x), Some(sum)) = (options.watch, watch_sum.as_mut()) {
                 if keep_now {
-                    for (t, slot) in sum.iter_mut().enumerate() {
-                        *slot += now.predict(x.users[t], x.items[t]).value as f64;
+                    let mut preds = Vec::new();
+                    now.predict_many_at(&x.users, &x.items, x.times.as_deref(), &mut preds);
+                    for (slot, p) in sum.iter_mut().zip(&preds) {
+                        *slot += p.value as f64;
                     }
                 }
-                let kept_so_far = w0.len();
+                let kept_so_far = samples.w0.len();
                 watch_rmse = Some(if kept_so_far == 0 {
                     crate::eval::rating_metrics(&now, x, clip).rmse
                 } else {
@@ -411,7 +455,8 @@ impl Fit for FmParams {
             }
             history.push(stats);
         }
-        let model = Fm::new(k, design, w0, w, v);
+        drop(chain);
+        let model = Fm::new(k, design, samples);
         Ok(Fitted {
             model: AnyModel::new(model),
             params: json!(self),
@@ -431,39 +476,88 @@ fn load(
 ) -> std::result::Result<AnyModel, String> {
     let p = super::params_of::<FmParams>("fm", params, FmParams::check)?;
     let k = p.dim;
+    let bad = || "fm: malformed feature groups".to_string();
     let table = t.u32("groups")?;
     if table.is_empty() || table.len() % 3 != 0 {
-        return Err("fm: malformed feature groups".into());
+        return Err(bad());
     }
-    // Groups are contiguous from feature 0, the user block's first, then the item block's.
+    // Groups are contiguous from feature 0: the user block's, the item block's, then the
+    // time groups; each block starts with its own id group.
     let mut groups = Vec::new();
+    let mut starts = [None::<usize>; 3];
     let mut next = 0u32;
-    let mut user_end = None;
+    let mut last_block = 0;
     for (g, c) in table.chunks(3).enumerate() {
-        let (first, len, block) = (c[0], c[1], c[2]);
-        let block_ok = match (block, user_end) {
-            (0, None) => true,
-            (1, None) => {
-                user_end = Some(first);
-                g > 0
-            }
-            (1, Some(_)) => true,
-            _ => false,
-        };
-        if first != next || !block_ok || len == 0 {
-            return Err("fm: malformed feature groups".into());
+        let (first, len, block) = (c[0], c[1], c[2] as usize);
+        if first != next
+            || len == 0
+            || block > 2
+            || block < last_block
+            || (g == 0) != (block == 0 && starts[0].is_none())
+        {
+            return Err(bad());
         }
-        next = first
-            .checked_add(len)
-            .ok_or_else(|| "fm: malformed feature groups".to_string())?;
+        if starts[block].is_none() {
+            starts[block] = Some(g);
+        }
+        last_block = block;
+        next = first.checked_add(len).ok_or_else(bad)?;
         groups.push(Group {
             name: format!("group{g}"),
             first,
             len,
         });
     }
-    let Some(user_end) = user_end else {
-        return Err("fm: malformed feature groups (no item block)".into());
+    let (Some(0), Some(items_from)) = (starts[0], starts[1]) else {
+        return Err(bad());
+    };
+    let time_from = starts[2].unwrap_or(groups.len());
+    let user_end = groups[items_from].first;
+    let item_end = groups.get(time_from).map_or(next, |g| g.first);
+    // Names as the fit gave them, where something reads them: each block's own id
+    // group first, the implicit sets last in their block (see `Design::build`).
+    groups[0].name = "user".into();
+    groups[items_from].name = "item".into();
+    if p.features.iter().any(|f| f == "rated") && items_from > 1 {
+        groups[items_from - 1].name = "rated".into();
+    }
+    if p.features.iter().any(|f| f == "raters") && time_from > items_from + 1 {
+        groups[time_from - 1].name = "raters".into();
+    }
+    let clock_table = t.u32("clock")?;
+    let clock = match clock_table[..] {
+        [] if time_from == groups.len() => None,
+        [hi, lo, days, day, age] if days >= 1 => {
+            let clock = Clock {
+                t0: ((hi as u64) << 32 | lo as u64) as i64,
+                days,
+                item_first: t.u32("item_first")?,
+                day: day.checked_sub(1),
+                age: age.checked_sub(1),
+            };
+            // The time groups are exactly the clock's, in order.
+            let expected: Vec<(u32, u32)> = [(clock.day, days), (clock.age, AGE_BUCKETS)]
+                .into_iter()
+                .filter_map(|(f, len)| f.map(|f| (f, len)))
+                .collect();
+            let got: Vec<(u32, u32)> = groups[time_from..]
+                .iter()
+                .map(|g| (g.first, g.len))
+                .collect();
+            if expected != got || expected.is_empty() || clock.item_first.len() != items {
+                return Err("fm: malformed time features".into());
+            }
+            for g in &mut groups[time_from..] {
+                g.name = if Some(g.first) == clock.day {
+                    "day"
+                } else {
+                    "item_age"
+                }
+                .into();
+            }
+            Some(clock)
+        }
+        _ => return Err("fm: malformed time features".into()),
     };
     let nf = next as usize;
     let mut block =
@@ -480,8 +574,9 @@ fn load(
         };
     let design = Design {
         user: block("user", users, 0, user_end)?,
-        item: block("item", items, user_end, next)?,
+        item: block("item", items, user_end, item_end)?,
         groups,
+        clock,
     };
     let (shape, w0) = t.f32("w0", None)?;
     let s = match shape[..] {
@@ -494,7 +589,16 @@ fn load(
     };
     let w = t.values("w", &[s, nf])?;
     let v = t.values("v", &[s, nf, k])?;
-    Ok(AnyModel::new(Fm::new(k, design, w0, w, v)))
+    let alpha = t.values("alpha", &[s])?;
+    let hyper = t.values("hyper", &[s, design.groups.len(), k + 1, 2])?;
+    let samples = Samples {
+        w0,
+        w,
+        v,
+        alpha,
+        hyper,
+    };
+    Ok(AnyModel::new(Fm::new(k, design, samples)))
 }
 
 /// The registry's entry.
@@ -535,9 +639,10 @@ mod tests {
         assert_eq!(p(10, 4, 100).kept_sweeps(), vec![5, 6, 7, 8, 9, 10]);
         assert_eq!(p(10, 9, 1).kept_sweeps(), vec![10]);
         assert_eq!(p(200, 50, 64).kept_sweeps().len(), 50);
+        assert_eq!(p(512, 100, 64).kept_sweeps().len(), 59);
         assert!(
             FmParams {
-                burn_in: 200,
+                burn_in: 512,
                 ..Default::default()
             }
             .check()
@@ -590,6 +695,135 @@ mod tests {
         .unwrap();
         assert_eq!(back.model, fm.model);
         assert_eq!(back.evaluate(&test).unwrap().rmse, f);
+    }
+
+    /// A training user folded in from their own training ratings gets nearly the scores
+    /// the trained model gives them (same row: their one-hot and their rated set), and
+    /// folded users predict their test ratings better than the user-less fallback.
+    #[test]
+    fn fold_in_recovers_a_training_user() {
+        let (train, test) = data();
+        let fm = FmParams {
+            sweeps: 40,
+            burn_in: 10,
+            keep: 16,
+            features: vec!["rated".into()],
+            ..Default::default()
+        }
+        .fit(&train, &FitOptions::default())
+        .unwrap();
+        let m = &fm.model;
+        let items = m.n_items();
+        let (mut diff, mut count) = (0.0, 0);
+        let (mut folded_sse, mut fallback_sse, mut n) = (0.0, 0.0, 0);
+        for u in 0..30u32 {
+            let raw = fm.users.raw(u);
+            let t = train.users.index_of(raw).unwrap();
+            let ratings: Vec<(u32, f32)> = (0..train.ratings.len())
+                .filter(|&r| train.ratings.users[r] == t)
+                .map(|r| {
+                    let item = train.items.raw(train.ratings.items[r]);
+                    (fm.items.index_of(item).unwrap(), train.ratings.values[r])
+                })
+                .collect();
+            let folded = m
+                .fold_in(&json!({}), Feedback::Ratings, &ratings, Default::default())
+                .unwrap();
+            let scores = m.folded_scores(&folded);
+            for i in 0..items {
+                diff += (scores[i as usize] - m.score(u, i)).abs() as f64;
+                count += 1;
+            }
+            let tu = test.users.index_of(raw);
+            for r in 0..test.ratings.len() {
+                if Some(test.ratings.users[r]) != tu {
+                    continue;
+                }
+                let Some(i) = fm.items.index_of(test.items.raw(test.ratings.items[r])) else {
+                    continue;
+                };
+                let y = test.ratings.values[r] as f64;
+                folded_sse += (scores[i as usize] as f64 - y).powi(2);
+                fallback_sse += (m.fallback(None, Some(i)) as f64 - y).powi(2);
+                n += 1;
+            }
+        }
+        let mean_diff = diff / count as f64;
+        assert!(
+            mean_diff < 0.15,
+            "folded vs trained scores differ by {mean_diff} on average"
+        );
+        assert!(
+            n > 100 && folded_sse < fallback_sse * 0.95,
+            "{folded_sse} vs {fallback_sse}"
+        );
+    }
+
+    /// With time features, test ratings are predicted at their own times (the day and
+    /// item-age terms move the predictions), the model file keeps the clock, and the
+    /// data's timestamps are required.
+    #[test]
+    fn time_features_predict_at_the_ratings_times() {
+        let (train, test) = data();
+        assert!(train.ratings.times.is_some());
+        let p = FmParams {
+            sweeps: 30,
+            burn_in: 10,
+            features: vec!["day".into(), "item_age".into()],
+            ..Default::default()
+        };
+        let fm = p.fit(&train, &FitOptions::default()).unwrap();
+        let m = &fm.model;
+        let (n_users, n_items) = (m.n_users(), m.n_items());
+        let pairs: Vec<(u32, u32)> = (0..200).map(|k| (k % n_users, (k * 7) % n_items)).collect();
+        let (us, is): (Vec<u32>, Vec<u32>) = pairs.iter().copied().unzip();
+        let clock = m
+            .downcast_ref::<Fm>()
+            .unwrap()
+            .design
+            .clock
+            .clone()
+            .unwrap();
+        let last = clock.t0 + (clock.days as i64 - 1) * 86_400;
+        let (mut at_end, mut early, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+        m.predict_many_at(&us, &is, Some(&vec![last; 200]), &mut at_end);
+        m.predict_many_at(&us, &is, Some(&vec![clock.t0; 200]), &mut early);
+        m.predict_many(&us, &is, &mut plain);
+        // Without a time, a pair is scored at the last training day.
+        for (a, b) in at_end.iter().zip(&plain) {
+            assert!(
+                (a.value - b.value).abs() < 1e-4,
+                "{} vs {}",
+                a.value,
+                b.value
+            );
+        }
+        assert!(
+            at_end
+                .iter()
+                .zip(&early)
+                .any(|(a, b)| (a.value - b.value).abs() > 1e-3)
+        );
+        let back = crate::store::TrainedModel::from_bytes(
+            &fm.to_bytes().unwrap(),
+            std::path::Path::new("fm.emb"),
+        )
+        .unwrap();
+        assert_eq!(back.model, fm.model);
+        assert_eq!(
+            back.evaluate(&test).unwrap().rmse,
+            fm.evaluate(&test).unwrap().rmse
+        );
+        let mut untimed = train.clone();
+        untimed.ratings.times = None;
+        let err = p.fit(&untimed, &FitOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("timestamps"), "{err}");
+        // `time` asks for the time features only where there are timestamps.
+        let quiet = FmParams {
+            features: vec!["time".into()],
+            ..p
+        };
+        assert!(quiet.fit(&untimed, &FitOptions::default()).is_ok());
     }
 
     /// A malformed group table or feature rows in a model file are refused, not trusted.

@@ -37,6 +37,7 @@ __all__ = [
     "EASE",
     "Popularity",
     "Blend",
+    "FM",
 ]
 
 
@@ -333,6 +334,14 @@ class Blend(_Model):
     _kind = "blend"
 
 
+class FM(_Model):
+    """Factorization machine trained by Gibbs sampling (Bayesian FM): the user, the item,
+    their side variables and the implicit sets (``rated``, ``raters``) as features;
+    predictions averaged over the samples kept after burn-in."""
+
+    _kind = "fm"
+
+
 def _document(cls):
     """Appends every param with its default to the class docstring (``help(cls)``)."""
     try:
@@ -349,6 +358,6 @@ def _document(cls):
     )
 
 
-for _cls in (MF, Deep, NeuMF, AutoRec, KNN, Baseline, IALS, EASE, Popularity, Blend):
+for _cls in (MF, Deep, NeuMF, AutoRec, KNN, Baseline, IALS, EASE, Popularity, Blend, FM):
     _document(_cls)
 del _cls

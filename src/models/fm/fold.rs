@@ -1,0 +1,97 @@
+//! Fold-in of a new user: in every kept sample, the user's own parameters (the weight
+//! and factors of their one-hot feature) solved with everything else frozen, under that
+//! sample's prior of the user group and its noise precision: the mean of the
+//! parameters' conditional posterior, a ridge regression of K + 1 unknowns. The user's
+//! row also holds their `rated` set (the items given, 1/sqrt(n)) when the model has
+//! that group; side variables of a new user are unknown and left out.
+
+use super::Fm;
+use crate::models::FoldedUser;
+use crate::nn::linalg::solve_spd;
+
+impl Fm {
+    /// The folded user: `bias` = the average over samples of the user row's own terms,
+    /// `factors` = the row's factor sums of every sample, concatenated and scaled as the
+    /// model's user rows are.
+    pub(super) fn fold_in_user(&self, ratings: &[(u32, f32)], base: FoldedUser) -> FoldedUser {
+        let (k, s) = (self.k, self.samples());
+        let nf = self.design.n_features();
+        let groups = self.design.groups.len();
+        let items = self.scorer.ia.len();
+        let width = self.scorer.width;
+        let root = (s as f64).sqrt();
+        let rated = self.design.groups.iter().find(|g| g.name == "rated");
+        let x = 1.0 / (ratings.len().max(1) as f64).sqrt();
+        let mut bias = 0.0;
+        let mut factors = vec![0f32; width];
+        let dim = k + 1;
+        for t in 0..s {
+            let w = &self.w[t * nf..(t + 1) * nf];
+            let v = &self.v[t * nf * k..(t + 1) * nf * k];
+            // The rated set's own terms and factor sums.
+            let mut q_rated = vec![0f64; k];
+            let mut a_rated = 0.0;
+            if let Some(g) = rated {
+                let mut sq = 0.0;
+                for &(i, _) in ratings {
+                    let j = g.first as usize + i as usize;
+                    a_rated += w[j] as f64 * x;
+                    for f in 0..k {
+                        let vf = v[j * k + f] as f64 * x;
+                        q_rated[f] += vf;
+                        sq += vf * vf;
+                    }
+                }
+                a_rated += 0.5 * (q_rated.iter().map(|q| q * q).sum::<f64>() - sq);
+            }
+            // Ridge regression for (w_u, v_u) under the sample's user-group prior.
+            let hyper = &self.hyper[t * groups * dim * 2..];
+            let alpha = self.alpha[t] as f64;
+            let mut a = vec![0f64; dim * dim];
+            let mut b = vec![0f64; dim];
+            for d in 0..dim {
+                let (mu, lam) = (hyper[d * 2] as f64, hyper[d * 2 + 1] as f64);
+                a[d * dim + d] += lam;
+                b[d] += lam * mu;
+            }
+            let mut z = vec![0f64; dim];
+            for &(i, y) in ratings {
+                let i = i as usize;
+                if i >= items {
+                    continue;
+                }
+                let qi = &self.scorer.q[i * width + t * k..i * width + (t + 1) * k];
+                z[0] = 1.0;
+                let mut dot = 0.0;
+                for f in 0..k {
+                    let q = qi[f] as f64 * root;
+                    z[f + 1] = q_rated[f] + q;
+                    dot += q_rated[f] * q;
+                }
+                let target = y as f64
+                    - self.w0[t] as f64
+                    - a_rated
+                    - self.scorer.item_a[t * items + i] as f64
+                    - dot;
+                for r in 0..dim {
+                    b[r] += alpha * z[r] * target;
+                    for c in 0..dim {
+                        a[r * dim + c] += alpha * z[r] * z[c];
+                    }
+                }
+            }
+            let own = solve_spd(a, b, dim);
+            let (w_u, v_u) = (own[0], &own[1..]);
+            let pair: f64 = (0..k).map(|f| v_u[f] * q_rated[f]).sum();
+            bias += (a_rated + w_u + pair) / s as f64;
+            for f in 0..k {
+                factors[t * k + f] = ((q_rated[f] + v_u[f]) / root) as f32;
+            }
+        }
+        FoldedUser {
+            bias: bias as f32,
+            factors,
+            ..base
+        }
+    }
+}
