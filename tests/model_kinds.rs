@@ -74,6 +74,20 @@ const KINDS: &[(&str, &[&str], bool)] = &[
         ],
         false,
     ),
+    (
+        "fm",
+        &[
+            "--dim",
+            "4",
+            "--sweeps",
+            "20",
+            "--burn-in",
+            "5",
+            "--keep",
+            "8",
+        ],
+        true,
+    ),
 ];
 
 #[test]
@@ -484,6 +498,18 @@ fn a_flag_foreign_to_the_kind_is_a_usage_error() {
         (
             &["--model", "popularity", "--l2", "1"],
             "--l2 does not apply to popularity",
+        ),
+        (
+            &["--model", "fm", "--lr", "0.1"],
+            "--lr does not apply to fm",
+        ),
+        (
+            &["--model", "fm", "--features", "occupation:3"],
+            "fm takes feature group names",
+        ),
+        (
+            &["--model", "fm", "--sweeps", "10", "--burn-in", "10"],
+            "burn_in (10) must be below sweeps (10)",
         ),
     ] {
         let mut all = vec!["train", "--train", "no-such.base", "--test", "no-such.test"];

@@ -161,28 +161,6 @@ impl Design {
         self.groups.last().map_or(0, |g| (g.first + g.len) as usize)
     }
 
-    /// The block of the training ratings' time rows (one row per rating), if the design
-    /// has time features.
-    pub fn time_block(&self, items: &[u32], times: Option<&[i64]>) -> Option<Block> {
-        let clock = self.clock.as_ref()?;
-        let times = times?;
-        let mut b = Block {
-            row_ptr: vec![0],
-            feat: Vec::with_capacity(items.len() * 2),
-            val: Vec::with_capacity(items.len() * 2),
-            first: self.item.end,
-            end: self.n_features() as u32,
-        };
-        for (&i, &t) in items.iter().zip(times) {
-            for j in clock.row(Some(i), clock.day_of(t)) {
-                b.feat.push(j as u32);
-                b.val.push(1.0);
-            }
-            b.row_ptr.push(b.feat.len() as u32);
-        }
-        Some(b)
-    }
-
     /// The group of every feature.
     pub fn group_of(&self) -> Vec<u32> {
         let mut out = vec![0u32; self.n_features()];
@@ -194,10 +172,39 @@ impl Design {
         out
     }
 
+    /// The block of the training ratings' time rows, one row per distinct (day, item
+    /// age) pair, and the row of each rating, if the design has time features.
+    pub fn time_block(&self, items: &[u32], times: Option<&[i64]>) -> Option<(Block, Vec<u32>)> {
+        let clock = self.clock.as_ref()?;
+        let times = times?;
+        let mut b = Block {
+            row_ptr: vec![0],
+            feat: Vec::new(),
+            val: Vec::new(),
+            first: self.item.end,
+            end: self.n_features() as u32,
+        };
+        let mut rows = std::collections::HashMap::new();
+        let rows_of = (items.iter().zip(times))
+            .map(|(&i, &t)| {
+                let day = clock.day_of(t);
+                let key = (day, clock.age.map_or(0, |_| clock.age_of(i, day)));
+                *rows.entry(key).or_insert_with(|| {
+                    for j in clock.row(Some(i), day) {
+                        b.feat.push(j as u32);
+                        b.val.push(1.0);
+                    }
+                    b.row_ptr.push(b.feat.len() as u32);
+                    (b.row_ptr.len() - 2) as u32
+                })
+            })
+            .collect();
+        Some((b, rows_of))
+    }
+
     /// The design of the rows of `set` with the extra feature groups `features`
     /// (`rated`, `raters`, `day`, `item_age`, side-variable names; `side` = every side
-    /// variable the data has; `time` = `day` and `item_age` when the ratings have
-    /// timestamps).
+    /// variable the data has; `time` = `day` when the ratings have timestamps).
     pub fn build(set: &TrainingSet<'_>, features: &[String]) -> Result<Design> {
         let mut names: Vec<String> = Vec::new();
         let (mut day, mut age) = (false, false);
@@ -205,7 +212,6 @@ impl Design {
         for f in features {
             if f == "time" {
                 day |= times.is_some();
-                age |= times.is_some();
             } else if f == "day" || f == "item_age" {
                 if times.is_none() {
                     return Err(Error::Usage(format!(

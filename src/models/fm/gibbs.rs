@@ -104,6 +104,36 @@ pub(crate) fn row_summaries(block: &Block, w: &[f64], v: &[f64], k: usize) -> (V
     (a, q)
 }
 
+/// Most blocks a design has: users, items, time rows.
+const MAX_BLOCKS: usize = 3;
+
+/// Per-row sums over a block's ratings (see [`Sampler::row_sums`]).
+struct RowSums {
+    r1: Vec<f64>,
+    r2: Vec<f64>,
+    e0: Vec<f64>,
+    e1: Vec<f64>,
+}
+
+impl RowSums {
+    fn zeros(rows: usize) -> Self {
+        RowSums {
+            r1: vec![0.0; rows],
+            r2: vec![0.0; rows],
+            e0: vec![0.0; rows],
+            e1: vec![0.0; rows],
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, r: usize, t: f64, e: f64) {
+        self.r1[r] += t;
+        self.r2[r] += t * t;
+        self.e0[r] += e;
+        self.e1[r] += t * e;
+    }
+}
+
 /// A block's entries by feature (see [`Block::by_feature`]).
 struct Columns {
     first: usize,
@@ -179,6 +209,7 @@ impl<'a> Sampler<'a> {
         init_std: f64,
         seed: u64,
     ) -> Self {
+        assert!((2..=MAX_BLOCKS).contains(&blocks.len()), "2 or 3 blocks");
         let mut rng = Rng::seeded(seed);
         let nf = design.n_features();
         let groups = design.groups.len();
@@ -282,9 +313,7 @@ impl<'a> Sampler<'a> {
                 self.draw_hyper(Some(f));
             }
             let mut q: Vec<Vec<f64>> = (0..nb).map(|b| self.factor_sums(b, f)).collect();
-            for b in 0..nb {
-                self.draw_factor(b, f, &mut q);
-            }
+            self.draw_factors(f, &mut q);
         }
     }
 
@@ -375,40 +404,72 @@ impl<'a> Sampler<'a> {
             .collect()
     }
 
-    /// Every factor `f` of block `b`; `q` holds every block's sums of factor `f` and is
-    /// kept up to date.
-    fn draw_factor(&mut self, b: usize, f: usize, q: &mut [Vec<f64>]) {
-        let k = self.s.k;
-        let rows_b = self.rows_of[b];
-        // The other blocks' factor sums for each rating.
-        let mut rest = vec![0f64; self.e.len()];
-        for (o, qo) in q.iter().enumerate() {
-            if o != b {
-                for (t, &ro) in rest.iter_mut().zip(self.rows_of[o]) {
-                    *t += qo[ro as usize];
+    /// Per row of block `b`: `R1 = sum t`, `R2 = sum t^2`, `E0 = sum e`, `E1 = sum t e`
+    /// over its ratings, `t` being the other blocks' factor sums (`q`) of the rating.
+    fn row_sums(&self, b: usize, q: &[Vec<f64>]) -> RowSums {
+        let mut sums = RowSums::zeros(self.counts[b].len());
+        let mut g = [0f64; MAX_BLOCKS];
+        for (i, &e) in self.e.iter().enumerate() {
+            let t = self.gather(q, i, &mut g, b);
+            sums.add(self.rows_of[b][i] as usize, t, e);
+        }
+        sums
+    }
+
+    /// Rating `i`'s factor sums of every block into `g`; returns the sum of those of the
+    /// blocks other than `skip`.
+    #[inline]
+    fn gather(&self, q: &[Vec<f64>], i: usize, g: &mut [f64; MAX_BLOCKS], skip: usize) -> f64 {
+        let mut t = 0.0;
+        for (o, (qo, rows)) in q.iter().zip(&self.rows_of).enumerate() {
+            g[o] = qo[rows[i] as usize];
+            if o != skip {
+                t += g[o];
+            }
+        }
+        t
+    }
+
+    /// Every factor `f`, block by block; `q` holds every block's sums of factor `f` and
+    /// is kept up to date. The pass over the ratings that brings the residuals up to
+    /// date after a block also gathers the next block's row sums.
+    fn draw_factors(&mut self, f: usize, q: &mut [Vec<f64>]) {
+        let nb = self.blocks.len();
+        let mut sums = self.row_sums(0, q);
+        let mut g = [0f64; MAX_BLOCKS];
+        for b in 0..nb {
+            let (dq, dphi) = self.draw_block_factor(b, f, &mut q[b], &mut sums);
+            let next = b + 1 < nb;
+            let mut acc = RowSums::zeros(if next { self.counts[b + 1].len() } else { 0 });
+            for i in 0..self.e.len() {
+                let t = self.gather(q, i, &mut g, b);
+                let r = self.rows_of[b][i] as usize;
+                let e = self.e[i] - (dphi[r] + dq[r] * t);
+                self.e[i] = e;
+                if next {
+                    let t_next: f64 = (0..nb).filter(|&o| o != b + 1).map(|o| g[o]).sum();
+                    acc.add(self.rows_of[b + 1][i] as usize, t_next, e);
                 }
             }
+            sums = acc;
         }
+    }
+
+    /// Every factor `f` of block `b`, from its row sums (kept up to date); returns the
+    /// change of each row's factor sum and of its own pairwise terms.
+    fn draw_block_factor(
+        &mut self,
+        b: usize,
+        f: usize,
+        qb: &mut [f64],
+        sums: &mut RowSums,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let k = self.s.k;
         let n = &self.counts[b];
         let rows = n.len();
-        let (mut r1, mut r2, mut e0, mut e1) = (
-            vec![0f64; rows],
-            vec![0f64; rows],
-            vec![0f64; rows],
-            vec![0f64; rows],
-        );
-        {
-            for ((&r, &t), &e) in rows_b.iter().zip(&rest).zip(&self.e) {
-                let r = r as usize;
-                r1[r] += t;
-                r2[r] += t * t;
-                e0[r] += e;
-                e1[r] += t * e;
-            }
-        }
+        let RowSums { r1, r2, e0, e1 } = sums;
         let mut dq = vec![0f64; rows];
         let mut dphi = vec![0f64; rows];
-        let qb = &mut q[b];
         let cols = &self.cols[b];
         let alpha = self.s.alpha;
         for j in cols.features() {
@@ -440,10 +501,7 @@ impl<'a> Sampler<'a> {
                 dq[r] += dx;
             }
         }
-        for ((e, &r), &t) in self.e.iter_mut().zip(rows_b).zip(&rest) {
-            let r = r as usize;
-            *e -= dphi[r] + dq[r] * t;
-        }
+        (dq, dphi)
     }
 
     /// `sum h^2` and `sum h e` of parameter `w_j` (`None`) or `v_jf` from whole

@@ -25,7 +25,7 @@
 //! | `sweeps` | 512 | Gibbs sweeps over every parameter | >= 1 |
 //! | `burn_in` | 100 | sweeps discarded before samples are kept | < sweeps |
 //! | `keep` | 64 | samples kept in the model (evenly thinned after burn-in) | >= 1 |
-//! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names; `side` = every side variable of the data, `time` = `day` and `item_age` when the ratings have timestamps | |
+//! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names; `side` = every side variable of the data, `time` = `day` when the ratings have timestamps | |
 //! | `init_std` | 0.1 | standard deviation of the initial factors | >= 0 |
 //! | `seed` | 42 | the chain's seed | |
 
@@ -373,13 +373,9 @@ impl Fit for FmParams {
         let r = set.ratings;
         let k = self.dim;
         let time_block = design.time_block(&r.items, r.times.as_deref());
-        let own: Vec<u32> = match time_block {
-            Some(_) => (0..r.len() as u32).collect(),
-            None => Vec::new(),
-        };
         let mut blocks = vec![(&design.user, &r.users[..]), (&design.item, &r.items[..])];
-        if let Some(b) = &time_block {
-            blocks.push((b, &own[..]));
+        if let Some((b, rows)) = &time_block {
+            blocks.push((b, &rows[..]));
         }
         let mut chain = Sampler::new(
             &design,
