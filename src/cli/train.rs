@@ -194,6 +194,9 @@ pub(crate) struct TrainArgs {
     /// FM: samples kept in the model (evenly thinned after burn-in).
     #[arg(long, help_heading = "Hyper-parameters")]
     keep: Option<usize>,
+    /// FM: mcmc (Gibbs sampling) | als (alternating least squares for a fixed --l2).
+    #[arg(long, help_heading = "Hyper-parameters")]
+    solver: Option<String>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,
@@ -874,6 +877,10 @@ impl TrainArgs {
         if let Some(v) = self.keep {
             p.keep = v;
         }
+        if let Some(v) = &self.solver {
+            p.solver = v.parse()?;
+        }
+        set!(p, h, l2);
         if let Some(f) = &h.features {
             p.features = f
                 .split(',')
@@ -1379,7 +1386,15 @@ fn accepted_flags(kind: ModelKind, implicit: bool) -> Vec<&'static str> {
             v.extend(IMPLICIT);
         }
         (ModelKind::Popularity, _) => v.extend(IMPLICIT),
-        (ModelKind::Fm, _) => v.extend(["--dim", "--sweeps", "--burn-in", "--keep", "--features"]),
+        (ModelKind::Fm, _) => v.extend([
+            "--dim",
+            "--sweeps",
+            "--burn-in",
+            "--keep",
+            "--features",
+            "--solver",
+            "--l2",
+        ]),
     }
     v
 }
@@ -1439,6 +1454,7 @@ impl TrainArgs {
             ("--sweeps", self.sweeps.is_some()),
             ("--burn-in", self.burn_in.is_some()),
             ("--keep", self.keep.is_some()),
+            ("--solver", self.solver.is_some()),
         ]
     }
 

@@ -44,7 +44,7 @@ pub use fit::{
     EpochStats, Feedback, Fit, FitOptions, Fitted, PopularityParams, RowOptions, RowValidation,
     TrainingSet, Validation,
 };
-pub use fm::{Fm, FmParams};
+pub use fm::{Fm, FmParams, Solver as FmSolver};
 pub use ials::{Confidence, Ials, IalsParams};
 pub use knn::{Knn, KnnParams};
 pub use mf::{Mf, MfParams};

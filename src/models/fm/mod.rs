@@ -27,6 +27,8 @@
 //! | `keep` | 64 | samples kept in the model (evenly thinned after burn-in) | >= 1 |
 //! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names; `side` = every side variable of the data, `time` = `day` when the ratings have timestamps | |
 //! | `init_std` | 0.1 | standard deviation of the initial factors | >= 0 |
+//! | `solver` | `mcmc` | `mcmc` (Gibbs sampling) or `als` (alternating least squares for a fixed `l2`: the MAP estimate, the last sweep's state the model; `burn_in` and `keep` do not apply) | |
+//! | `l2` | 30 | ALS: the L2 penalty of every weight and factor (the squared error unscaled) | > 0 |
 //! | `seed` | 42 | the chain's seed | |
 
 pub(crate) mod design;
@@ -59,8 +61,36 @@ pub struct FmParams {
     pub features: Vec<String>,
     /// Standard deviation of the initial factors.
     pub init_std: f32,
+    /// `mcmc` (Gibbs sampling, the default) or `als` (alternating least squares: the
+    /// MAP estimate for a fixed `l2`, the last sweep's state being the model).
+    pub solver: Solver,
+    /// ALS only: the L2 penalty of every weight and factor.
+    pub l2: f32,
     /// The chain's seed.
     pub seed: u64,
+}
+
+/// How [`FmParams`] fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Solver {
+    /// Gibbs sampling under hierarchical priors; predictions averaged over samples.
+    Mcmc,
+    /// Alternating least squares for a fixed L2: fast, one point estimate.
+    Als,
+}
+
+impl std::str::FromStr for Solver {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "mcmc" => Ok(Solver::Mcmc),
+            "als" => Ok(Solver::Als),
+            _ => Err(Error::Usage(format!(
+                "--solver: expected mcmc or als, got '{s}'"
+            ))),
+        }
+    }
 }
 
 impl Default for FmParams {
@@ -77,6 +107,8 @@ impl Default for FmParams {
                 "time".into(),
             ],
             init_std: 0.1,
+            solver: Solver::Mcmc,
+            l2: 30.0,
             seed: 42,
         }
     }
@@ -98,6 +130,9 @@ impl FmParams {
                 self.burn_in, self.sweeps
             ));
         }
+        if !(self.l2.is_finite() && self.l2 > 0.0) {
+            return bad(format!("fm: l2 must be a number > 0, got {}", self.l2));
+        }
         if self.keep == 0 {
             return bad("fm: keep must be at least 1".into());
         }
@@ -118,6 +153,9 @@ impl FmParams {
     /// The 1-based sweeps whose samples are kept: every `step`-th after burn-in, at most
     /// `keep` of them, the last sweep always among them.
     pub fn kept_sweeps(&self) -> Vec<usize> {
+        if self.solver == Solver::Als {
+            return vec![self.sweeps];
+        }
         let after = self.sweeps - self.burn_in;
         let step = after.div_ceil(self.keep.min(after));
         (1..=after)
@@ -385,6 +423,9 @@ impl Fit for FmParams {
             self.init_std as f64,
             self.seed,
         );
+        if self.solver == Solver::Als {
+            chain.use_als(self.l2 as f64);
+        }
         let kept = self.kept_sweeps();
         let nf = design.n_features();
         let mut samples = Samples {
