@@ -111,6 +111,13 @@ pub(crate) struct Clock {
     pub days: u32,
     /// Per item row: the day of its first training rating.
     pub item_first: Vec<u32>,
+    /// Per day: its share of the training ratings (the time distribution a new user's
+    /// score without a time is averaged over).
+    pub day_share: Vec<f32>,
+    /// Per user row: the `day` features of the user's training days, each valued by its
+    /// share of the user's training ratings (what a known user's score without a time
+    /// is averaged over); empty rows without a `day` group.
+    pub user_days: Block,
     /// The first feature of the `day` group, if it is one.
     pub day: Option<u32>,
     /// The first feature of the `item_age` group, if it is one.
@@ -295,6 +302,14 @@ impl Design {
                     t0,
                     days: ((last - t0) / 86_400 + 1).min(u32::MAX as i64 / 2) as u32,
                     item_first: vec![u32::MAX; set.n_items as usize],
+                    day_share: Vec::new(),
+                    user_days: Block {
+                        row_ptr: vec![0],
+                        feat: Vec::new(),
+                        val: Vec::new(),
+                        first: 0,
+                        end: 0,
+                    },
                     day: None,
                     age: None,
                 };
@@ -303,6 +318,12 @@ impl Design {
                     let first = &mut clock.item_first[i as usize];
                     *first = (*first).min(d);
                 }
+                let mut counts = vec![0u64; clock.days as usize];
+                for &t in times {
+                    counts[clock.day_of(t) as usize] += 1;
+                }
+                let n = times.len() as f64;
+                clock.day_share = counts.iter().map(|&c| (c as f64 / n) as f32).collect();
                 for d in &mut clock.item_first {
                     if *d == u32::MAX {
                         *d = 0;
@@ -321,6 +342,25 @@ impl Design {
                         *slot = Some(next);
                         next += len;
                     }
+                }
+                // Each user's days, by share of the user's ratings.
+                let (first, end) = clock.day.map_or((next, next), |f| (f, f + clock.days));
+                let mut by_user: Vec<Vec<u32>> = vec![Vec::new(); set.n_users as usize];
+                if clock.day.is_some() {
+                    for (&u, &t) in set.ratings.users.iter().zip(times) {
+                        by_user[u as usize].push(clock.day_of(t));
+                    }
+                }
+                let b = &mut clock.user_days;
+                (b.first, b.end) = (first, end);
+                for mut days in by_user {
+                    days.sort_unstable();
+                    let n = days.len() as f32;
+                    for run in days.chunk_by(|a, b| a == b) {
+                        b.feat.push(first + run[0]);
+                        b.val.push(run.len() as f32 / n);
+                    }
+                    b.row_ptr.push(b.feat.len() as u32);
                 }
                 Some(clock)
             }

@@ -3,7 +3,8 @@
 //! sample's prior of the user group and its noise precision: the mean of the
 //! parameters' conditional posterior, a ridge regression of K + 1 unknowns. The user's
 //! row also holds their `rated` set (the items given, 1/sqrt(n)) when the model has
-//! that group; side variables of a new user are unknown and left out.
+//! that group, and with a `day` group the day averaged over every training rating's
+//! day; side variables of a new user are unknown and left out.
 
 use super::Fm;
 use crate::models::FoldedUser;
@@ -21,6 +22,7 @@ impl Fm {
         let width = self.scorer.width;
         let root = (s as f64).sqrt();
         let rated = self.design.groups.iter().find(|g| g.name == "rated");
+        let clock = self.design.clock.as_ref();
         let x = 1.0 / (ratings.len().max(1) as f64).sqrt();
         let mut bias = 0.0;
         let mut factors = vec![0f32; width];
@@ -43,6 +45,21 @@ impl Fm {
                     }
                 }
                 a_rated += 0.5 * (q_rated.iter().map(|q| q * q).sum::<f64>() - sq);
+            }
+            // Without a time, a new user's day is averaged over every training rating's.
+            if let Some((c, first)) = clock.and_then(|c| c.day.map(|f| (c, f))) {
+                let mut qt = vec![0f64; k];
+                for (d, &share) in c.day_share.iter().enumerate() {
+                    let j = first as usize + d;
+                    a_rated += share as f64 * w[j] as f64;
+                    for f in 0..k {
+                        qt[f] += share as f64 * v[j * k + f] as f64;
+                    }
+                }
+                a_rated += q_rated.iter().zip(&qt).map(|(x, y)| x * y).sum::<f64>();
+                for f in 0..k {
+                    q_rated[f] += qt[f];
+                }
             }
             // Ridge regression for (w_u, v_u) under the sample's user-group prior.
             let hyper = &self.hyper[t * groups * dim * 2..];

@@ -284,6 +284,11 @@ impl Fm {
         }
     }
 
+    /// Each day's share of the training ratings (empty without time features).
+    fn day_share(&self) -> &[f32] {
+        self.design.clock.as_ref().map_or(&[], |c| &c.day_share)
+    }
+
     /// Samples kept.
     pub fn samples(&self) -> usize {
         self.w0.len()
@@ -328,7 +333,7 @@ impl Model for Fm {
 
     fn tensors(&self) -> Vec<NamedTensor<'_>> {
         let (s, nf, k) = (self.w0.len(), self.design.n_features(), self.k);
-        vec![
+        let mut out = vec![
             NamedTensor::new("w0", &[s], &self.w0),
             NamedTensor::new("w", &[s, nf], &self.w),
             NamedTensor::new("v", &[s, nf, k], &self.v),
@@ -348,11 +353,22 @@ impl Model for Fm {
                 &[self.design.item.val.len()],
                 &self.design.item.val,
             ),
-        ]
+        ];
+        if self.design.clock.is_some() {
+            let share = self.day_share();
+            out.push(NamedTensor::new("day_share", &[share.len()], share));
+            let days = &self.design.clock.as_ref().expect("checked").user_days;
+            out.push(NamedTensor::new(
+                "user_days_val",
+                &[days.val.len()],
+                &days.val,
+            ));
+        }
+        out
     }
 
     fn int_tensors(&self) -> Vec<(String, &[u32])> {
-        vec![
+        let mut out = vec![
             ("user_ptr".into(), &self.design.user.row_ptr[..]),
             ("user_feat".into(), &self.design.user.feat[..]),
             ("item_ptr".into(), &self.design.item.row_ptr[..]),
@@ -360,7 +376,12 @@ impl Model for Fm {
             ("groups".into(), &self.group_table[..]),
             ("clock".into(), &self.clock_table[..]),
             ("item_first".into(), &self.item_first[..]),
-        ]
+        ];
+        if let Some(c) = &self.design.clock {
+            out.push(("user_days_ptr".into(), &c.user_days.row_ptr[..]));
+            out.push(("user_days_feat".into(), &c.user_days.feat[..]));
+        }
+        out
     }
 
     fn item_factors(&self) -> Option<(&[f32], usize)> {
@@ -569,6 +590,19 @@ fn load(
                 t0: ((hi as u64) << 32 | lo as u64) as i64,
                 days,
                 item_first: t.u32("item_first")?,
+                day_share: t.values("day_share", &[days as usize])?,
+                user_days: {
+                    let (first, end) = day.checked_sub(1).map_or((next, next), |f| (f, f + days));
+                    let b = Block {
+                        row_ptr: t.u32("user_days_ptr")?,
+                        feat: t.u32("user_days_feat")?,
+                        val: t.f32("user_days_val", None)?.1,
+                        first,
+                        end,
+                    };
+                    b.check(users, "user_days")?;
+                    b
+                },
                 day: day.checked_sub(1),
                 age: age.checked_sub(1),
             };
@@ -581,7 +615,13 @@ fn load(
                 .iter()
                 .map(|g| (g.first, g.len))
                 .collect();
-            if expected != got || expected.is_empty() || clock.item_first.len() != items {
+            let shares_ok = clock.day_share.iter().all(|x| (0.0..=1.0).contains(x))
+                && (clock.day_share.iter().sum::<f32>() - 1.0).abs() < 1e-3;
+            if expected != got
+                || expected.is_empty()
+                || clock.item_first.len() != items
+                || !shares_ok
+            {
                 return Err("fm: malformed time features".into());
             }
             for g in &mut groups[time_from..] {
@@ -806,7 +846,7 @@ mod tests {
         let p = FmParams {
             sweeps: 30,
             burn_in: 10,
-            features: vec!["day".into(), "item_age".into()],
+            features: vec!["day".into()],
             ..Default::default()
         };
         let fm = p.fit(&train, &FitOptions::default()).unwrap();
@@ -826,20 +866,42 @@ mod tests {
         m.predict_many_at(&us, &is, Some(&vec![last; 200]), &mut at_end);
         m.predict_many_at(&us, &is, Some(&vec![clock.t0; 200]), &mut early);
         m.predict_many(&us, &is, &mut plain);
-        // Without a time, a pair is scored at the last training day.
-        for (a, b) in at_end.iter().zip(&plain) {
-            assert!(
-                (a.value - b.value).abs() < 1e-4,
-                "{} vs {}",
-                a.value,
-                b.value
-            );
-        }
         assert!(
             at_end
                 .iter()
                 .zip(&early)
                 .any(|(a, b)| (a.value - b.value).abs() > 1e-3)
+        );
+        // Without a time, a pair's score is its scores on the user's training days,
+        // averaged by each day's share of the user's ratings.
+        let mut expected = vec![0f64; 200];
+        let mut on_day = Vec::new();
+        for (k, (&u, &i)) in us.iter().zip(&is).enumerate() {
+            for (j, share) in clock.user_days.row(u as usize) {
+                let d = j as u32 - clock.day.unwrap();
+                let t = clock.t0 + d as i64 * 86_400;
+                m.predict_many_at(&[u], &[i], Some(&[t]), &mut on_day);
+                expected[k] += share * on_day[0].value as f64;
+            }
+        }
+        for (e, p) in expected.iter().zip(&plain) {
+            assert!((e - p.value as f64).abs() < 1e-3, "{e} vs {}", p.value);
+        }
+        // With the item's age too, every path still scores and round-trips.
+        let aged = FmParams {
+            features: vec!["day".into(), "item_age".into()],
+            ..p.clone()
+        }
+        .fit(&train, &FitOptions::default())
+        .unwrap();
+        let back = crate::store::TrainedModel::from_bytes(
+            &aged.to_bytes().unwrap(),
+            std::path::Path::new("fm.emb"),
+        )
+        .unwrap();
+        assert_eq!(
+            back.evaluate(&test).unwrap().rmse,
+            aged.evaluate(&test).unwrap().rmse
         );
         let back = crate::store::TrainedModel::from_bytes(
             &fm.to_bytes().unwrap(),

@@ -6,8 +6,11 @@
 //! factor sums, each scaled by `1/sqrt(S)`: one dot product of `S x K` values, as a
 //! matrix factorization's.
 //!
-//! With time features, the item rows used for scores without a time (`score`,
-//! `score_items`, fold-in) are the item's rows at the last training day (`ia`, `q`);
+//! With time features, the rows used for scores without a time (`score`, `score_items`,
+//! fold-in) hold the time row expected for the pair: a known user's row the `day`
+//! terms averaged over the user's training days (by their share of the user's
+//! ratings; a new user's over every training rating's day), an item's row the item's
+//! age at the last training day;
 //! [`Scorer::score_at`] scores at any time from the untimed item rows and the day and
 //! item-age tables.
 
@@ -34,6 +37,8 @@ pub(crate) struct Scorer {
 #[derive(Debug, Clone, PartialEq)]
 struct Timed {
     clock: Clock,
+    ua: Vec<f32>,
+    p: Vec<f32>,
     ia: Vec<f32>,
     q: Vec<f32>,
     day_a: Vec<f32>,
@@ -57,7 +62,8 @@ impl Scorer {
         let mut bias = 0.0;
         let (mut ua, mut ia, mut ia_raw) =
             (vec![0f64; users], vec![0f64; items], vec![0f64; items]);
-        let mut p = vec![0f32; users * width];
+        let mut ua_raw = vec![0f64; users];
+        let (mut p, mut p_raw) = (vec![0f32; users * width], vec![0f32; users * width]);
         let (mut q, mut q_raw) = (vec![0f32; items * width], vec![0f32; items * width]);
         let mut item_a = vec![0f32; s * items];
         let clock = design.clock.as_ref();
@@ -73,28 +79,43 @@ impl Scorer {
         for (t, (w0, w, v)) in samples.enumerate() {
             bias += w0 * share;
             let (a, sums) = row_summaries(&design.user, w, v, k);
+            let mut qt = vec![0f64; k];
             for u in 0..users {
-                ua[u] += a[u] * share;
+                let qu = &sums[u * k..(u + 1) * k];
+                // A known user's score without a time: averaged over the user's days.
+                qt.iter_mut().for_each(|x| *x = 0.0);
+                let mut a_now = a[u];
+                if let Some(c) = clock.filter(|c| c.day.is_some()) {
+                    for (j, share) in c.user_days.row(u) {
+                        a_now += share * w[j];
+                        for f in 0..k {
+                            qt[f] += share * v[j * k + f];
+                        }
+                    }
+                    a_now += qu.iter().zip(&qt).map(|(x, y)| x * y).sum::<f64>();
+                }
+                ua[u] += a_now * share;
+                ua_raw[u] += a[u] * share;
                 for f in 0..k {
-                    p[u * width + t * k + f] = (sums[u * k + f] * scale) as f32;
+                    p[u * width + t * k + f] = ((qu[f] + qt[f]) * scale) as f32;
+                    p_raw[u * width + t * k + f] = (qu[f] * scale) as f32;
                 }
             }
             let (a, sums) = row_summaries(&design.item, w, v, k);
             let mut qt = vec![0f64; k];
             for i in 0..items {
                 let qi = &sums[i * k..(i + 1) * k];
-                let (mut a_now, mut sq) = (a[i], 0.0);
+                let mut a_now = a[i];
                 qt.iter_mut().for_each(|x| *x = 0.0);
-                if let Some(c) = clock {
-                    for j in c.row(Some(i as u32), c.now()) {
-                        a_now += w[j];
-                        for f in 0..k {
-                            qt[f] += v[j * k + f];
-                            sq += v[j * k + f] * v[j * k + f];
-                        }
+                // The item's age at the last training day (the day itself is in the
+                // user's row).
+                if let Some((c, first)) = clock.and_then(|c| c.age.map(|f| (c, f))) {
+                    let j = (first + c.age_of(i as u32, c.now())) as usize;
+                    a_now += w[j];
+                    for f in 0..k {
+                        qt[f] = v[j * k + f];
                     }
-                    let pair: f64 = qt.iter().map(|x| x * x).sum::<f64>() - sq;
-                    a_now += 0.5 * pair + qi.iter().zip(&qt).map(|(x, y)| x * y).sum::<f64>();
+                    a_now += qi.iter().zip(&qt).map(|(x, y)| x * y).sum::<f64>();
                 }
                 ia[i] += a_now * share;
                 ia_raw[i] += a[i] * share;
@@ -122,6 +143,8 @@ impl Scorer {
         let f32s = |x: Vec<f64>| x.into_iter().map(|x| x as f32).collect::<Vec<f32>>();
         let time = clock.map(|c| Timed {
             clock: c.clone(),
+            ua: f32s(ua_raw),
+            p: p_raw,
             ia: f32s(ia_raw),
             q: q_raw,
             day_a: f32s(day_a),
@@ -151,11 +174,11 @@ impl Scorer {
             };
         };
         let w = self.width;
-        let pu = user.map(|u| &self.p[u as usize * w..(u as usize + 1) * w]);
+        let pu = user.map(|u| &tm.p[u as usize * w..(u as usize + 1) * w]);
         let qi = item.map(|i| &tm.q[i as usize * w..(i as usize + 1) * w]);
         let both = |x: &[f32]| pu.map_or(0.0, |p| dot(p, x)) + qi.map_or(0.0, |q| dot(q, x));
         let mut value = self.bias
-            + user.map_or(0.0, |u| self.ua[u as usize])
+            + user.map_or(0.0, |u| tm.ua[u as usize])
             + item.map_or(0.0, |i| tm.ia[i as usize]);
         if let (Some(p), Some(q)) = (pu, qi) {
             value += dot(p, q);
