@@ -224,13 +224,14 @@ fn spark_folder_reads_its_part_files_in_name_order() {
         "{e}"
     );
 
-    // A folder with the marker and no part file says so.
-    let empty = dir.path("empty");
-    std::fs::create_dir(&empty).unwrap();
-    std::fs::write(empty.join("_SUCCESS"), b"").unwrap();
-    let e = data::load(&empty, &ReadOptions::default()).unwrap_err();
+    // A folder with the marker and no part file (e.g. Spark's CSV output) says so.
+    let csv = dir.path("csv-out");
+    std::fs::create_dir(&csv).unwrap();
+    std::fs::write(csv.join("_SUCCESS"), b"").unwrap();
+    std::fs::write(csv.join("part-00000.csv"), b"1,2,3\n").unwrap();
+    let e = data::load(&csv, &ReadOptions::default()).unwrap_err();
     assert_eq!(e.exit_code(), 2);
-    assert!(e.to_string().contains("no Parquet part files"), "{e}");
+    assert!(e.to_string().contains("no *.parquet part files"), "{e}");
 }
 
 #[test]

@@ -179,7 +179,7 @@ fn ratings_file(path: &Path) -> Result<PathBuf> {
             Error::bad_input(
                 path,
                 "not a MovieLens folder (no u.data, ratings.dat or ratings.csv in it) \
-                 nor a Parquet folder (no *.parquet part files or _SUCCESS in it)",
+                 nor a Parquet folder (no *.parquet part files in it)",
             )
         })
 }

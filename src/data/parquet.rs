@@ -3,9 +3,9 @@
 //! Parquet writer of top-N lists.
 //!
 //! **Detection** ([`is_parquet`]): a file named `*.parquet` or starting with the `PAR1`
-//! magic; a folder holding `*.parquet` files or `_SUCCESS`. A folder's part files are
-//! every `*.parquet` file in it whose name does not start with `_` or `.`, read in name
-//! order as one file (rows are numbered on across them; errors name the part file and
+//! magic; a folder holding part files. A folder's part files are every `*.parquet` file
+//! in it whose name does not start with `_` or `.` (so `_SUCCESS`, `_metadata` and the
+//! `.crc` files are skipped), read in name order as one file (rows are numbered on across them; errors name the part file and
 //! the row within it). Subfolders (partitioned datasets) are not read.
 //!
 //! **Columns**: each of [`ReadOptions::columns`] chosen by number or name is taken as
@@ -69,11 +69,12 @@ pub const CONVENTIONAL_NAMES: [&[&str]; 4] = [
 /// Rows per record batch read or written.
 const BATCH_ROWS: usize = 64 * 1024;
 
-/// True when `path` is Parquet: a folder holding `*.parquet` part files or a `_SUCCESS`
-/// marker (Spark's output), a file named `*.parquet`, or a file starting with `PAR1`.
+/// True when `path` is Parquet: a folder holding `*.parquet` part files (Spark's output;
+/// a `_SUCCESS` marker alone does not make one, Spark writes it beside CSV parts too), a
+/// file named `*.parquet`, or a file starting with `PAR1`.
 pub fn is_parquet(path: &Path) -> bool {
     if path.is_dir() {
-        return path.join("_SUCCESS").is_file() || part_files(path).is_ok_and(|p| !p.is_empty());
+        return part_files(path).is_ok_and(|p| !p.is_empty());
     }
     if has_parquet_extension(path) {
         return true;
