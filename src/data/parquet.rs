@@ -759,3 +759,47 @@ impl<'w> ListWriter<'w> {
         out.write_all(&bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_writer_streams_several_batches_into_one_file() {
+        let n = BATCH_ROWS * 2 + 123;
+        let mut bytes = Vec::new();
+        let mut w = ListWriter::new(&mut bytes).unwrap();
+        for k in 0..n {
+            let user = (k / 10).to_string();
+            w.push(&user, k % 10 + 1, &format!("i{k}"), k as f32 * 0.5)
+                .unwrap();
+        }
+        w.finish().unwrap();
+        assert_eq!(&bytes[..4], MAGIC);
+        let path = std::env::temp_dir().join(format!(
+            "embedrec-list-writer-{}.parquet",
+            std::process::id()
+        ));
+        std::fs::write(&path, &bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let mut k = 0;
+        for batch in reader {
+            let b = batch.unwrap();
+            let ranks = b.column(1).as_primitive::<Int32Type>();
+            let items = b.column(2).as_string::<i32>();
+            let scores = b.column(3).as_primitive::<Float32Type>();
+            for r in 0..b.num_rows() {
+                assert_eq!(ranks.value(r) as usize, k % 10 + 1);
+                assert_eq!(items.value(r), format!("i{k}"));
+                assert_eq!(scores.value(r), k as f32 * 0.5);
+                k += 1;
+            }
+        }
+        assert_eq!(k, n);
+    }
+}
