@@ -13,7 +13,7 @@ mod search;
 mod serve;
 mod train;
 
-use crate::data::{DelimitedSpec, DuplicatePolicy, RatingScale, ReadOptions};
+use crate::data::{Column, Columns, DelimitedSpec, DuplicatePolicy, RatingScale, ReadOptions};
 use crate::error::{Error, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::Write;
@@ -68,18 +68,23 @@ pub(crate) struct ReaderArgs {
     /// The generic file has no header row.
     #[arg(long, help_heading = "Reading")]
     no_header: bool,
-    /// 0-based column of the user id (generic files).
-    #[arg(long, default_value_t = 0, help_heading = "Reading")]
-    user_col: usize,
-    /// 0-based column of the item id (generic files).
-    #[arg(long, default_value_t = 1, help_heading = "Reading")]
-    item_col: usize,
-    /// 0-based column of the rating, or 'none' for interactions (generic files).
-    #[arg(long, default_value = "2", help_heading = "Reading")]
-    rating_col: String,
-    /// 0-based column of the Unix timestamp, or 'none' (generic files).
-    #[arg(long, default_value = "3", help_heading = "Reading")]
-    time_col: String,
+    /// Column of the user id: a 0-based number, or a name (Parquet, or a delimited file
+    /// with a header). Default: the format's own (Parquet: a conventional name such as
+    /// userId, else the first column; delimited: column 0).
+    #[arg(long, value_name = "COL", help_heading = "Reading")]
+    user_col: Option<String>,
+    /// Column of the item id: number or name (default: Parquet: item, itemId, movieId...,
+    /// else the second column; delimited: 1).
+    #[arg(long, value_name = "COL", help_heading = "Reading")]
+    item_col: Option<String>,
+    /// Column of the rating: number, name, or 'none' for interactions (default: Parquet:
+    /// rating, else the third column; delimited: 2).
+    #[arg(long, value_name = "COL", help_heading = "Reading")]
+    rating_col: Option<String>,
+    /// Column of the Unix time: number, name, or 'none' (default: Parquet: timestamp or
+    /// time, else a fourth integer column; delimited: 3).
+    #[arg(long, value_name = "COL", help_heading = "Reading")]
+    time_col: Option<String>,
     /// Declared rating scale MIN:MAX; ratings outside it are errors.
     #[arg(long, value_name = "MIN:MAX", help_heading = "Reading")]
     scale: Option<String>,
@@ -103,33 +108,53 @@ enum Duplicates {
 }
 
 impl ReaderArgs {
-    /// True when a generic file is read without a rating column (`--rating-col none`):
+    /// True when the ratings are read without a rating column (`--rating-col none`):
     /// every value is then 1.
     pub(crate) fn has_no_rating_column(&self) -> bool {
-        self.delimiter.is_some() && self.rating_col == "none"
+        self.rating_col.as_deref() == Some("none")
+    }
+
+    /// The column flags as [`Columns`] (a flag not given is [`Column::Detect`]).
+    fn columns(&self) -> Result<Columns> {
+        let col = |flag: &str, v: &Option<String>, id: bool| -> Result<Column> {
+            let c = v.as_deref().map_or(Column::Detect, Column::parse);
+            match c {
+                Column::Absent if id => Err(Error::Usage(format!(
+                    "--{flag}: an id column cannot be 'none'"
+                ))),
+                Column::Name(ref n) if n.trim().is_empty() => Err(Error::Usage(format!(
+                    "--{flag}: expected a column number or name, got '{n}'"
+                ))),
+                c => Ok(c),
+            }
+        };
+        Ok(Columns {
+            user: col("user-col", &self.user_col, true)?,
+            item: col("item-col", &self.item_col, true)?,
+            rating: col("rating-col", &self.rating_col, false)?,
+            time: col("time-col", &self.time_col, false)?,
+        })
     }
 
     /// Validates the flags into [`ReadOptions`].
     pub(crate) fn options(&self) -> Result<ReadOptions> {
-        let optional_col = |flag: &str, v: &str| -> Result<Option<usize>> {
-            if v == "none" {
-                return Ok(None);
-            }
-            v.parse().map(Some).map_err(|_| {
-                Error::Usage(format!(
-                    "--{flag}: expected a column number or 'none', got '{v}'"
-                ))
-            })
+        let columns = self.columns()?;
+        // A delimited layout's columns: the numbers given, else the defaults; names are
+        // looked up in the header when the file is read.
+        let index = |c: &Column, default: Option<usize>| match c {
+            Column::Index(k) => Some(*k),
+            Column::Absent => None,
+            Column::Detect | Column::Name(_) => default,
         };
         let delimited = match &self.delimiter {
             None => None,
             Some(d) => Some(DelimitedSpec {
                 delimiter: unescape_delimiter(d)?,
                 header: !self.no_header,
-                user_col: self.user_col,
-                item_col: self.item_col,
-                rating_col: optional_col("rating-col", &self.rating_col)?,
-                time_col: optional_col("time-col", &self.time_col)?,
+                user_col: index(&columns.user, Some(0)).unwrap_or(0),
+                item_col: index(&columns.item, Some(1)).unwrap_or(1),
+                rating_col: index(&columns.rating, Some(2)),
+                time_col: index(&columns.time, Some(3)),
             }),
         };
         let scale = self.scale.as_deref().map(parse_scale).transpose()?;
@@ -144,6 +169,7 @@ impl ReaderArgs {
             users_file: self.users.clone(),
             items_file: self.items.clone(),
             drop_times: false,
+            columns,
         })
     }
 }

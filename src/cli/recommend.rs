@@ -1,6 +1,7 @@
 //! `embedrec recommend` and `embedrec similar`: top-N lists from a saved model.
 
 use super::{print_json, print_warnings};
+use crate::data::parquet::ListWriter;
 use crate::error::{Error, Result};
 use crate::models::Recommender;
 use crate::recommend::{self, RecommendationList};
@@ -20,10 +21,11 @@ pub(crate) struct RecommendArgs {
     /// A new user's ratings, "ITEM:RATING,ITEM:RATING,...": fitted on the fly (fold-in).
     #[arg(long, value_name = "I:R,...")]
     ratings: Option<String>,
-    /// Every user the model knows, written to --out as CSV user,rank,item,score.
+    /// Every user the model knows, written to --out as rows user,rank,item,score.
     #[arg(long, requires = "out")]
     all_users: bool,
-    /// Output CSV for --all-users.
+    /// Output file for --all-users: Parquet when the name ends in `.parquet` (columns
+    /// user, rank, item, score; ids as strings; Snappy), CSV otherwise.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// List length.
@@ -151,18 +153,35 @@ pub(crate) fn run(a: &RecommendArgs) -> Result<()> {
         // thread, never users x items.
         let users = saved.model.n_users();
         let started = std::time::Instant::now();
+        let parquet = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let rated = |u: u32| saved.rated_items(u);
+        let score = |s: f32| if saved.clip { saved.scale.clip(s) } else { s };
         store::write_atomically_with(out, |w| {
+            if parquet {
+                let mut rows = ListWriter::new(w)?;
+                recommend::top_n_all_users(&saved.model, &rated, a.n, a.threads, |u, list| {
+                    for (rank, &(i, s)) in list.iter().enumerate() {
+                        rows.push(saved.users.raw(u), rank + 1, saved.items.raw(i), score(s))
+                            .map_err(|e| Error::io(out, e))?;
+                    }
+                    Ok(())
+                })
+                .map_err(std::io::Error::other)?;
+                return rows.finish();
+            }
             writeln!(w, "user,rank,item,score")?;
-            let rated = |u: u32| saved.rated_items(u);
             recommend::top_n_all_users(&saved.model, &rated, a.n, a.threads, |u, list| {
                 for (rank, &(i, s)) in list.iter().enumerate() {
-                    let s = if saved.clip { saved.scale.clip(s) } else { s };
                     writeln!(
                         w,
-                        "{},{},{},{s}",
+                        "{},{},{},{}",
                         saved.users.raw(u),
                         rank + 1,
-                        saved.items.raw(i)
+                        saved.items.raw(i),
+                        score(s)
                     )
                     .map_err(|e| Error::io(out, e))?;
                 }

@@ -9,8 +9,11 @@
 //! one line break: `LineEndings`), blank lines (skipped, e.g. a trailing empty line),
 //! ASCII spaces around fields. Errors name the file, the 1-based line and the field.
 
-use super::{DelimitedSpec, DuplicatePolicy, IdMap, RatingScale, Ratings, ReadOptions};
+use super::{
+    Column, Columns, DelimitedSpec, DuplicatePolicy, IdMap, RatingScale, Ratings, ReadOptions,
+};
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -108,6 +111,100 @@ pub fn sniff(path: &Path) -> Result<DelimitedSpec> {
         });
     }
     Err(fail())
+}
+
+/// `spec` with the caller's `columns` laid over it: a number or `none` replaces the
+/// layout's column, a name is looked up in the header row (which `spec` must have;
+/// an exact match first, else the one match ignoring ASCII case), [`Column::Detect`]
+/// keeps the layout's column. Fails with [`Error::Usage`] when the user or item column
+/// is `none`, and with [`Error::BadInput`] listing the header's fields when a name is
+/// not among them.
+pub fn with_columns(path: &Path, spec: &DelimitedSpec, columns: &Columns) -> Result<DelimitedSpec> {
+    let mut out = spec.clone();
+    let wanted = columns.as_array();
+    if wanted.iter().all(|c| **c == Column::Detect) {
+        return Ok(out);
+    }
+    let mut header: Option<Vec<String>> = None;
+    let mut chosen = [
+        Some(spec.user_col),
+        Some(spec.item_col),
+        spec.rating_col,
+        spec.time_col,
+    ];
+    for (k, col) in wanted.into_iter().enumerate() {
+        chosen[k] = match col {
+            Column::Detect => chosen[k],
+            Column::Absent if k < 2 => {
+                return Err(Error::Usage(format!(
+                    "the {} column cannot be 'none'",
+                    GENERIC_NAMES[k]
+                )));
+            }
+            Column::Absent => None,
+            Column::Index(i) => Some(*i),
+            Column::Name(name) => {
+                if !spec.header {
+                    return Err(Error::Usage(format!(
+                        "{}: the {} column is named `{name}`, but the file has no header row \
+                         (give the column's number)",
+                        path.display(),
+                        GENERIC_NAMES[k]
+                    )));
+                }
+                if header.is_none() {
+                    let mut fields = Vec::new();
+                    for_each_line(path, |_, line| {
+                        let mut ranges = Vec::new();
+                        split_fields(line, spec.delimiter.as_bytes(), &mut ranges);
+                        fields = ranges
+                            .iter()
+                            .map(|&(a, b)| String::from_utf8_lossy(&line[a..b]).into_owned())
+                            .collect();
+                        Ok(false)
+                    })?;
+                    header = Some(fields);
+                }
+                let fields = header.as_deref().unwrap_or_default();
+                let found = find_name(fields.iter().map(String::as_str), name);
+                Some(found.ok_or_else(|| {
+                    Error::bad_input(
+                        path,
+                        format!(
+                            "no column `{name}` for the {} (the header's columns: {})",
+                            GENERIC_NAMES[k],
+                            fields.join(", ")
+                        ),
+                    )
+                })?)
+            }
+        };
+    }
+    let [user, item, rating, time] = chosen;
+    out.user_col = user.expect("user column set");
+    out.item_col = item.expect("item column set");
+    out.rating_col = rating;
+    out.time_col = time;
+    Ok(out)
+}
+
+/// The position of `name` among `names`: an exact match first, else the one match
+/// ignoring ASCII case (none when several match that way).
+pub(crate) fn find_name<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    name: &str,
+) -> Option<usize> {
+    if let Some(k) = names.clone().position(|n| n == name) {
+        return Some(k);
+    }
+    let mut folded = names
+        .enumerate()
+        .filter(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|(k, _)| k);
+    match (folded.next(), folded.next()) {
+        (Some(k), None) => Some(k),
+        _ => None,
+    }
 }
 
 /// Streams the ratings lines of `path` (laid out as `spec`) into `sink`.
@@ -329,7 +426,12 @@ pub(crate) fn observed_scale(values: &[f32]) -> RatingScale {
 /// duplicate policy.
 pub(crate) struct RatingSink<'a> {
     path: &'a Path,
-    names: FieldNames,
+    names: [Cow<'a, str>; 4],
+    /// What a record number counts in messages: `line`, or `row` (Parquet).
+    unit: &'static str,
+    /// Files whose records are numbered on, in one count (a Parquet folder's part files):
+    /// `(first record number, file)`; empty = every record is in `path`.
+    parts: Vec<(usize, &'a Path)>,
     scale: Option<RatingScale>,
     ratings: Ratings,
     /// Whether timestamps are stored (they are checked either way).
@@ -350,12 +452,50 @@ impl<'a> RatingSink<'a> {
     ) -> Self {
         RatingSink {
             path,
-            names,
+            names: names.map(Cow::Borrowed),
+            unit: "line",
+            parts: Vec::new(),
             scale,
             ratings: Ratings::with_capacity(0, with_times),
             with_times,
             lines: Vec::new(),
         }
+    }
+
+    /// A sink whose fields are named `names` (a file's own column names) and whose
+    /// records are rows (messages say `row N`); otherwise as [`RatingSink::new`].
+    pub(crate) fn rows(
+        path: &'a Path,
+        names: [String; 4],
+        scale: Option<RatingScale>,
+        with_times: bool,
+    ) -> Self {
+        RatingSink {
+            names: names.map(Cow::Owned),
+            unit: "row",
+            ..RatingSink::new(path, GENERIC_NAMES, scale, with_times)
+        }
+    }
+
+    /// Records from record number `first` on are in `file` (numbers run on across the
+    /// files of one sink; errors then name the file and the number within it).
+    pub(crate) fn start_part(&mut self, first: usize, file: &'a Path) {
+        self.parts.push((first, file));
+    }
+
+    /// The file and the number within it of record number `n`.
+    fn locate(&self, n: usize) -> (&Path, usize) {
+        let p = self.parts.partition_point(|&(first, _)| first <= n);
+        match p.checked_sub(1).map(|p| self.parts[p]) {
+            Some((first, file)) => (file, n - first + 1),
+            None => (self.path, n),
+        }
+    }
+
+    /// A parse error at record `n` in field `k`.
+    fn error_at(&self, n: usize, k: usize, message: String) -> Error {
+        let (file, n) = self.locate(n);
+        Error::parse(file, n, &self.names[k], message)
     }
 
     /// Validates and stores one record from line `line_no`. A missing `rating` means 1;
@@ -372,7 +512,57 @@ impl<'a> RatingSink<'a> {
         users: &mut IdMap,
         items: &mut IdMap,
     ) -> Result<()> {
-        let err = |k: usize, msg: String| Error::parse(self.path, line_no, self.names[k], msg);
+        let show = |f: &[u8]| String::from_utf8_lossy(f).into_owned();
+        // Parsed first, reported after the ids (an id error comes first on a line).
+        let value = match rating {
+            None => Ok(1.0),
+            Some(f) => match parse_num::<f32>(f) {
+                None => Err(self.error_at(line_no, 2, format!("`{}` is not a number", show(f)))),
+                Some(v) if !v.is_finite() => {
+                    Err(self.error_at(line_no, 2, format!("`{}` is not a finite number", show(f))))
+                }
+                Some(v) => Ok(v),
+            },
+        };
+        let time = match time {
+            None => Ok(None),
+            Some(f) => parse_num::<i64>(f).map(Some).ok_or_else(|| {
+                self.error_at(line_no, 3, format!("`{}` is not an integer", show(f)))
+            }),
+        };
+        self.push_checked(line_no, user, item, value, time, users, items)
+    }
+
+    /// Validates and stores one record whose rating and time are numbers already (the
+    /// Parquet reader's): ids must be non-empty UTF-8, the rating finite and inside the
+    /// scale. `n` is the record's line or row number.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn push_value(
+        &mut self,
+        n: usize,
+        user: &[u8],
+        item: &[u8],
+        value: f32,
+        time: Option<i64>,
+        users: &mut IdMap,
+        items: &mut IdMap,
+    ) -> Result<()> {
+        self.push_checked(n, user, item, Ok(value), Ok(time), users, items)
+    }
+
+    /// Stores one record after checking its ids, then `value` and `time` (errors already
+    /// made by the caller's parsing), then the rating's finiteness and scale.
+    #[allow(clippy::too_many_arguments)]
+    fn push_checked(
+        &mut self,
+        n: usize,
+        user: &[u8],
+        item: &[u8],
+        value: Result<f32>,
+        time: Result<Option<i64>>,
+        users: &mut IdMap,
+        items: &mut IdMap,
+    ) -> Result<()> {
         fn id(f: &[u8]) -> std::result::Result<&str, &'static str> {
             match std::str::from_utf8(f.trim_ascii()) {
                 Ok("") => Err("empty id"),
@@ -380,40 +570,23 @@ impl<'a> RatingSink<'a> {
                 Err(_) => Err("not valid UTF-8"),
             }
         }
-        let user = id(user).map_err(|m| err(0, m.into()))?;
-        let item = id(item).map_err(|m| err(1, m.into()))?;
-        let show = |f: &[u8]| String::from_utf8_lossy(f).into_owned();
-        let value = match rating {
-            None => 1.0,
-            Some(f) => {
-                let v: f32 =
-                    parse_num(f).ok_or_else(|| err(2, format!("`{}` is not a number", show(f))))?;
-                if !v.is_finite() {
-                    return Err(err(2, format!("`{}` is not a finite number", show(f))));
-                }
-                if let Some(s) = self.scale.filter(|s| !s.contains(v)) {
-                    return Err(err(
-                        2,
-                        format!("rating {v} is outside the scale {}..{}", s.min, s.max),
-                    ));
-                }
-                v
-            }
-        };
-        let time = match time {
-            None => None,
-            Some(f) => Some(
-                parse_num::<i64>(f)
-                    .ok_or_else(|| err(3, format!("`{}` is not an integer", show(f))))?,
-            ),
-        };
+        let user = id(user).map_err(|m| self.error_at(n, 0, m.into()))?;
+        let item = id(item).map_err(|m| self.error_at(n, 1, m.into()))?;
+        let (value, time) = (value?, time?);
+        if !value.is_finite() {
+            return Err(self.error_at(n, 2, format!("{value} is not a finite number")));
+        }
+        if let Some(s) = self.scale.filter(|s| !s.contains(value)) {
+            let msg = format!("rating {value} is outside the scale {}..{}", s.min, s.max);
+            return Err(self.error_at(n, 2, msg));
+        }
         let k = self.ratings.len();
         if self
             .lines
             .last()
-            .is_none_or(|&(start, line)| line + (k - start) != line_no)
+            .is_none_or(|&(start, line)| line + (k - start) != n)
         {
-            self.lines.push((k, line_no));
+            self.lines.push((k, n));
         }
         let (u, i) = (users.get_or_insert(user), items.get_or_insert(item));
         self.ratings
@@ -422,8 +595,8 @@ impl<'a> RatingSink<'a> {
     }
 
     /// The name of field `k` (0 user, 1 item, 2 rating, 3 timestamp).
-    pub(crate) fn field_name(&self, k: usize) -> &'static str {
-        self.names[k]
+    pub(crate) fn field_name(&self, k: usize) -> &str {
+        &self.names[k]
     }
 
     /// The 1-based line of rating `k`.
@@ -461,15 +634,22 @@ impl<'a> RatingSink<'a> {
             let g = groups.min_by_key(|g| g[1]).expect("a duplicate exists");
             let (first, second) = (g[0] as usize, g[1] as usize);
             let field = format!("{}, {}", self.names[0], self.names[1]);
+            let (file, n) = self.locate(self.line_of(second));
+            let (first_file, first_n) = self.locate(self.line_of(first));
+            let unit = self.unit;
+            let place = if first_file == file {
+                format!("first on {unit} {first_n}")
+            } else {
+                format!("first in {} on {unit} {first_n}", first_file.display())
+            };
             return Err(Error::parse(
-                self.path,
-                self.line_of(second),
+                file,
+                n,
                 &field,
                 format!(
-                    "duplicate (user, item) pair (`{}`, `{}`), first on line {}",
+                    "duplicate (user, item) pair (`{}`, `{}`), {place}",
                     users.raw(r.users[first]),
                     items.raw(r.items[first]),
-                    self.line_of(first)
                 ),
             ));
         }

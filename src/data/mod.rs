@@ -1,5 +1,6 @@
 //! Reading rating data: MovieLens 100K / 1M / 10M / 25M / latest, generic delimited
-//! files, folders; side variables; splits; synthetic data; downloads.
+//! files, Parquet files and Spark's Parquet folders; side variables; splits; synthetic
+//! data; downloads.
 //!
 //! Everything produces a [`Dataset`]: [`Ratings`] over dense indices, the two [`IdMap`]s,
 //! optional [`Features`], the rating scale and the warnings met while reading.
@@ -8,6 +9,7 @@ pub mod delimited;
 pub mod features;
 pub mod fetch;
 pub mod movielens;
+pub mod parquet;
 mod ratings;
 pub mod split;
 pub mod stats;
@@ -88,6 +90,71 @@ impl Default for DelimitedSpec {
     }
 }
 
+/// One column of a ratings file, as the caller chooses it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Column {
+    /// Left to the reader: a Parquet file's conventional column name, else its position;
+    /// for a delimited file the layout's own column.
+    #[default]
+    Detect,
+    /// Not in the file: no rating (every record an interaction of value 1) or no time.
+    /// Refused for the user and item columns.
+    Absent,
+    /// The 0-based column number.
+    Index(usize),
+    /// The column's name: a Parquet column, or a delimited file's header field (an exact
+    /// match first, else the one match ignoring ASCII case).
+    Name(String),
+}
+
+impl Column {
+    /// Parses a command-line column: `none` is [`Column::Absent`], a whole number a
+    /// [`Column::Index`], anything else a [`Column::Name`].
+    pub fn parse(text: &str) -> Column {
+        match text {
+            "none" => Column::Absent,
+            t => match t.parse() {
+                Ok(k) => Column::Index(k),
+                Err(_) => Column::Name(t.to_string()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Column::Detect => f.write_str("detected"),
+            Column::Absent => f.write_str("none"),
+            Column::Index(k) => write!(f, "column {k}"),
+            Column::Name(n) => write!(f, "`{n}`"),
+        }
+    }
+}
+
+/// The columns of the user id, item id, rating and time, each chosen by number or name
+/// or left to the reader. They apply to Parquet files and to generic delimited files
+/// (over the layout of [`ReadOptions::delimited`] or the guessed one; a name there needs
+/// a header row), not to the fixed MovieLens formats.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Columns {
+    /// The user id column.
+    pub user: Column,
+    /// The item id column.
+    pub item: Column,
+    /// The rating column.
+    pub rating: Column,
+    /// The time column (a Unix time in seconds).
+    pub time: Column,
+}
+
+impl Columns {
+    /// The four choices in the order user, item, rating, time.
+    pub fn as_array(&self) -> [&Column; 4] {
+        [&self.user, &self.item, &self.rating, &self.time]
+    }
+}
+
 /// How to read rating files. The defaults detect MovieLens formats by file name.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadOptions {
@@ -107,6 +174,9 @@ pub struct ReadOptions {
     /// Do not keep timestamps (they are still checked): 8 bytes a rating saved when no
     /// split needs them ([`split::SplitSpec::needs_times`]).
     pub drop_times: bool,
+    /// Columns chosen by number or name (Parquet and generic delimited files); the
+    /// default leaves every column to the reader.
+    pub columns: Columns,
 }
 
 /// Ratings with their id maps, side information and provenance.
@@ -173,9 +243,12 @@ impl Dataset {
 /// 25M / latest (`ratings.csv`), and its user and item metadata load with it. A file is
 /// recognised by name (`u.data`, `*.base`, `*.test`, `ratings.dat`, `ratings.csv`); when it
 /// lies in a MovieLens folder the metadata beside it loads too (overridden by
-/// `opts.users_file` / `opts.items_file`). Other files are read as generic delimited files
-/// with `opts.delimited`, or a layout guessed by [`delimited::sniff`]. Missing metadata
-/// gives empty [`SideTable`]s. See [`movielens`] for the formats and scales.
+/// `opts.users_file` / `opts.items_file`). A Parquet file (named `*.parquet`, or starting
+/// with the `PAR1` magic) or a folder of Parquet part files as Spark writes it is read by
+/// [`parquet::read`] (columns from `opts.columns`, else found by name). Other files are
+/// read as generic delimited files with `opts.delimited`, or a layout guessed by
+/// [`delimited::sniff`], with `opts.columns` laid over it. Missing metadata gives empty
+/// [`SideTable`]s. See [`movielens`] for the formats and scales.
 pub fn load(path: &Path, opts: &ReadOptions) -> Result<Dataset> {
     movielens::load(path, opts)
 }

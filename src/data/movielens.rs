@@ -87,6 +87,8 @@ enum Kind {
     Dat,
     /// `ratings.csv`.
     Csv,
+    /// A Parquet file or a folder of Parquet part files.
+    Parquet,
     /// Anything else.
     Generic,
 }
@@ -99,6 +101,7 @@ impl Kind {
             "ratings.dat" => Kind::Dat,
             "ratings.csv" => Kind::Csv,
             _ if name.ends_with(".base") || name.ends_with(".test") => Kind::Ml100k,
+            _ if super::parquet::is_parquet(file) => Kind::Parquet,
             _ => Kind::Generic,
         }
     }
@@ -109,7 +112,7 @@ impl Kind {
             Kind::Ml100k => (Some("u.user"), Some("u.item")),
             Kind::Dat => (Some("users.dat"), Some("movies.dat")),
             Kind::Csv => (None, Some("movies.csv")),
-            Kind::Generic => (None, None),
+            Kind::Parquet | Kind::Generic => (None, None),
         }
     }
 }
@@ -161,7 +164,8 @@ pub fn read_ratings_into(
     Ok((ratings, warnings))
 }
 
-/// The ratings file of `path`: itself, or the MovieLens ratings file of a folder.
+/// The ratings file of `path`: itself, the MovieLens ratings file of a folder, or a
+/// folder of Parquet part files itself.
 fn ratings_file(path: &Path) -> Result<PathBuf> {
     if !path.is_dir() {
         return Ok(path.to_path_buf());
@@ -170,10 +174,12 @@ fn ratings_file(path: &Path) -> Result<PathBuf> {
         .iter()
         .map(|name| path.join(name))
         .find(|p| p.is_file())
+        .or_else(|| super::parquet::is_parquet(path).then(|| path.to_path_buf()))
         .ok_or_else(|| {
             Error::bad_input(
                 path,
-                "not a MovieLens folder (no u.data, ratings.dat or ratings.csv in it)",
+                "not a MovieLens folder (no u.data, ratings.dat or ratings.csv in it) \
+                 nor a Parquet folder (no *.parquet part files in it)",
             )
         })
 }
@@ -202,11 +208,13 @@ fn read_ratings(
             ["userId", "movieId", "rating", "timestamp"],
             RatingScale::HALF_STARS,
         ),
+        Kind::Parquet => return super::parquet::read(file, opts, users, items),
         Kind::Generic => {
             let spec = match &opts.delimited {
                 Some(spec) => Cow::Borrowed(spec),
                 None => Cow::Owned(delimited::sniff(file)?),
             };
+            let spec = delimited::with_columns(file, &spec, &opts.columns)?;
             return delimited::read(file, &spec, opts, users, items);
         }
     };

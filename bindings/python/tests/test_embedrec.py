@@ -376,3 +376,40 @@ def test_load_takes_the_command_lines_reading_options(tmp_path):
     assert len(interactions) == 3
     with pytest.raises(ValueError, match="outside"):
         embedrec.load(f, delimiter=";", header=False, time_col=None, scale=(1.0, 5.0))
+
+
+def test_load_reads_parquet_files_and_spark_folders(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    users = [1, 1, 2, 2, 3, 7]
+    items = ["a", "b", "a", "c", "b", "c"]
+    ratings = [4.0, 3.5, 5.0, 1.0, 2.5, 4.5]
+    seconds = [881250949 + k for k in range(6)]
+    csv = tmp_path / "r.csv"
+    csv.write_text("user,item,rating,timestamp\n" + "".join(f"{u},{i},{r},{t}\n" for u, i, r, t in zip(users, items, ratings, seconds)))
+    table = pa.table({
+        "userId": pa.array(users, pa.int32()),
+        "movieId": pa.array(items).dictionary_encode(),
+        "rating": pa.array(ratings, pa.float32()),
+        "timestamp": pa.array([s * 10**9 for s in seconds], pa.timestamp("ns")),
+    })
+    # A Spark-style folder: two part files (INT96 timestamps, as Spark writes), the
+    # marker and checksum files beside them.
+    folder = tmp_path / "ratings.parquet"
+    folder.mkdir()
+    for k, part in enumerate([table.slice(0, 4), table.slice(4)]):
+        name = f"part-0000{k}-x-c000.snappy.parquet"
+        pq.write_table(part, folder / name, use_deprecated_int96_timestamps=True)
+        (folder / f".{name}.crc").write_bytes(b"crc")
+    (folder / "_SUCCESS").write_bytes(b"")
+    single = tmp_path / "one.parquet"
+    pq.write_table(table, single, compression="zstd")
+    want = embedrec.load(csv)
+    for d in [embedrec.load(folder), embedrec.load(single)]:
+        assert (len(d), d.n_users, d.n_items, d.scale) == (len(want), want.n_users, want.n_items, want.scale)
+        a, b = embedrec.Baseline().fit(d), embedrec.Baseline().fit(want)
+        assert list(a.predict(["1", "7"], ["a", "c"])) == list(b.predict(["1", "7"], ["a", "c"]))
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"user": [1, 2], "item": [3, 4], "rating": ["4", "5"]}), bad)
+    with pytest.raises(ValueError, match="rating"):
+        embedrec.load(bad)

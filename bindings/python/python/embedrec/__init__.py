@@ -43,10 +43,12 @@ __all__ = [
 
 def load(path, **options):
     """Reads ratings: a MovieLens folder, a MovieLens ratings file (``u.data``,
-    ``u1.base``, ``ratings.dat``, ``ratings.csv``) or a delimited file, its layout guessed
-    or given as the command line's reading options (``delimiter``, ``header``,
-    ``user_col``, ``item_col``, ``rating_col``, ``time_col`` (None: no such column),
-    ``scale=(min, max)``, ``duplicates``)."""
+    ``u1.base``, ``ratings.dat``, ``ratings.csv``), a Parquet file or a folder of Parquet
+    part files as Spark writes it (columns found by their conventional names, e.g.
+    ``userId``, ``movieId``, ``rating``, ``timestamp``, else by position), or a delimited
+    file, its layout guessed or given as the command line's reading options
+    (``delimiter``, ``header``, ``user_col``, ``item_col``, ``rating_col``, ``time_col``
+    (None: no such column), ``scale=(min, max)``, ``duplicates``)."""
     return Dataset.load(str(path), **options)
 
 
