@@ -830,7 +830,9 @@ impl TrainArgs {
         set!(p, h, batch);
         set!(p, h, lr);
         set!(p, h, lr_decay);
-        set!(p, h, l2);
+        if let Some(l2) = h.l2 {
+            p.l2 = Some(l2);
+        }
         set!(p, h, patience);
         set!(p, h, val_fraction);
         if let Some(v) = &h.hidden {
