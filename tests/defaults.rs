@@ -141,3 +141,43 @@ fn a_half_star_file_in_the_100k_format_trains_without_a_scale() {
         stderr(&out)
     );
 }
+
+#[test]
+fn autorec_stops_early_and_refits_by_default_and_patience_0_turns_it_off() {
+    let data = Dataset::synthetic(200, 150, 5_000, 3).unwrap();
+    let (train, _) = split(&data);
+    let fit = |over: serde_json::Value| {
+        params_for("autorec", None, &over, false)
+            .unwrap()
+            .fit(&train, &FitOptions::default())
+            .unwrap()
+    };
+    let over = serde_json::json!({"hidden": 16, "epochs": 40});
+    // Defaults: the refit's params, run on all the ratings, nothing carved.
+    let stopped = fit(over.clone());
+    let p = &stopped.params;
+    assert_eq!(p["patience"], 0);
+    assert_eq!(p["val_fraction"], 0.0);
+    assert!(p["input"] == "ratings" || p["input"] == "residuals", "{p}");
+    let epochs = p["epochs"].as_u64().unwrap() as usize;
+    assert!((1..=40).contains(&epochs), "{p}");
+    assert_eq!(stopped.history.len(), epochs);
+    assert!(stopped.history.iter().all(|e| e.val_rmse.is_none()));
+    // The rule's lambda, from all the training ratings.
+    let users = {
+        let mut u = train.ratings.users.clone();
+        u.sort_unstable();
+        u.dedup();
+        u.len()
+    };
+    let rule = 8500.0 * users as f64 / train.ratings.len() as f64;
+    assert!(
+        (p["l2"].as_f64().unwrap() - rule).abs() < 1e-3 * rule,
+        "{p}"
+    );
+    // --patience 0: every epoch on all the ratings, the ratings as input.
+    let all = fit(serde_json::json!({"hidden": 16, "epochs": 40, "patience": 0}));
+    assert_eq!(all.history.len(), 40);
+    assert_eq!(all.params["input"], "ratings");
+    assert_eq!(all.params["val_fraction"], 0.0);
+}
