@@ -836,3 +836,50 @@ fn cr_only_metadata() {
     );
     expect_error(read_users(&p), "u.user", 3, "age");
 }
+
+#[test]
+fn a_100k_format_file_of_half_stars_reads_as_half_stars_with_a_warning() {
+    let dir = TempDir::new("half-100k");
+    let half = dir.write("u1.base", "1\t2\t3.5\t4\n2\t2\t0.5\t5\n");
+    let d = load(&half).unwrap();
+    assert_eq!(d.scale, RatingScale::HALF_STARS);
+    assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+    assert!(
+        d.warnings[0].contains("u1.base") && d.warnings[0].contains("0.5..5"),
+        "{}",
+        d.warnings[0]
+    );
+    // Whole stars keep 1..5, silently; a declared scale still refuses what it excludes.
+    let p = dir.write("u.data", "1\t2\t3\t4\n2\t2\t2\t5\n");
+    let d = load(&p).unwrap();
+    assert_eq!(d.scale, RatingScale::STARS_1_5);
+    assert!(d.warnings.is_empty());
+    let opts = ReadOptions {
+        scale: Some(RatingScale::STARS_1_5),
+        ..ReadOptions::default()
+    };
+    expect_error(data::load(&half, &opts), "u1.base", 2, "rating");
+}
+
+#[test]
+fn a_generic_file_snaps_its_scale_to_whole_or_half_stars_with_a_warning() {
+    let dir = TempDir::new("snap");
+    let d = load(&dir.write("a.tsv", "u1\ti1\t1.5\nu2\ti1\t4.2\n")).unwrap();
+    assert_eq!((d.scale.min, d.scale.max), (1.5, 4.5));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("1.5..4.5") && w.contains("half stars")),
+        "{:?}",
+        d.warnings
+    );
+    let d = load(&dir.write("b.tsv", "u1\ti1\t2\nu2\ti1\t9\n")).unwrap();
+    assert_eq!((d.scale.min, d.scale.max), (2.0, 9.0));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("2..9") && w.contains("whole stars")),
+        "{:?}",
+        d.warnings
+    );
+}

@@ -50,6 +50,10 @@ pub(crate) struct SynthArgs {
     /// Random seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Rating scale MIN:MAX (default 1:5); half stars (0.5 steps) when MIN or MAX is a
+    /// half, e.g. 0.5:5 as MovieLens latest.
+    #[arg(long, value_name = "MIN:MAX")]
+    scale: Option<String>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -126,6 +130,10 @@ fn run_synth(a: &SynthArgs) -> Result<()> {
         items: a.items.unwrap_or(defaults.items),
         ratings: a.ratings.unwrap_or(defaults.ratings),
         seed: a.seed.unwrap_or(defaults.seed),
+        scale: match &a.scale {
+            Some(s) => super::parse_scale(s)?,
+            None => defaults.scale,
+        },
         ..defaults
     };
     let syn = synthetic::generate(&params)?;

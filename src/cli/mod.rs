@@ -85,7 +85,10 @@ pub(crate) struct ReaderArgs {
     /// time, else a fourth integer column; delimited: 3).
     #[arg(long, value_name = "COL", help_heading = "Reading")]
     time_col: Option<String>,
-    /// Declared rating scale MIN:MAX; ratings outside it are errors.
+    /// Declared rating scale MIN:MAX; ratings outside it are errors. Without it: the
+    /// format's scale (100K and 1M files: 1..5 when every rating is whole, else half stars
+    /// 0.5..5, with a warning); generic files: the data's min..max snapped to whole or half
+    /// stars, with a warning.
     #[arg(long, value_name = "MIN:MAX", help_heading = "Reading")]
     scale: Option<String>,
     /// What to do with a repeated (user, item) pair.
@@ -185,7 +188,7 @@ fn unescape_delimiter(d: &str) -> Result<String> {
     Ok(d.to_string())
 }
 
-fn parse_scale(s: &str) -> Result<RatingScale> {
+pub(crate) fn parse_scale(s: &str) -> Result<RatingScale> {
     let bad = || {
         Error::Usage(format!(
             "--scale: expected MIN:MAX with MIN < MAX, got '{s}'"

@@ -31,7 +31,8 @@ const SNIFF_DELIMITERS: [&str; 3] = ["\t", ",", "::"];
 /// strings) through `users` / `items`. Without a rating column every line has the value
 /// `1.0`. A rating outside `opts.scale` (when given) is an error; duplicates follow
 /// `opts.duplicates`. Returns the ratings, the warnings, and the scale: `opts.scale`, or
-/// else the observed minimum..maximum.
+/// else [`inferred_scale`] of the ratings, with a warning naming it (without a rating
+/// column: 1..1, silently).
 pub fn read(
     path: &Path,
     spec: &DelimitedSpec,
@@ -46,10 +47,39 @@ pub fn read(
     let mut sink = RatingSink::new(path, GENERIC_NAMES, opts.scale, with_times);
     read_lines(path, spec, &mut sink, users, items)?;
     let (ratings, warnings) = sink.finish(opts.duplicates, users, items)?;
-    let scale = opts
-        .scale
-        .unwrap_or_else(|| observed_scale(&ratings.values));
+    let mut warnings = warnings;
+    let scale = match opts.scale {
+        Some(s) => s,
+        None if spec.rating_col.is_none() => observed_scale(&ratings.values),
+        None => {
+            let (s, steps) = inferred_scale(&ratings.values);
+            warnings.push(format!(
+                "{}: rating scale {}..{} ({steps}) inferred from the data; --scale MIN:MAX \
+                 declares it",
+                path.display(),
+                s.min,
+                s.max
+            ));
+            s
+        }
+    };
     Ok((ratings, warnings, scale))
+}
+
+/// The scale of ratings read without a declared one: the observed minimum..maximum
+/// snapped outwards to whole stars when every rating is whole, else to half stars (0.5
+/// steps); with the name of the steps. 1..1 when there are no ratings.
+pub(crate) fn inferred_scale(values: &[f32]) -> (RatingScale, &'static str) {
+    let o = observed_scale(values);
+    if values.iter().all(|v| v.fract() == 0.0) {
+        (o, "whole stars")
+    } else {
+        let scale = RatingScale {
+            min: (o.min * 2.0).floor() / 2.0,
+            max: (o.max * 2.0).ceil() / 2.0,
+        };
+        (scale, "half stars")
+    }
 }
 
 /// Guesses the layout of a ratings file without a [`DelimitedSpec`].

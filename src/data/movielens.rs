@@ -2,14 +2,16 @@
 //!
 //! | file | format | scale |
 //! |---|---|---|
-//! | `u.data`, `*.base`, `*.test` (100K) | tab-separated `user item rating timestamp` | 1..5 |
+//! | `u.data`, `*.base`, `*.test` (100K) | tab-separated `user item rating timestamp` | 1..5 when every rating is whole, else 0.5..5 with a warning |
 //! | `ratings.dat` (1M, 10M) | `UserID::MovieID::Rating::Timestamp` | 1..5 when every rating is whole (1M), else 0.5..5 (10M) |
 //! | `ratings.csv` (25M, latest) | CSV with header `userId,movieId,rating,timestamp` | 0.5..5 |
-//! | anything else | generic delimited ([`super::delimited`]) | observed min..max |
+//! | anything else | generic delimited ([`super::delimited`]) | observed min..max snapped to whole or half stars, with a warning ([`super::delimited::inferred_scale`]) |
 //!
-//! `ratings.dat` is validated against 0.5..5 (the wider MovieLens scale); its reported
-//! scale is 1..5 when every rating is a whole number (so 1M reads as whole stars and 10M,
-//! which has half stars, as half stars). `opts.scale`, when given, replaces the format's
+//! `ratings.dat` and the 100K files are validated against 0.5..5 (the wider MovieLens
+//! scale); their reported scale is 1..5 when every rating is a whole number (so 100K and
+//! 1M read as whole stars and 10M, which has half stars, as half stars; a 100K-format
+//! file of half stars, such as a subsample of a half-star data set written in that
+//! format, reads as 0.5..5 with a warning naming the scale). `opts.scale`, when given, replaces the format's
 //! scale both for validation and in the result.
 //!
 //! Metadata beside the ratings: `u.user` / `u.item` (+ `u.genre`) for 100K, `users.dat` /
@@ -196,7 +198,7 @@ fn read_ratings(
         Kind::Ml100k => (
             line_spec("\t"),
             ["user", "item", "rating", "timestamp"],
-            RatingScale::STARS_1_5,
+            RatingScale::HALF_STARS,
         ),
         Kind::Dat => (
             line_spec("::"),
@@ -225,10 +227,19 @@ fn read_ratings(
     } else {
         delimited::read_lines(file, &spec, &mut sink, users, items)?;
     }
-    let (ratings, warnings) = sink.finish(opts.duplicates, users, items)?;
+    let (ratings, mut warnings) = sink.finish(opts.duplicates, users, items)?;
     let whole = ratings.values.iter().all(|v| v.fract() == 0.0);
     let scale = opts.scale.unwrap_or(match kind {
-        Kind::Dat if whole => RatingScale::STARS_1_5,
+        Kind::Dat | Kind::Ml100k if whole => RatingScale::STARS_1_5,
+        Kind::Ml100k => {
+            warnings.push(format!(
+                "{}: ratings that are not whole stars; rating scale 0.5..5 (half stars) \
+                 inferred from the data instead of MovieLens 100K's 1..5; --scale MIN:MAX \
+                 declares it",
+                file.display()
+            ));
+            bound
+        }
         _ => bound,
     });
     Ok((ratings, warnings, scale))

@@ -12,7 +12,12 @@
 //!   When `ratings >= items` every item gets at least one rating.
 //! * **What they think of it.** The continuous rating of user `u` for item `i` is
 //!   `m = mu + b_u + b_i + p_u . q_i` with `p_u`, `q_i` of length `rank`; the stored
-//!   rating is `clamp(round(m + e), 1, 5)` with `e ~ N(0, noise^2)`.
+//!   rating is `clamp(round(m + e), 1, 5)` with `e ~ N(0, noise^2)`. On another
+//!   [`SynthParams::scale`] `a..b`, `m + e` is first mapped linearly from 1..5 onto
+//!   `ceil(a)..b`, then rounded to whole stars, or to half stars (0.5 steps) when `a` or
+//!   `b` is a half, and clamped to `a..b`: `--scale 0.5:5` gives MovieLens's half-star
+//!   scale (no stretch: the same model rounded to halves, mean rating near 3.5 as
+//!   MovieLens latest's 3.50).
 //! * **Side variables carry signal.** Each occupation has its own mean taste vector and a
 //!   small bias: `p_u = occupation mean + individual part`. Each of the 19 MovieLens
 //!   genres has a taste vector and a small bias: `q_i = (sum of its genres' vectors) /
@@ -45,6 +50,7 @@ use std::path::{Path, PathBuf};
 /// | `rank` | 8 | length of the taste vectors `p_u`, `q_i` | 1 ..= 256 |
 /// | `noise` | 0.7 | std of the Gaussian noise added before rounding to stars | 0 ..= 10 |
 /// | `side_variables` | true | emit user (occupation, gender, age) and item (genres, year, titles) features | bool |
+/// | `scale` | 1..5 | the rating scale; half stars (0.5 steps) when its min or max is a half | whole or half numbers, max ≥ ⌈min⌉ + 1 |
 ///
 /// The defaults give the shape of MovieLens 100K: mean rating 3.53, rating std 1.07,
 /// users with 20 to about 830 ratings (median 67), the top 10% of items holding 46% of
@@ -69,6 +75,8 @@ pub struct SynthParams {
     pub noise: f64,
     /// Whether to emit side variables and titles in [`Dataset::features`].
     pub side_variables: bool,
+    /// The rating scale (see the table above).
+    pub scale: RatingScale,
 }
 
 impl Default for SynthParams {
@@ -81,6 +89,7 @@ impl Default for SynthParams {
             rank: 8,
             noise: 0.7,
             side_variables: true,
+            scale: RatingScale::STARS_1_5,
         }
     }
 }
@@ -110,7 +119,81 @@ impl SynthParams {
         if !(self.noise.is_finite() && (0.0..=10.0).contains(&self.noise)) {
             return bad(format!("noise = {} must be in 0..=10", self.noise));
         }
+        let (a, b) = (self.scale.min, self.scale.max);
+        let half = |x: f32| x.is_finite() && (2.0 * x).fract() == 0.0;
+        if !(half(a) && half(b) && b - a.ceil() >= 1.0) {
+            return bad(format!(
+                "scale = {a}..{b} must be whole or half numbers with max >= ceil(min) + 1"
+            ));
+        }
         Ok(())
+    }
+
+    /// The step between ratings: 0.5 when the scale's min or max is a half, else 1.
+    pub fn step(&self) -> f64 {
+        if self.scale.min.fract() != 0.0 || self.scale.max.fract() != 0.0 {
+            0.5
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Maps the generating model's continuous ratings (on 1..5) onto a scale and its steps.
+struct Stars {
+    min: f64,
+    max: f64,
+    step: f64,
+    /// `ceil(min)`, where 1 lands.
+    low: f64,
+    /// Stretch from 1..5 onto `low..max`.
+    k: f64,
+    /// 1..5 in whole stars: the original arithmetic, bit for bit.
+    classic: bool,
+}
+
+impl Stars {
+    fn of(p: &SynthParams) -> Stars {
+        let (min, max, step) = (p.scale.min as f64, p.scale.max as f64, p.step());
+        let low = min.ceil();
+        Stars {
+            min,
+            max,
+            step,
+            low,
+            k: (max - low) / 4.0,
+            classic: min == 1.0 && max == 5.0 && step == 1.0,
+        }
+    }
+
+    /// The stored rating of continuous rating `x` (model value plus noise, on 1..5).
+    fn star(&self, x: f64) -> f64 {
+        if self.classic {
+            return x.round().clamp(1.0, 5.0);
+        }
+        let y = self.low + (x - 1.0) * self.k;
+        ((y / self.step).round() * self.step).clamp(self.min, self.max)
+    }
+
+    /// E[star(m + e)] for e ~ N(0, sd^2): min + step x the sum over the thresholds
+    /// between adjacent ratings of P(mapped value >= threshold).
+    fn expected(&self, m: f64, sd: f64) -> f64 {
+        if self.classic {
+            return expected_star(m, sd);
+        }
+        let y = self.low + (m - 1.0) * self.k;
+        if sd == 0.0 {
+            return ((y / self.step).round() * self.step).clamp(self.min, self.max);
+        }
+        let levels = ((self.max - self.min) / self.step).round() as usize;
+        self.min
+            + self.step
+                * (1..=levels)
+                    .map(|j| {
+                        let t = self.min + (j as f64 - 0.5) * self.step;
+                        normal_cdf((y - t) / (sd * self.k))
+                    })
+                    .sum::<f64>()
     }
 }
 
@@ -335,6 +418,7 @@ pub fn generate(p: &SynthParams) -> Result<Synthetic> {
 
     // Ratings values and timestamps, and the noise floor.
     let mut rng = Rng::seeded(p.seed ^ STREAM_VALUES);
+    let stars = Stars::of(p);
     let times = ratings.times.as_mut().expect("allocated with times");
     let mut sq = 0.0f64;
     let mut start = 0;
@@ -346,8 +430,8 @@ pub fn generate(p: &SynthParams) -> Result<Synthetic> {
             let qi = &item_taste[i * rank..(i + 1) * rank];
             let dot: f64 = pu.iter().zip(qi).map(|(a, b)| a * b).sum();
             let m = MU + user_bias[u] + item_bias[i] + dot;
-            let star = (m + p.noise * rng.normal()).round().clamp(1.0, 5.0);
-            let expected = expected_star(m, p.noise);
+            let star = stars.star(m + p.noise * rng.normal());
+            let expected = stars.expected(m, p.noise);
             sq += (star - expected) * (star - expected);
             ratings.values.push(star as f32);
             // Mostly a minute or two between ratings, sometimes a new session.
@@ -383,7 +467,7 @@ pub fn generate(p: &SynthParams) -> Result<Synthetic> {
             users,
             items,
             features,
-            scale: RatingScale::STARS_1_5,
+            scale: p.scale,
             source: PathBuf::from("synthetic"),
             warnings: Vec::new(),
         },
@@ -993,6 +1077,43 @@ mod tests {
             assert!((mc - expected_star(m, 0.8)).abs() < 0.01, "m {m}: {mc}");
         }
         assert!((normal_cdf(1.0) - 0.841_344_746).abs() < 1e-6);
+    }
+
+    #[test]
+    fn half_star_expectation_matches_monte_carlo_and_default_scale_is_unchanged() {
+        let p = SynthParams {
+            scale: RatingScale::HALF_STARS,
+            ..SynthParams::default()
+        };
+        let stars = Stars::of(&p);
+        assert_eq!(stars.step, 0.5);
+        let mut rng = Rng::seeded(2);
+        for m in [0.3, 2.2, 3.5, 4.9, 6.0] {
+            let n = 200_000;
+            let mc: f64 = (0..n)
+                .map(|_| stars.star(m + 0.8 * rng.normal()))
+                .sum::<f64>()
+                / n as f64;
+            assert!((mc - stars.expected(m, 0.8)).abs() < 0.01, "m {m}: {mc}");
+        }
+        assert_eq!(stars.star(0.6), 0.5);
+        assert_eq!(stars.star(3.3), 3.5);
+        assert_eq!(stars.star(7.0), 5.0);
+        // 1..10 in whole stars: 1..5 stretched onto it.
+        let ten = Stars::of(&SynthParams {
+            scale: RatingScale {
+                min: 1.0,
+                max: 10.0,
+            },
+            ..SynthParams::default()
+        });
+        assert_eq!((ten.step, ten.star(5.0), ten.star(1.0)), (1.0, 10.0, 1.0));
+        let bad = SynthParams {
+            scale: RatingScale { min: 4.5, max: 5.0 },
+            ..SynthParams::default()
+        };
+        assert!(bad.check().is_err());
+        assert!(Stars::of(&SynthParams::default()).classic);
     }
 
     #[test]

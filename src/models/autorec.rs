@@ -37,16 +37,20 @@ use std::time::Instant;
 /// | `optimizer` | Adam | optimizer of every weight (see [`Optimizer`]) | |
 /// | `lr` | 0.001 | learning rate | > 0 |
 /// | `lr_decay` | 0.97 | learning-rate multiplier after each epoch | (0, 1] |
-/// | `l2` | 100 | `lambda`, the L2 penalty of `V` and `W` | ≥ 0 |
+/// | `l2` | none: `8500 x users / ratings` | `lambda`, the L2 penalty of `V` and `W`; unset, the rule of [`AutoRecParams::l2_rule`] (100 on ML-100K's folds) | ≥ 0 |
 /// | `init` | 0.03 | encoder and decoder weights drawn uniformly from ±`init` | > 0 |
-/// | `val_fraction` | 0 | share of training data for early stopping (used with `patience`) | [0, 0.5] |
-/// | `patience` | 0 | epochs without a better validation RMSE before stopping (0: never) | |
+/// | `val_fraction` | 0.1 | share of training data carved for early stopping (used with `patience`; with `patience` 0 nothing is carved) | [0, 0.5] |
+/// | `patience` | 10 | epochs without a better validation RMSE before stopping (0: never; all `epochs` on all the training ratings) | |
+/// | `refit` | true | after early stopping on a carve, train again on all the training ratings for the best epoch count | |
+/// | `input` | auto | the encoder's input: `ratings`, `residuals` (of the baseline, with `residual`), or `auto`: with early stopping, both are trained on the carve and the better kept; without, `ratings` | |
 /// | `seed` | 42 | initialisation and shuffling | any |
 /// | `clip` | true | clip predictions to the rating scale | |
+/// | `residual` | true | learn the residual of a bias baseline `mu + b_u + b_i` fitted on the same ratings (the decoder's targets are the residuals, the encoder's input as `input` says; the prediction adds the baseline back) | |
 ///
 /// The defaults were chosen on a validation split carved from `u1.base` (`embedrec
 /// search --model autorec --data u1.base --grid ...`, 10% held out; see BENCHMARKS.md),
-/// never on a test file.
+/// never on a test file; the residual, the early stopping, the input choice and the
+/// lambda rule on carves of ML-100K and of three shapes unlike it (docs/tuning.md).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct AutoRecParams {
@@ -62,8 +66,9 @@ pub struct AutoRecParams {
     pub lr: f32,
     /// Learning-rate multiplier after each epoch.
     pub lr_decay: f32,
-    /// L2 penalty `lambda` of the encoder and decoder weights.
-    pub l2: f32,
+    /// L2 penalty `lambda` of the encoder and decoder weights; `None`: the rule of
+    /// [`AutoRecParams::l2_rule`].
+    pub l2: Option<f32>,
     /// Half-width of the uniform weight initialisation.
     pub init: f32,
     /// Share of the training data carved out for early stopping.
@@ -74,6 +79,30 @@ pub struct AutoRecParams {
     pub seed: u64,
     /// Clip predictions to the rating scale.
     pub clip: bool,
+    /// Learn the residual of the bias baseline instead of the raw ratings (a model file
+    /// without this key predates it: raw ratings).
+    #[serde(default)]
+    pub residual: bool,
+    /// After early stopping on a carve, train again on all the training ratings for the
+    /// best epoch count.
+    pub refit: bool,
+    /// The encoder's input.
+    pub input: AutoRecInput,
+}
+
+/// What the encoder of [`AutoRecParams`] reads of an item's ratings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoRecInput {
+    /// With early stopping on validation data, both inputs are tried and the one of the
+    /// better validation RMSE kept; without, `Ratings`.
+    #[default]
+    Auto,
+    /// The ratings themselves (Sedhain et al.): the code also sees who rated the item.
+    Ratings,
+    /// The ratings less the bias baseline's `mu + b_u + b_i` (needs `residual`): only
+    /// how the raters departed from the baseline.
+    Residuals,
 }
 
 impl Default for AutoRecParams {
@@ -88,12 +117,15 @@ impl Default for AutoRecParams {
             },
             lr: 0.001,
             lr_decay: 0.97,
-            l2: 100.0,
+            l2: None,
             init: 0.03,
-            val_fraction: 0.0,
-            patience: 0,
+            val_fraction: 0.1,
+            patience: 10,
             seed: 42,
             clip: true,
+            residual: true,
+            refit: true,
+            input: AutoRecInput::Auto,
         }
     }
 }
@@ -117,8 +149,13 @@ impl AutoRecParams {
         if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
             return bad(format!("lr_decay must be in (0, 1], got {}", self.lr_decay));
         }
-        if !(self.l2.is_finite() && self.l2 >= 0.0) {
-            return bad(format!("l2 must be >= 0, got {}", self.l2));
+        if let Some(l2) = self.l2
+            && !(l2.is_finite() && l2 >= 0.0)
+        {
+            return bad(format!("l2 must be >= 0, got {l2}"));
+        }
+        if self.input == AutoRecInput::Residuals && !self.residual {
+            return bad("input residuals needs residual (targets of the baseline)".into());
         }
         if !(self.init.is_finite() && self.init > 0.0) {
             return bad(format!("init must be > 0, got {}", self.init));
@@ -130,6 +167,24 @@ impl AutoRecParams {
             ));
         }
         self.optimizer.check()
+    }
+
+    /// The default `lambda` for training ratings `r`: `8500 x users / ratings` (users
+    /// with a training rating), i.e. 100 at ML-100K's 85 ratings a user, more for users
+    /// with fewer ratings each. Chosen on validation carves (docs/tuning.md).
+    pub fn l2_rule(r: &Ratings) -> f32 {
+        if r.is_empty() {
+            return 100.0;
+        }
+        let mut users = r.users.clone();
+        users.sort_unstable();
+        users.dedup();
+        (8500.0 * users.len() as f64 / r.len() as f64) as f32
+    }
+
+    /// `l2`, or the rule's value for `train`.
+    pub fn l2_for(&self, train: &Ratings) -> f32 {
+        self.l2.unwrap_or_else(|| Self::l2_rule(train))
     }
 
     /// Trains on `sets.train` (users below `n_users`, items below `n_items`), reporting
@@ -146,7 +201,9 @@ impl AutoRecParams {
     ///     r.push(u, i, v, None);
     /// }
     /// let sets = EvalSets { train: &r, val: None, test: None, clip: None };
-    /// let p = AutoRecParams { hidden: 4, epochs: 300, l2: 0.01, lr: 0.01, ..Default::default() };
+    /// let p = AutoRecParams {
+    ///     hidden: 4, epochs: 300, l2: Some(0.01), lr: 0.01, patience: 0, ..Default::default()
+    /// };
     /// let (model, _) = p.train(sets, 3, 2, |_, _| Ok(())).unwrap();
     /// assert!(model.score(2, 1) > model.score(1, 1)); // user 2 rates like user 0
     /// ```
@@ -170,7 +227,11 @@ impl AutoRecParams {
             return Err(Error::Usage("cannot train on no ratings".into()));
         }
         let fallback = BaselineParams::default().train(train, n_users, n_items, |_, _| Ok(()))?;
-        let columns = ItemColumns::new(train, n_items as usize);
+        let mut columns = ItemColumns::new(train, n_items as usize);
+        if self.residual {
+            columns.subtract_baseline(&fallback, self.input == AutoRecInput::Residuals);
+        }
+        let l2 = self.l2_for(train);
         let mut net = Net::new(self, n_users as usize);
         let mut rng = Rng::seeded(self.seed ^ 0xa07e_c0de);
         let mut order: Vec<u32> = (0..n_items).filter(|&i| columns.len(i) > 0).collect();
@@ -187,13 +248,13 @@ impl AutoRecParams {
                 net.zero_grad();
                 net.batch_loss_and_grad(batch, &columns);
                 let share = batch.len() as f32 / order.len() as f32;
-                net.apply(&self.optimizer.step(step, lr), self.l2 * share);
+                net.apply(&self.optimizer.step(step, lr), l2 * share);
             }
             lr *= self.lr_decay;
             let seconds = started.elapsed().as_secs_f64();
             history.train_seconds += seconds;
             history.train_cpu_seconds += process_cpu_seconds() - cpu;
-            let model = net.model(&columns, &fallback, n_items as usize);
+            let model = net.model(&columns, &fallback, n_items as usize, self.residual);
             let rmse = |r: &Ratings| rating_metrics(&model, r, sets.clip).rmse;
             let record = EpochRecord {
                 epoch,
@@ -222,7 +283,10 @@ impl AutoRecParams {
             net = best_net;
             history.best_epoch = history.epochs.len() - since_best;
         }
-        Ok((net.model(&columns, &fallback, n_items as usize), history))
+        Ok((
+            net.model(&columns, &fallback, n_items as usize, self.residual),
+            history,
+        ))
     }
 }
 
@@ -230,7 +294,10 @@ impl AutoRecParams {
 struct ItemColumns {
     offsets: Vec<usize>,
     users: Vec<u32>,
+    /// The encoder's inputs.
     values: Vec<f32>,
+    /// The decoder's targets.
+    targets: Vec<f32>,
 }
 
 impl ItemColumns {
@@ -251,8 +318,32 @@ impl ItemColumns {
         ItemColumns {
             offsets,
             users,
+            targets: values.clone(),
             values,
         }
+    }
+
+    /// Makes the targets (and with `inputs`, the encoder's inputs too) the residuals of
+    /// `base`.
+    fn subtract_baseline(&mut self, base: &Baseline, inputs: bool) {
+        for item in 0..self.offsets.len() - 1 {
+            for k in self.offsets[item]..self.offsets[item + 1] {
+                self.targets[k] -= base.score(self.users[k], item as u32);
+            }
+        }
+        if inputs {
+            self.values.clone_from(&self.targets);
+        }
+    }
+
+    /// The item's users, inputs and targets.
+    fn column_targets(&self, item: u32) -> (&[u32], &[f32], &[f32]) {
+        let (lo, hi) = (self.offsets[item as usize], self.offsets[item as usize + 1]);
+        (
+            &self.users[lo..hi],
+            &self.values[lo..hi],
+            &self.targets[lo..hi],
+        )
     }
 
     fn len(&self, item: u32) -> usize {
@@ -348,10 +439,10 @@ impl Net {
         let mut loss = 0.0f64;
         let [g_enc, g_enc_bias, g_dec, g_dec_bias] = &mut self.grads;
         for &item in items {
-            let (users, values) = columns.column(item);
+            let (users, values, targets) = columns.column_targets(item);
             Self::encode(&self.enc, &self.enc_bias, h, users, values, &mut self.code);
             self.dcode.iter_mut().for_each(|d| *d = 0.0);
-            for (&u, &r) in users.iter().zip(values) {
+            for (&u, &r) in users.iter().zip(targets) {
                 let u = u as usize;
                 let w = &self.dec[u * h..(u + 1) * h];
                 let e = self.dec_bias[u] + dot(w, &self.code) - r;
@@ -397,7 +488,13 @@ impl Net {
     }
 
     /// The servable model: codes of every item from `columns`.
-    fn model(&self, columns: &ItemColumns, fallback: &Baseline, n_items: usize) -> AutoRec {
+    fn model(
+        &self,
+        columns: &ItemColumns,
+        fallback: &Baseline,
+        n_items: usize,
+        residual: bool,
+    ) -> AutoRec {
         let h = self.h;
         let mut codes = vec![0.0f32; n_items * h];
         for (i, code) in codes.chunks_exact_mut(h).enumerate() {
@@ -410,6 +507,7 @@ impl Net {
             output_bias: self.dec_bias.clone(),
             codes,
             fallback: fallback.clone(),
+            residual,
         }
     }
 }
@@ -427,6 +525,9 @@ pub struct AutoRec {
     pub codes: Vec<f32>,
     /// Bias model for unknown users or items.
     pub fallback: Baseline,
+    /// Whether the scores add `fallback`'s `mu + b_u + b_i` (the network learned the
+    /// residual of that baseline).
+    pub residual: bool,
 }
 
 impl Recommender for AutoRec {
@@ -445,7 +546,12 @@ impl Recommender for AutoRec {
     }
     fn score(&self, user: u32, item: u32) -> f32 {
         let (u, i, h) = (user as usize, item as usize, self.hidden);
-        self.output_bias[u]
+        let base = if self.residual {
+            self.fallback.score(user, item)
+        } else {
+            0.0
+        };
+        base + self.output_bias[u]
             + dot(
                 &self.decoder[u * h..(u + 1) * h],
                 &self.codes[i * h..(i + 1) * h],
@@ -482,7 +588,8 @@ impl Model for AutoRec {
 
     /// The decoder row and bias of the new user: ridge regression on the frozen item
     /// codes with the training penalty lambda on the row (AutoRec's objective restricted
-    /// to this user).
+    /// to this user); a residual model fits the ratings less `mu + b_i`, the intercept
+    /// taking the place of the user's bias and output bias together.
     fn fold_in(
         &self,
         params: &serde_json::Value,
@@ -490,14 +597,12 @@ impl Model for AutoRec {
         ratings: &[(u32, f32)],
         base: FoldedUser,
     ) -> Result<FoldedUser> {
-        let l2 = params
-            .get("l2")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(AutoRecParams::default().l2 as f64);
+        let l2 = params.get("l2").and_then(|v| v.as_f64()).unwrap_or(100.0);
         let h = self.hidden;
         let codes = |i: u32| &self.codes[i as usize * h..(i as usize + 1) * h];
+        let offset = |i: u32| self.item_offset(i);
         let (w, bias) =
-            crate::nn::linalg::ridge_user(ratings, h, codes, |_| 0.0, l2.max(1e-6), 1e-6);
+            crate::nn::linalg::ridge_user(ratings, h, codes, offset, l2.max(1e-6), 1e-6);
         Ok(FoldedUser {
             bias,
             factors: w,
@@ -508,8 +613,24 @@ impl Model for AutoRec {
     fn folded_scores(&self, user: &FoldedUser) -> Vec<f32> {
         let h = self.hidden;
         (0..self.n_items() as usize)
-            .map(|i| user.bias + dot(&user.factors, &self.codes[i * h..(i + 1) * h]))
+            .map(|i| {
+                self.item_offset(i as u32)
+                    + user.bias
+                    + dot(&user.factors, &self.codes[i * h..(i + 1) * h])
+            })
             .collect()
+    }
+}
+
+impl AutoRec {
+    /// What a residual model adds to every score of item `item` besides the user's
+    /// terms: `mu + b_i` (0 for a model of raw ratings).
+    fn item_offset(&self, item: u32) -> f32 {
+        if self.residual {
+            self.fallback.mu + self.fallback.item_bias[item as usize]
+        } else {
+            0.0
+        }
     }
 }
 
@@ -528,6 +649,7 @@ fn load(
         output_bias: t.values("output_bias", &[users])?,
         codes: t.values("codes", &[items, hidden])?,
         fallback: Baseline::load_tensors(users, items, t)?,
+        residual: p.residual,
     }))
 }
 
@@ -657,6 +779,7 @@ mod tests {
             hidden: 8,
             epochs: 3,
             batch: 4,
+            patience: 0,
             ..Default::default()
         };
         let (a, _) = p.train(sets, 20, 15, |_, _| Ok(())).unwrap();

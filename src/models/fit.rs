@@ -24,8 +24,8 @@
 
 use super::blend::{Blend, BlendParams, fit_weights};
 use super::{
-    AnyModel, AutoRecParams, BaselineParams, DeepParams, EaseParams, IalsParams, KnnParams,
-    MfParams, MfRankParams, NeuMfParams, Popularity, Recommender,
+    AnyModel, AutoRecInput, AutoRecParams, BaselineParams, DeepParams, EaseParams, IalsParams,
+    KnnParams, MfParams, MfRankParams, NeuMfParams, Popularity, Recommender,
 };
 use crate::data::split::validation_split;
 use crate::data::{Dataset, Features, IdMap, RatingScale, Ratings, TrainTest};
@@ -619,12 +619,86 @@ impl Fit for AutoRecParams {
     fn check(&self) -> Result<()> {
         AutoRecParams::check(self)
     }
+    /// Early stopping by default: `val_fraction` of the training ratings carved (or the
+    /// given validation data), with `input: auto` both encoder inputs trained on it and
+    /// the better kept, then (`refit`, on a carve) the winner trained again on all the
+    /// training ratings for its best epoch count. `patience` 0, or no validation
+    /// (`Validation::None`), trains all `epochs` on all the ratings. An unset `l2` is
+    /// resolved from all the training ratings first, so the carve's runs and the refit
+    /// share it. The params recorded are the ones the returned model was trained with.
     fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
-        let p = self;
-        let setup = (json!(p), p.val_fraction, p.seed, p.clip, p.epochs);
-        network(set, options, setup, |sets, on_epoch| {
-            p.train(sets, set.n_users, set.n_items, on_epoch)
-        })
+        Fit::check(self)?;
+        let mut p = AutoRecParams {
+            l2: Some(self.l2_for(set.ratings)),
+            ..self.clone()
+        };
+        let carve = match options.validation {
+            RowValidation::Params => p.val_fraction,
+            RowValidation::Carve(f) => f,
+            RowValidation::Ratings(_) => 1.0,
+            RowValidation::None => 0.0,
+        };
+        let once = |p: &AutoRecParams, options: &RowOptions<'_>| {
+            let setup = (json!(p), p.val_fraction, p.seed, p.clip, p.epochs);
+            network(set, options, setup, |sets, on_epoch| {
+                p.train(sets, set.n_users, set.n_items, on_epoch)
+            })
+        };
+        if p.patience == 0 || carve == 0.0 {
+            p.patience = 0;
+            p.val_fraction = 0.0;
+            if p.input == AutoRecInput::Auto {
+                p.input = AutoRecInput::Ratings;
+            }
+            let options = match options.validation {
+                RowValidation::Ratings(_) => *options,
+                _ => RowOptions {
+                    validation: RowValidation::None,
+                    ..*options
+                },
+            };
+            return once(&p, &options);
+        }
+        let inputs = match p.input {
+            AutoRecInput::Auto if p.residual => {
+                vec![AutoRecInput::Ratings, AutoRecInput::Residuals]
+            }
+            AutoRecInput::Auto => vec![AutoRecInput::Ratings],
+            given => vec![given],
+        };
+        let mut best: Option<(f64, usize, AutoRecParams, Fitted)> = None;
+        for input in inputs {
+            let q = AutoRecParams { input, ..p.clone() };
+            let fitted = once(&q, options)?;
+            let (epoch, val) = fitted
+                .history
+                .iter()
+                .filter_map(|e| e.val_rmse.map(|v| (e.epoch, v)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .ok_or_else(|| Error::Usage("autorec: the validation data is empty".into()))?;
+            if best.as_ref().is_none_or(|b| val < b.0) {
+                best = Some((val, epoch, q, fitted));
+            }
+        }
+        let (_, epoch, q, fitted) = best.expect("at least one input");
+        if !p.refit || matches!(options.validation, RowValidation::Ratings(_)) {
+            return Ok(fitted);
+        }
+        let again = AutoRecParams {
+            epochs: epoch,
+            patience: 0,
+            val_fraction: 0.0,
+            ..q
+        };
+        let mut refitted = once(
+            &again,
+            &RowOptions {
+                validation: RowValidation::None,
+                ..*options
+            },
+        )?;
+        refitted.train_seconds += fitted.train_seconds;
+        Ok(refitted)
     }
 }
 

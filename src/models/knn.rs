@@ -11,6 +11,12 @@
 //! `b_ui + sum_j s_ij (r_uj - b_uj) / sum_j s_ij`.
 //! The similarities are a dense items x items table, so the catalog is limited to
 //! [`KnnParams::max_items`] items.
+//!
+//! One default departs from Surprise's: `min_k` is 10, not 1 — with fewer than 10
+//! neighbours of positive similarity the prediction is the baseline's. The weights are
+//! normalised, so a single weak neighbour would otherwise move the prediction by its
+//! whole residual; on sparse data (few ratings an item) that made knn worse than the
+//! baseline alone. Chosen on validation carves (docs/tuning.md).
 
 use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use super::{Baseline, BaselineParams, Recommender};
@@ -22,7 +28,7 @@ use crate::error::{Error, Result};
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
 /// | `k` | 40 | neighbours per prediction | ≥ 1 |
-/// | `min_k` | 1 | fewer usable neighbours than this: the baseline alone | ≥ 1 |
+/// | `min_k` | 10 | fewer usable neighbours than this: the baseline alone (Surprise: 1) | ≥ 1 |
 /// | `shrinkage` | 100 | similarity shrinkage | ≥ 0 |
 /// | `baseline` | ALS, reg 10 / 15, 10 epochs | the baseline estimates | see [`BaselineParams`] |
 /// | `max_items` | 20000 | largest catalog (the similarity table is items² floats) | ≥ 1 |
@@ -45,7 +51,7 @@ impl Default for KnnParams {
     fn default() -> Self {
         KnnParams {
             k: 40,
-            min_k: 1,
+            min_k: 10,
             shrinkage: 100.0,
             baseline: BaselineParams::default(),
             max_items: 20_000,
@@ -80,7 +86,7 @@ impl KnnParams {
     /// for (u, i, v) in [(0, 0, 5.0), (0, 1, 5.0), (1, 0, 1.0), (1, 1, 1.0), (2, 0, 5.0)] {
     ///     r.push(u, i, v, None);
     /// }
-    /// let knn = KnnParams { shrinkage: 0.0, ..Default::default() }.train(&r, 3, 2).unwrap();
+    /// let knn = KnnParams { shrinkage: 0.0, min_k: 1, ..Default::default() }.train(&r, 3, 2).unwrap();
     /// assert!(knn.score(2, 1) > knn.baseline.score(2, 1)); // user 2 liked the similar item 0
     /// ```
     pub fn train(&self, train: &Ratings, n_users: u32, n_items: u32) -> Result<Knn> {
@@ -384,6 +390,7 @@ mod tests {
         }
         let params = KnnParams {
             shrinkage: 10.0,
+            min_k: 1,
             ..Default::default()
         };
         let knn = params.train(&r, 3, 3).unwrap();

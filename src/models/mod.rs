@@ -35,7 +35,7 @@ pub mod neumf;
 pub mod popularity;
 pub mod ranking;
 
-pub use autorec::{AutoRec, AutoRecParams};
+pub use autorec::{AutoRec, AutoRecInput, AutoRecParams};
 pub use baseline::{Baseline, BaselineParams, GlobalMean};
 pub use blend::{Blend, BlendParams};
 pub use deep::{Deep, DeepParams, SideInput};

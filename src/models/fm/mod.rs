@@ -284,11 +284,6 @@ impl Fm {
         }
     }
 
-    /// Each day's share of the training ratings (empty without time features).
-    fn day_share(&self) -> &[f32] {
-        self.design.clock.as_ref().map_or(&[], |c| &c.day_share)
-    }
-
     /// Samples kept.
     pub fn samples(&self) -> usize {
         self.w0.len()
@@ -354,10 +349,13 @@ impl Model for Fm {
                 &self.design.item.val,
             ),
         ];
-        if self.design.clock.is_some() {
-            let share = self.day_share();
-            out.push(NamedTensor::new("day_share", &[share.len()], share));
-            let days = &self.design.clock.as_ref().expect("checked").user_days;
+        if let Some(c) = &self.design.clock {
+            out.push(NamedTensor::new(
+                "day_share",
+                &[c.day_share.len()],
+                &c.day_share,
+            ));
+            let days = &c.user_days;
             out.push(NamedTensor::new(
                 "user_days_val",
                 &[days.val.len()],
