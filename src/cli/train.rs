@@ -885,6 +885,7 @@ impl TrainArgs {
             p.solver = v.parse()?;
         }
         set!(p, h, l2);
+        set!(p, h, threads);
         if let Some(f) = &h.features {
             p.features = f
                 .split(',')
@@ -1398,6 +1399,7 @@ fn accepted_flags(kind: ModelKind, implicit: bool) -> Vec<&'static str> {
             "--features",
             "--solver",
             "--l2",
+            "--threads",
         ]),
     }
     v

@@ -114,6 +114,95 @@ fn draw(rng: &mut Rng, map: bool, mean: f64, precision: f64) -> f64 {
     }
 }
 
+/// The passes over the ratings split them into chunks of at least this many, and at
+/// most `MAX_CHUNKS` chunks; partial sums are added in chunk order, so the chunks, and
+/// therefore the results, depend on the number of ratings only, never on the threads.
+const CHUNK: usize = 1 << 14;
+const MAX_CHUNKS: usize = 16;
+
+fn chunk_len(n: usize) -> usize {
+    CHUNK.max(n.div_ceil(MAX_CHUNKS)).max(1)
+}
+
+/// `f` of every chunk of `0..n`, on up to `threads` scoped threads (chunk `c` on thread
+/// `c % threads`); the results in chunk order.
+fn over_chunks<T: Send>(
+    n: usize,
+    threads: usize,
+    f: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let len = chunk_len(n);
+    let ranges: Vec<std::ops::Range<usize>> = (0..n.div_ceil(len))
+        .map(|c| c * len..((c + 1) * len).min(n))
+        .collect();
+    if threads <= 1 || ranges.len() <= 1 {
+        return ranges.into_iter().map(f).collect();
+    }
+    let threads = threads.min(ranges.len());
+    let f = &f;
+    let ranges = &ranges;
+    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..ranges.len())
+                        .step_by(threads)
+                        .map(|c| (c, f(ranges[c].clone())))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a sampler thread panicked"))
+            .collect()
+    });
+    out.sort_by_key(|(c, _)| *c);
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
+/// [`over_chunks`] handing each chunk its slice of `xs` (and its first index) to change.
+fn over_chunks_mut<T: Send>(
+    xs: &mut [f64],
+    threads: usize,
+    f: impl Fn(usize, &mut [f64]) -> T + Sync,
+) -> Vec<T> {
+    let len = chunk_len(xs.len());
+    let chunks: Vec<(usize, &mut [f64])> = xs
+        .chunks_mut(len)
+        .enumerate()
+        .map(|(c, x)| (c * len, x))
+        .collect();
+    if threads <= 1 || chunks.len() <= 1 {
+        return chunks.into_iter().map(|(s, x)| f(s, x)).collect();
+    }
+    let threads = threads.min(chunks.len());
+    let mut per_thread: Vec<Vec<(usize, usize, &mut [f64])>> =
+        (0..threads).map(|_| Vec::new()).collect();
+    for (c, (start, x)) in chunks.into_iter().enumerate() {
+        per_thread[c % threads].push((c, start, x));
+    }
+    let f = &f;
+    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = per_thread
+            .into_iter()
+            .map(|work| {
+                scope.spawn(move || {
+                    work.into_iter()
+                        .map(|(c, start, x)| (c, f(start, x)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a sampler thread panicked"))
+            .collect()
+    });
+    out.sort_by_key(|(c, _)| *c);
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
 /// Most blocks a design has: users, items, time rows.
 const MAX_BLOCKS: usize = 3;
 
@@ -126,6 +215,23 @@ struct RowSums {
 }
 
 impl RowSums {
+    /// The sum of chunks' partial sums, added in chunk order.
+    fn total(rows: usize, parts: Vec<RowSums>) -> RowSums {
+        let mut parts = parts.into_iter();
+        let mut total = parts.next().unwrap_or_else(|| RowSums::zeros(rows));
+        for p in parts {
+            for (a, b) in [
+                (&mut total.r1, &p.r1),
+                (&mut total.r2, &p.r2),
+                (&mut total.e0, &p.e0),
+                (&mut total.e1, &p.e1),
+            ] {
+                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+            }
+        }
+        total
+    }
+
     fn zeros(rows: usize) -> Self {
         RowSums {
             r1: vec![0.0; rows],
@@ -198,6 +304,8 @@ pub(crate) struct Sampler<'a> {
     /// Keeps alpha and every mu and lambda at their values (tests of the conditional
     /// updates against closed-form posteriors).
     pub fixed_hyper: bool,
+    /// Threads of the passes over the ratings (results do not depend on it).
+    pub threads: usize,
     /// Alternating least squares (MAP with the hyper-parameters fixed): every "draw"
     /// takes its conditional posterior's mean, no noise.
     pub map: bool,
@@ -261,6 +369,7 @@ impl<'a> Sampler<'a> {
             s,
             rng,
             fixed_hyper: false,
+            threads: 1,
             map: false,
             #[cfg(test)]
             check_moments: false,
@@ -441,13 +550,17 @@ impl<'a> Sampler<'a> {
     /// Per row of block `b`: `R1 = sum t`, `R2 = sum t^2`, `E0 = sum e`, `E1 = sum t e`
     /// over its ratings, `t` being the other blocks' factor sums (`q`) of the rating.
     fn row_sums(&self, b: usize, q: &[Vec<f64>]) -> RowSums {
-        let mut sums = RowSums::zeros(self.counts[b].len());
-        let mut g = [0f64; MAX_BLOCKS];
-        for (i, &e) in self.e.iter().enumerate() {
-            let t = self.gather(q, i, &mut g, b);
-            sums.add(self.rows_of[b][i] as usize, t, e);
-        }
-        sums
+        let rows = self.counts[b].len();
+        let parts = over_chunks(self.e.len(), self.threads, |range| {
+            let mut sums = RowSums::zeros(rows);
+            let mut g = [0f64; MAX_BLOCKS];
+            for i in range {
+                let t = self.gather(q, i, &mut g, b);
+                sums.add(self.rows_of[b][i] as usize, t, self.e[i]);
+            }
+            sums
+        });
+        RowSums::total(rows, parts)
     }
 
     /// Rating `i`'s factor sums of every block into `g`; returns the sum of those of the
@@ -470,21 +583,30 @@ impl<'a> Sampler<'a> {
     fn draw_factors(&mut self, f: usize, q: &mut [Vec<f64>]) {
         let nb = self.blocks.len();
         let mut sums = self.row_sums(0, q);
-        let mut g = [0f64; MAX_BLOCKS];
         for b in 0..nb {
             let (dq, dphi) = self.draw_block_factor(b, f, &mut q[b], &mut sums);
             let next = b + 1 < nb;
-            let mut acc = RowSums::zeros(if next { self.counts[b + 1].len() } else { 0 });
-            for i in 0..self.e.len() {
-                let t = self.gather(q, i, &mut g, b);
-                let r = self.rows_of[b][i] as usize;
-                let e = self.e[i] - (dphi[r] + dq[r] * t);
-                self.e[i] = e;
-                if next {
-                    let t_next: f64 = (0..nb).filter(|&o| o != b + 1).map(|o| g[o]).sum();
-                    acc.add(self.rows_of[b + 1][i] as usize, t_next, e);
+            let next_rows = if next { self.counts[b + 1].len() } else { 0 };
+            let mut e = std::mem::take(&mut self.e);
+            let this = &*self;
+            let q = &*q;
+            let parts = over_chunks_mut(&mut e, self.threads, |start, chunk| {
+                let mut acc = RowSums::zeros(next_rows);
+                let mut g = [0f64; MAX_BLOCKS];
+                for (o, slot) in chunk.iter_mut().enumerate() {
+                    let i = start + o;
+                    let t = this.gather(q, i, &mut g, b);
+                    let r = this.rows_of[b][i] as usize;
+                    *slot -= dphi[r] + dq[r] * t;
+                    if next {
+                        let t_next: f64 = (0..nb).filter(|&o| o != b + 1).map(|o| g[o]).sum();
+                        acc.add(this.rows_of[b + 1][i] as usize, t_next, *slot);
+                    }
                 }
-            }
+                acc
+            });
+            self.e = e;
+            let acc = RowSums::total(next_rows, parts);
             sums = acc;
         }
     }

@@ -29,6 +29,7 @@
 //! | `init_std` | 0.1 | standard deviation of the initial factors | >= 0 |
 //! | `solver` | `mcmc` | `mcmc` (Gibbs sampling) or `als` (alternating least squares for a fixed `l2`: the MAP estimate, the last sweep's state the model; `burn_in` and `keep` do not apply) | |
 //! | `l2` | 30 | ALS: the L2 penalty of every weight and factor (the squared error unscaled) | > 0 |
+//! | `threads` | 1 | threads of the passes over the ratings (the draws of the parameters stay in one order; results do not depend on it) | >= 1 |
 //! | `seed` | 42 | the chain's seed | |
 
 pub(crate) mod design;
@@ -66,6 +67,8 @@ pub struct FmParams {
     pub solver: Solver,
     /// ALS only: the L2 penalty of every weight and factor.
     pub l2: f32,
+    /// Threads of the passes over the ratings; results do not depend on it.
+    pub threads: usize,
     /// The chain's seed.
     pub seed: u64,
 }
@@ -109,6 +112,7 @@ impl Default for FmParams {
             init_std: 0.1,
             solver: Solver::Mcmc,
             l2: 30.0,
+            threads: 1,
             seed: 42,
         }
     }
@@ -132,6 +136,9 @@ impl FmParams {
         }
         if !(self.l2.is_finite() && self.l2 > 0.0) {
             return bad(format!("fm: l2 must be a number > 0, got {}", self.l2));
+        }
+        if self.threads == 0 {
+            return bad("fm: threads must be at least 1".into());
         }
         if self.keep == 0 {
             return bad("fm: keep must be at least 1".into());
@@ -420,6 +427,16 @@ impl Fit for FmParams {
         FmParams::check(self)
     }
     fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
+        let p = FmParams {
+            threads: options.threads.unwrap_or(self.threads),
+            ..self.clone()
+        };
+        p.fit_checked(set, options)
+    }
+}
+
+impl FmParams {
+    fn fit_checked(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
         self.check()?;
         if let RowValidation::Carve(_) | RowValidation::Ratings(_) = options.validation {
             return Err(Error::Usage(
@@ -442,6 +459,7 @@ impl Fit for FmParams {
             self.init_std as f64,
             self.seed,
         );
+        chain.threads = self.threads;
         if self.solver == Solver::Als {
             chain.use_als(self.l2 as f64);
         }
@@ -723,6 +741,28 @@ mod tests {
             .check()
             .is_err()
         );
+    }
+
+    /// The passes over the ratings on threads give the same model bit for bit.
+    #[test]
+    fn threads_do_not_change_the_model() {
+        let data = Dataset::synthetic(400, 300, 60_000, 9).unwrap();
+        let (train, _) = data.split(&"random:0.2".parse().unwrap(), 42).unwrap();
+        assert!(train.ratings.len() > 2 * 16_384, "several chunks");
+        let p = FmParams {
+            sweeps: 6,
+            burn_in: 2,
+            ..Default::default()
+        };
+        let one = p.fit(&train, &FitOptions::default()).unwrap();
+        for threads in [2, 3] {
+            let options = FitOptions {
+                threads: Some(threads),
+                ..Default::default()
+            };
+            let many = p.fit(&train, &options).unwrap();
+            assert_eq!(many.model, one.model, "{threads} threads");
+        }
     }
 
     /// One thread, one seed: the same model bit for bit; another seed: another chain.
