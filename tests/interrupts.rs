@@ -43,16 +43,32 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
+/// The slow writer as a child process, with SIGINT and SIGTERM at their default
+/// disposition (a test run under `nohup` or in a background job inherits SIGINT
+/// ignored, and embedrec leaves an ignored signal ignored).
+fn slow_writer(dir: &Path) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", "child_writes_slowly", "--nocapture"])
+        .env(CHILD_DIR, dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls (signal) between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command.spawn().unwrap()
+}
+
 fn interrupt_a_write(sig: libc::c_int) {
     let dir = TempDir::new(&format!("interrupt-{sig}"));
     std::fs::write(dir.path("m.emb"), b"old").unwrap();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writes_slowly", "--nocapture"])
-        .env(CHILD_DIR, &dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = slow_writer(&dir.0);
     let start = Instant::now();
     while !dir.path("started").exists() {
         assert!(
@@ -95,13 +111,7 @@ fn sigterm_during_a_write_removes_the_temporary_file() {
 #[test]
 fn sigkill_leftovers_are_removed_by_the_next_write() {
     let dir = TempDir::new("interrupt-kill");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_writes_slowly", "--nocapture"])
-        .env(CHILD_DIR, &dir.0)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = slow_writer(&dir.0);
     let start = Instant::now();
     while !dir.path("started").exists() {
         assert!(
@@ -118,17 +128,21 @@ fn sigkill_leftovers_are_removed_by_the_next_write() {
     for f in foreign {
         dir.write(f, "keep");
     }
+    let sigint = || {
+        // SAFETY: reads the current disposition only.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            assert_eq!(libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old), 0);
+            old.sa_sigaction
+        }
+    };
+    let before = sigint();
     embedrec::store::write_atomically(&dir.path("other.csv"), b"new").unwrap();
     let mut want: Vec<String> = foreign.iter().map(|s| s.to_string()).collect();
     want.extend(["other.csv".into(), "started".into()]);
     want.sort();
     assert_eq!(names(&dir.0), want);
-    // The write restored the disposition it replaced: SIGINT's is the default again.
-    // SAFETY: reads the current disposition only.
-    let handler = unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        assert_eq!(libc::sigaction(libc::SIGINT, std::ptr::null(), &mut old), 0);
-        old.sa_sigaction
-    };
-    assert_eq!(handler, libc::SIG_DFL);
+    // The write restored the disposition it replaced (the default, or ignored when the
+    // test runs with SIGINT ignored).
+    assert_eq!(sigint(), before);
 }
