@@ -97,6 +97,9 @@ pub(crate) struct Group {
     pub len: u32,
 }
 
+/// The most days the `day` feature has levels for (about 270 years of Unix seconds).
+pub(crate) const MAX_DAYS: u32 = 100_000;
+
 /// Item-age buckets: `floor(log2(days + 1))`, the last one open-ended.
 pub(crate) const AGE_BUCKETS: u32 = 16;
 
@@ -298,9 +301,16 @@ impl Design {
             Some(times) if day || age => {
                 let t0 = *times.iter().min().expect("not empty");
                 let last = *times.iter().max().expect("not empty");
+                let span = (last as i128 - t0 as i128) / 86_400 + 1;
+                if span > MAX_DAYS as i128 {
+                    return Err(Error::Usage(format!(
+                        "fm: the ratings' timestamps span {span} days (more than {MAX_DAYS}); \
+                         the `day` feature reads Unix seconds (are these milliseconds?)"
+                    )));
+                }
                 let mut clock = Clock {
                     t0,
-                    days: ((last - t0) / 86_400 + 1).min(u32::MAX as i64 / 2) as u32,
+                    days: span as u32,
                     item_first: vec![u32::MAX; set.n_items as usize],
                     day_share: Vec::new(),
                     user_days: Block {

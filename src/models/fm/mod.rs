@@ -40,7 +40,7 @@ mod scorer;
 use super::fit::{Feedback, Fit, Fitted, RowOptions, RowValidation, TrainingSet};
 use super::{AnyModel, EpochStats, Kind, Model, NamedTensor, Prediction, Recommender, Tensors};
 use crate::error::{Error, Result};
-use design::{AGE_BUCKETS, Block, Clock, Design, Group};
+use design::{AGE_BUCKETS, Block, Clock, Design, Group, MAX_DAYS};
 use gibbs::Sampler;
 use scorer::Scorer;
 use serde_json::{Value, json};
@@ -379,10 +379,10 @@ impl Model for Fm {
             ("item_ptr".into(), &self.design.item.row_ptr[..]),
             ("item_feat".into(), &self.design.item.feat[..]),
             ("groups".into(), &self.group_table[..]),
-            ("clock".into(), &self.clock_table[..]),
-            ("item_first".into(), &self.item_first[..]),
         ];
         if let Some(c) = &self.design.clock {
+            out.push(("clock".into(), &self.clock_table[..]));
+            out.push(("item_first".into(), &self.item_first[..]));
             out.push(("user_days_ptr".into(), &c.user_days.row_ptr[..]));
             out.push(("user_days_feat".into(), &c.user_days.feat[..]));
         }
@@ -598,10 +598,14 @@ fn load(
     if p.features.iter().any(|f| f == "raters") && time_from > items_from + 1 {
         groups[time_from - 1].name = "raters".into();
     }
-    let clock_table = t.u32("clock")?;
+    let clock_table = if t.has("clock") {
+        t.u32("clock")?
+    } else {
+        Vec::new()
+    };
     let clock = match clock_table[..] {
         [] if time_from == groups.len() => None,
-        [hi, lo, days, day, age] if days >= 1 => {
+        [hi, lo, days, day, age] if (1..=MAX_DAYS).contains(&days) => {
             let clock = Clock {
                 t0: ((hi as u64) << 32 | lo as u64) as i64,
                 days,
@@ -863,6 +867,13 @@ mod tests {
                 n += 1;
             }
         }
+        // Without time features, the model file round-trips too.
+        let back = crate::store::TrainedModel::from_bytes(
+            &fm.to_bytes().unwrap(),
+            std::path::Path::new("fm.emb"),
+        )
+        .unwrap();
+        assert_eq!(back.model, fm.model);
         let mean_diff = diff / count as f64;
         assert!(
             mean_diff < 0.15,
@@ -951,6 +962,12 @@ mod tests {
             back.evaluate(&test).unwrap().rmse,
             fm.evaluate(&test).unwrap().rmse
         );
+        let mut millis = train.clone();
+        if let Some(t) = millis.ratings.times.as_mut() {
+            t.iter_mut().for_each(|t| *t *= 1000);
+        }
+        let err = p.fit(&millis, &FitOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("milliseconds"), "{err}");
         let mut untimed = train.clone();
         untimed.ratings.times = None;
         let err = p.fit(&untimed, &FitOptions::default()).unwrap_err();
