@@ -64,7 +64,7 @@ fn book_dl_occ_reproduces_keras_on_book75() {
     deep_preset_reproduces_keras("book-dl-occ", "book75", "deep_occ_sgd_book75.csv", 0.9443);
 }
 
-/// The acceptance point: the default `--model deep` reaches test RMSE <= 0.915
+/// The deep defaults' target: the default `--model deep` reaches test RMSE <= 0.915
 /// on u1 (measured 0.9118 with seed 42; 3-7 s of training). The defaults were chosen
 /// on validation data carved from u1.base..u3.base, never on u1.test.
 #[test]

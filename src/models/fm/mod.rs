@@ -195,10 +195,9 @@ pub struct Fm {
     /// file.
     group_table: Vec<u32>,
     /// The time features' definition, for the model file: `[t0 >> 32, t0 & 0xffffffff,
-    /// days, day group's first feature + 1 or 0, item_age's + 1 or 0]`, and each item's
-    /// first day (empty without time features).
+    /// days, day group's first feature + 1 or 0, item_age's + 1 or 0]` (empty without
+    /// time features; the rest of the clock is written from `design.clock`).
     clock_table: Vec<u32>,
-    item_first: Vec<u32>,
     scorer: Scorer,
 }
 
@@ -263,25 +262,20 @@ impl Fm {
                 [g.first, g.len, block]
             })
             .collect();
-        let (clock_table, item_first) = match &design.clock {
-            Some(c) => (
-                vec![
-                    (c.t0 as u64 >> 32) as u32,
-                    c.t0 as u64 as u32,
-                    c.days,
-                    c.day.map_or(0, |f| f + 1),
-                    c.age.map_or(0, |f| f + 1),
-                ],
-                c.item_first.clone(),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
+        let clock_table = design.clock.as_ref().map_or_else(Vec::new, |c| {
+            vec![
+                (c.t0 as u64 >> 32) as u32,
+                c.t0 as u64 as u32,
+                c.days,
+                c.day.map_or(0, |f| f + 1),
+                c.age.map_or(0, |f| f + 1),
+            ]
+        });
         Fm {
             k,
             design,
             group_table,
             clock_table,
-            item_first,
             w0,
             w,
             v,
@@ -382,7 +376,7 @@ impl Model for Fm {
         ];
         if let Some(c) = &self.design.clock {
             out.push(("clock".into(), &self.clock_table[..]));
-            out.push(("item_first".into(), &self.item_first[..]));
+            out.push(("item_first".into(), &c.item_first[..]));
             out.push(("user_days_ptr".into(), &c.user_days.row_ptr[..]));
             out.push(("user_days_feat".into(), &c.user_days.feat[..]));
         }
