@@ -78,45 +78,55 @@ const USER_BLOCK: usize = 128;
 /// while the users' heaps read it.
 const ITEM_BLOCK: usize = 4096;
 
-/// The top-`n` list of every user of `model` (users `0..n_users`, in order), each
-/// without the items `rated(user)` (sorted ascending), passed to `emit(user, list)`.
-///
-/// For MF the scores come in tiles: `USER_BLOCK` users x `ITEM_BLOCK` items as one
-/// matrix product `P_users Q_items^T` (gemm) plus the biases, each user's row of the
-/// tile then fed to that user's bounded heap; memory is one tile per thread plus the
-/// heaps, never users x items. Other models score user by user
-/// ([`Recommender::score_items`]). `threads` threads take one block of users each; the
-/// lists are the same for every thread count (scores of a tile do not depend on it).
-/// Ties go to the lower item index as in [`top_n`]; scores may differ from
-/// [`Recommender::score`] in the last bits (another summation order).
+/// The top-`n` list of every user of `model` (users `0..n_users`, in order): see
+/// [`top_n_for_users`].
 pub fn top_n_all_users<'a>(
     model: &AnyModel,
     rated: &(dyn Fn(u32) -> &'a [u32] + Sync),
     n: usize,
     threads: usize,
+    emit: impl FnMut(u32, &[(u32, f32)]) -> Result<()>,
+) -> Result<()> {
+    let rows: Vec<u32> = (0..model.n_users()).collect();
+    top_n_for_users(model, &rows, rated, n, threads, emit)
+}
+
+/// The top-`n` list of each user row of `rows` (in that order), each without the items
+/// `rated(user)` (sorted ascending), passed to `emit(user, list)`.
+///
+/// For MF the scores come in tiles: `USER_BLOCK` users x `ITEM_BLOCK` items as one
+/// matrix product `P_users Q_items^T` (gemm) plus the biases, each user's row of the
+/// tile then fed to that user's bounded heap; memory is one tile per thread plus the
+/// heaps, never users x items. A block always has `USER_BLOCK` rows (the users' factor
+/// rows gathered, zeros after the last), so a user's scores do not depend on which
+/// other users share the block: any subset of users (a partition of a distributed job)
+/// gets exactly the lists of [`top_n_all_users`]. Other models score user by user
+/// ([`Recommender::score_items`]). `threads` threads take one block of users each; the
+/// lists are the same for every thread count. Ties go to the lower item index as in
+/// [`top_n`]; scores may differ from [`Recommender::score`] in the last bits (another
+/// summation order).
+pub fn top_n_for_users<'a>(
+    model: &AnyModel,
+    rows: &[u32],
+    rated: &(dyn Fn(u32) -> &'a [u32] + Sync),
+    n: usize,
+    threads: usize,
     mut emit: impl FnMut(u32, &[(u32, f32)]) -> Result<()>,
 ) -> Result<()> {
-    let users = model.n_users() as usize;
     let threads = threads.max(1);
     let tile = USER_BLOCK * ITEM_BLOCK.min(model.n_items() as usize);
     let mut scratch: Vec<Vec<f32>> = (0..threads).map(|_| vec![0.0; tile]).collect();
-    let mut wave = 0;
-    while wave < users {
-        let starts: Vec<usize> = (0..threads)
-            .map(|t| wave + t * USER_BLOCK)
-            .filter(|&s| s < users)
-            .collect();
-        let block = |s0: usize, buf: &mut Vec<f32>| {
-            block_lists(model, s0, (s0 + USER_BLOCK).min(users), n, rated, buf)
-        };
-        let results: Vec<Vec<Vec<(u32, f32)>>> = if starts.len() == 1 {
-            vec![block(starts[0], &mut scratch[0])]
+    let blocks: Vec<&[u32]> = rows.chunks(USER_BLOCK).collect();
+    for wave in blocks.chunks(threads) {
+        let block = |users: &[u32], buf: &mut Vec<f32>| block_lists(model, users, n, rated, buf);
+        let results: Vec<Vec<Vec<(u32, f32)>>> = if wave.len() == 1 {
+            vec![block(wave[0], &mut scratch[0])]
         } else {
             std::thread::scope(|scope| {
-                let handles: Vec<_> = starts
+                let handles: Vec<_> = wave
                     .iter()
                     .zip(scratch.iter_mut())
-                    .map(|(&s0, buf)| scope.spawn(move || block(s0, buf)))
+                    .map(|(&users, buf)| scope.spawn(move || block(users, buf)))
                     .collect();
                 handles
                     .into_iter()
@@ -124,21 +134,20 @@ pub fn top_n_all_users<'a>(
                     .collect()
             })
         };
-        for (&s0, lists) in starts.iter().zip(&results) {
-            for (r, list) in lists.iter().enumerate() {
-                emit((s0 + r) as u32, list)?;
+        for (users, lists) in wave.iter().zip(&results) {
+            for (&u, list) in users.iter().zip(lists) {
+                emit(u, list)?;
             }
         }
-        wave += threads * USER_BLOCK;
     }
     Ok(())
 }
 
-/// The lists of users `u0..u1` (see [`top_n_all_users`]); `buf` is the score tile.
+/// The lists of the user rows `users` (at most `USER_BLOCK`; see [`top_n_for_users`]);
+/// `buf` is the score tile.
 fn block_lists<'a>(
     model: &AnyModel,
-    u0: usize,
-    u1: usize,
+    users: &[u32],
     n: usize,
     rated: &(dyn Fn(u32) -> &'a [u32] + Sync),
     buf: &mut [f32],
@@ -147,25 +156,32 @@ fn block_lists<'a>(
     let items = model.n_items() as usize;
     let Some(m) = model.downcast_ref::<crate::models::Mf>() else {
         let mut scores = vec![0.0f32; items];
-        return (u0..u1)
-            .map(|u| {
-                model.score_items(u as u32, &mut scores);
-                top_n(&scores, n, rated(u as u32))
+        return users
+            .iter()
+            .map(|&u| {
+                model.score_items(u, &mut scores);
+                top_n(&scores, n, rated(u))
             })
             .collect();
     };
-    let (k, nb) = (m.dim, u1 - u0);
+    let (k, nb) = (m.dim, users.len());
     let mut heaps: Vec<BinaryHeap<Worst>> =
         (0..nb).map(|_| BinaryHeap::with_capacity(n + 1)).collect();
     let mut cursors = vec![0usize; nb];
-    let p = Mat::new(&m.p[u0 * k..u1 * k], nb, k);
+    // The users' factor rows, padded with zero rows to a full block.
+    let mut rows = vec![0.0f32; USER_BLOCK * k];
+    for (dst, &u) in rows.chunks_exact_mut(k).zip(users) {
+        let u = u as usize;
+        dst.copy_from_slice(&m.p[u * k..(u + 1) * k]);
+    }
+    let p = Mat::new(&rows, USER_BLOCK, k);
     for i0 in (0..items).step_by(ITEM_BLOCK) {
         let i1 = (i0 + ITEM_BLOCK).min(items);
         let w = i1 - i0;
-        let tile = &mut buf[..nb * w];
+        let tile = &mut buf[..USER_BLOCK * w];
         matmul(p, Mat::new(&m.q[i0 * k..i1 * k], w, k).t(), tile, false);
-        for (r, row) in tile.chunks_exact(w).enumerate() {
-            let u = u0 + r;
+        for (r, row) in tile.chunks_exact(w).take(nb).enumerate() {
+            let u = users[r] as usize;
             let base = m.mu + m.user_bias[u];
             let exclude = rated(u as u32);
             let cursor = &mut cursors[r];
@@ -199,7 +215,7 @@ fn block_lists<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::{top_n, top_n_all_users};
+    use super::{top_n, top_n_all_users, top_n_for_users};
     use crate::models::{AnyModel, Mf, Recommender};
     use crate::rng::Rng;
     use proptest::prelude::*;
@@ -274,6 +290,54 @@ mod tests {
                 let brute = top_n(&scores, 10, &rated[u]);
                 let same = brute.iter().zip(list).filter(|(a, b)| a.0 == b.0).count();
                 assert!(same >= 9, "user {u}: {brute:?} vs {list:?}");
+            }
+        }
+    }
+
+    /// Any subset of users, in any blocks, gets bit for bit the lists it gets among all
+    /// users (a distributed job's partitions give the single-machine lists).
+    #[test]
+    fn a_subset_of_users_gets_the_lists_of_all_users() {
+        let (users, items, k) = (700usize, 5000usize, 24usize);
+        let mut rng = Rng::seeded(8);
+        let mut draw = |len: usize| -> Vec<f32> { (0..len).map(|_| rng.normal() as f32).collect() };
+        let model = Mf {
+            mu: 3.5,
+            dim: k,
+            p: draw(users * k),
+            q: draw(items * k),
+            user_bias: draw(users),
+            item_bias: draw(items),
+        };
+        let rated: Vec<Vec<u32>> = (0..users as u32).map(|u| vec![u % 7, u + 100]).collect();
+        let any = AnyModel::new(model);
+        let mut all: Vec<Vec<(u32, f32)>> = Vec::new();
+        top_n_all_users(&any, &|u| &rated[u as usize], 10, 1, |_, list| {
+            all.push(list.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        let mut rng = Rng::seeded(9);
+        for threads in [1, 2] {
+            let mut subset: Vec<u32> = (0..users as u32).filter(|_| rng.below(3) == 0).collect();
+            rng.shuffle(&mut subset);
+            let mut got = Vec::new();
+            top_n_for_users(
+                &any,
+                &subset,
+                &|u| &rated[u as usize],
+                10,
+                threads,
+                |u, list| {
+                    got.push((u, list.to_vec()));
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(got.len(), subset.len());
+            for ((u, list), &want) in got.iter().zip(&subset) {
+                assert_eq!(*u, want);
+                assert_eq!(list, &all[want as usize], "user {u}");
             }
         }
     }
@@ -370,32 +434,54 @@ impl TrainedModel {
     /// The lists of many users at once (raw ids, in order; unknown users get the
     /// popularity fallback), scored in blocks on `threads` threads (mf: user x item
     /// tiles by matrix products; memory is one tile per thread, never users x items).
+    /// Only the users asked for are scored, and each gets exactly the list it gets among
+    /// all users ([`top_n_for_users`]), so a job split over many calls (a distributed
+    /// one) gives the single call's lists.
     pub fn recommend_many<S: AsRef<str>>(
         &self,
         users: &[S],
         n: usize,
         threads: usize,
     ) -> Result<Vec<RecommendationList>> {
+        self.recommend_many_with(users, n, threads, true)
+    }
+
+    /// [`TrainedModel::recommend_many`], with each user's training items listed too when
+    /// `exclude_seen` is false.
+    pub fn recommend_many_with<S: AsRef<str>>(
+        &self,
+        users: &[S],
+        n: usize,
+        threads: usize,
+        exclude_seen: bool,
+    ) -> Result<Vec<RecommendationList>> {
         check_n(n)?;
         let rows: Vec<Option<u32>> = users.iter().map(|u| self.user_index(u.as_ref())).collect();
         let mut lists: Vec<Option<RecommendationList>> = vec![None; users.len()];
         // Known users in row order through the blocked scorer; each row's list goes to
         // every position asking for it.
-        let mut wanted: Vec<Vec<usize>> = vec![Vec::new(); self.users.len()];
-        for (k, r) in rows.iter().enumerate() {
-            if let Some(r) = r {
-                wanted[*r as usize].push(k);
-            }
-        }
-        if rows.iter().any(Option::is_some) {
-            let rated = |u: u32| self.rated_items(u);
-            top_n_all_users(&self.model, &rated, n, threads, |u, list| {
-                let positions = &wanted[u as usize];
-                if !positions.is_empty() {
-                    let l = listing(self, list.to_vec(), self.clip, false);
-                    for &k in positions {
-                        lists[k] = Some(l.clone());
-                    }
+        let mut wanted: Vec<(u32, usize)> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(k, r)| r.map(|r| (r, k)))
+            .collect();
+        wanted.sort_unstable();
+        let mut distinct: Vec<u32> = wanted.iter().map(|&(r, _)| r).collect();
+        distinct.dedup();
+        if !distinct.is_empty() {
+            let rated = |u: u32| {
+                if exclude_seen {
+                    self.rated_items(u)
+                } else {
+                    &[][..]
+                }
+            };
+            let mut at = 0;
+            top_n_for_users(&self.model, &distinct, &rated, n, threads, |u, list| {
+                let l = listing(self, list.to_vec(), self.clip, false);
+                while at < wanted.len() && wanted[at].0 == u {
+                    lists[wanted[at].1] = Some(l.clone());
+                    at += 1;
                 }
                 Ok(())
             })?;

@@ -2,11 +2,11 @@
 //! metric's mean and standard deviation.
 
 use super::print_json;
-use super::train::{self, TrainArgs};
+use super::train::TrainArgs;
 use crate::data::split::SplitSpec;
 use crate::data::{self, Dataset, TrainTest};
 use crate::error::{Error, Result};
-use crate::eval::{ranking_metrics, rating_metrics};
+use crate::eval::folds::{Ranked, split_metrics};
 use clap::Args;
 use serde_json::json;
 
@@ -103,21 +103,15 @@ pub(crate) fn run(a: &CvArgs) -> Result<()> {
     for fold in 1..=folds {
         let (data, split) = fold_split(a, data_path, whole.as_ref(), fold)?;
         super::print_warnings(&data.warnings);
-        let outcome = train::fit(&params, &split, &data)?;
-        let rating = rating_metrics(
-            &outcome.model,
-            &split.test,
-            outcome.clip.then_some(data.scale),
-        );
-        let ranking = ranking_metrics(
-            &outcome.model,
-            &split,
-            a.k,
-            Some(crate::eval::ranking::DEFAULT_THRESHOLD),
-        );
+        let ranked = Ranked {
+            k: a.k,
+            threshold: Some(crate::eval::ranking::DEFAULT_THRESHOLD),
+        };
+        let m = split_metrics(params.fit_params(), &data, &split, Some(ranked))?;
+        let ranking = m.ranking.expect("ranked");
         let row = [
-            rating.rmse,
-            rating.mae,
+            m.rating.rmse,
+            m.rating.mae,
             ranking.precision,
             ranking.recall,
             ranking.ndcg,
@@ -129,7 +123,7 @@ pub(crate) fn run(a: &CvArgs) -> Result<()> {
             v.push(x);
         }
         if !t.json {
-            eprintln!("fold {fold}/{folds}: RMSE {:.4}", rating.rmse);
+            eprintln!("fold {fold}/{folds}: RMSE {:.4}", m.rating.rmse);
         }
     }
     let key = |m: &str| {

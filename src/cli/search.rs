@@ -2,12 +2,12 @@
 //! candidate on validation data carved from the training data (never a test set) and
 //! reports the winner.
 
-use super::train::{self, Either, TrainArgs};
+use super::train::{Either, TrainArgs};
 use super::{print_json, print_warnings};
 use crate::data::split::SplitSpec;
 use crate::data::{self, TrainTest};
 use crate::error::{Error, Result};
-use crate::eval::{ranking_metrics, rating_metrics};
+use crate::eval::folds::{Ranked, split_metrics};
 use crate::rng::Rng;
 use clap::Args;
 use serde_json::{Value, json};
@@ -240,17 +240,14 @@ pub(crate) fn run(a: &SearchArgs) -> Result<()> {
     for (c, params) in candidates.iter().enumerate() {
         let mut scores = Vec::new();
         for split in &splits {
-            let outcome = train::fit(params, split, &data)?;
-            scores.push(match implicit {
-                Some(i) => ranking_metrics(&outcome.model, split, 10, i.threshold).ndcg,
-                None => {
-                    rating_metrics(
-                        &outcome.model,
-                        &split.test,
-                        outcome.clip.then_some(data.scale),
-                    )
-                    .rmse
-                }
+            let ranked = implicit.map(|i| Ranked {
+                k: 10,
+                threshold: i.threshold,
+            });
+            let m = split_metrics(params.fit_params(), &data, split, ranked)?;
+            scores.push(match m.ranking {
+                Some(r) => r.ndcg,
+                None => m.rating.rmse,
             });
         }
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;

@@ -10,9 +10,9 @@ use crate::eval::rating_metrics;
 use crate::models::blend::BlendParams;
 use crate::models::ranking::NetLoss;
 use crate::models::{
-    AutoRecParams, BaselineParams, DeepParams, EaseParams, EpochStats, Fit, FitOptions, Fitted,
-    FmParams, IalsParams, KnnParams, MfParams, MfRankParams, NeuMfParams, PopularityParams,
-    RankLoss, Recommender, RowOptions, Sampling, TrainingSet,
+    AutoRecParams, BaselineParams, DeepParams, EaseParams, EpochStats, Fit, FitOptions, FmParams,
+    IalsParams, KnnParams, MfParams, MfRankParams, NeuMfParams, PopularityParams, RankLoss,
+    Recommender, Sampling,
 };
 use crate::store::TrainedModel;
 use clap::{Args, ValueEnum};
@@ -1025,13 +1025,6 @@ impl TrainArgs {
             p
         })
     }
-}
-
-/// Trains the model `params` describes on the training half of `split` (no per-epoch
-/// evaluation): what `cv` and `search` call for each fold.
-pub(crate) fn fit(params: &Either, split: &TrainTest, data: &Dataset) -> Result<Fitted> {
-    let set = TrainingSet::of_split(split, data);
-    params.fit_params().fit_rows(&set, &RowOptions::default())
 }
 
 /// A progress bar on stderr for `epochs` epochs, when stderr is a terminal.

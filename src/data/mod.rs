@@ -228,6 +228,31 @@ impl Dataset {
         Ok(synthetic::generate(&params)?.dataset)
     }
 
+    /// Ratings from Arrow record batches of `schema` (e.g. a pyarrow Table or a Spark
+    /// DataFrame's batches, through the Arrow C stream interface): columns, types, checks
+    /// and errors as for a Parquet file ([`parquet::read_batches`]); `source` names the
+    /// data in messages. No side variables.
+    pub fn from_record_batches<E: std::fmt::Display>(
+        source: &str,
+        schema: &arrow_schema::Schema,
+        batches: impl IntoIterator<Item = std::result::Result<arrow_array::RecordBatch, E>>,
+        options: &ReadOptions,
+    ) -> Result<Dataset> {
+        let source = PathBuf::from(source);
+        let (mut users, mut items) = (IdMap::default(), IdMap::default());
+        let (ratings, warnings, scale) =
+            parquet::read_batches(&source, schema, batches, options, &mut users, &mut items)?;
+        Ok(Dataset {
+            ratings,
+            users,
+            items,
+            features: Features::default(),
+            scale,
+            source,
+            warnings,
+        })
+    }
+
     /// Splits into a training and a test dataset (`seed` drives random splits). The
     /// training dataset holds the ids that have training ratings; the test dataset
     /// keeps every id of the data, so that a test id unknown to a model trained on the

@@ -231,7 +231,20 @@ fn open(file: &Path, opts: &ReadOptions) -> Result<Part> {
     let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
     let types: Vec<&DataType> = fields.iter().map(|f| f.data_type()).collect();
     let columns = choose_columns(file, &names, &types, opts)?;
-    // Every chosen column's type is checked before any row is read.
+    check_types(file, fields, &columns)?;
+    Ok(Part {
+        builder,
+        names: columns.map(|c| c.map(|c| names[c].to_string())),
+        columns,
+    })
+}
+
+/// Checks every chosen column's type before any row is read.
+fn check_types(
+    file: &Path,
+    fields: &arrow_schema::Fields,
+    columns: &[Option<usize>; 4],
+) -> Result<()> {
     for (role, col) in columns.iter().enumerate() {
         if let Some(c) = *col {
             let empty = arrow_array::new_empty_array(fields[c].data_type());
@@ -243,16 +256,47 @@ fn open(file: &Path, opts: &ReadOptions) -> Result<Part> {
             checked.map_err(|m| {
                 Error::bad_input(
                     file,
-                    format!("column `{}` (the {}): {m}", names[c], ROLES[role]),
+                    format!("column `{}` (the {}): {m}", fields[c].name(), ROLES[role]),
                 )
             })?;
         }
     }
-    Ok(Part {
-        builder,
-        names: columns.map(|c| c.map(|c| names[c].to_string())),
-        columns,
-    })
+    Ok(())
+}
+
+/// Reads ratings from Arrow record batches of `schema` (a pyarrow Table through the
+/// Arrow C stream interface, a Spark DataFrame's batches): the columns are chosen as in
+/// a Parquet file (`opts.columns`, else the conventional names, else positions), with
+/// the same types, checks and errors; `source` names the data in messages, rows are
+/// numbered from 1 across the batches. Returns what [`read`] returns.
+pub fn read_batches<E: std::fmt::Display>(
+    source: &Path,
+    schema: &Schema,
+    batches: impl IntoIterator<Item = std::result::Result<RecordBatch, E>>,
+    opts: &ReadOptions,
+    users: &mut IdMap,
+    items: &mut IdMap,
+) -> Result<(Ratings, Vec<String>, RatingScale)> {
+    let fields = schema.fields();
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    let types: Vec<&DataType> = fields.iter().map(|f| f.data_type()).collect();
+    let columns = choose_columns(source, &names, &types, opts)?;
+    check_types(source, fields, &columns)?;
+    let names = columns.map(|c| c.map(|c| names[c].to_string()));
+    let with_times = names[3].is_some() && !opts.drop_times;
+    let role_names =
+        std::array::from_fn(|k| names[k].clone().unwrap_or_else(|| ROLES[k].to_string()));
+    let mut sink = RatingSink::rows(source, role_names, opts.scale, with_times);
+    let at = columns;
+    push_batches(source, batches, &at, &names, &mut sink, users, items, 1)?;
+    let (ratings, warnings) = sink.finish(opts.duplicates, users, items)?;
+    if ratings.is_empty() {
+        return Err(Error::bad_input(source, "no ratings"));
+    }
+    let scale = opts
+        .scale
+        .unwrap_or_else(|| observed_scale(&ratings.values));
+    Ok((ratings, warnings, scale))
 }
 
 /// Checks what the Parquet reader takes on trust from the footer (and would panic on):
@@ -430,13 +474,30 @@ fn read_part(
         .with_batch_size(BATCH_ROWS)
         .build()
         .map_err(|e| Error::bad_input(file, format!("not a readable Parquet file: {e}")))?;
+    push_batches(file, reader, &at, &names, sink, users, items, first)
+}
+
+/// Streams record batches whose column of each role sits at `at` into `sink`, rows
+/// numbered from `first` in the sink's count; `file` and `names` name them in errors.
+/// Returns the number of rows.
+#[allow(clippy::too_many_arguments)]
+fn push_batches<E: std::fmt::Display>(
+    file: &Path,
+    batches: impl IntoIterator<Item = std::result::Result<RecordBatch, E>>,
+    at: &[Option<usize>; 4],
+    names: &[Option<String>; 4],
+    sink: &mut RatingSink,
+    users: &mut IdMap,
+    items: &mut IdMap,
+    first: usize,
+) -> Result<usize> {
     let damaged = |e: &dyn std::fmt::Display| {
-        Error::bad_input(file, format!("damaged or truncated Parquet data: {e}"))
+        Error::bad_input(file, format!("damaged or truncated data: {e}"))
     };
     let name = |k: usize| names[k].as_deref().unwrap_or(ROLES[k]);
     let (mut user, mut item) = (Vec::with_capacity(32), Vec::with_capacity(32));
     let mut row0 = 0;
-    for batch in reader {
+    for batch in batches {
         let batch = batch.map_err(|e| damaged(&e))?;
         let column = |k: usize| at[k].map(|p| batch.column(p).as_ref());
         let typed = |k: usize, m: String| {
@@ -487,6 +548,26 @@ fn read_part(
         row0 += batch.num_rows();
     }
     Ok(row0)
+}
+
+/// The ids of an Arrow column (integers of any width or strings, as [`read_batches`]
+/// takes them) as the raw id strings the readers make; a null or a column of another
+/// type is an error naming `name`.
+pub fn id_strings(col: &dyn Array, name: &str) -> std::result::Result<Vec<String>, String> {
+    let get = id_getter(col).map_err(|m| format!("column `{name}`: {m}"))?;
+    let nulls = col.logical_nulls();
+    let mut buf = Vec::with_capacity(32);
+    (0..col.len())
+        .map(|k| {
+            if nulls.as_ref().is_some_and(|n| n.is_null(k)) {
+                return Err(format!("column `{name}`, row {}: null id", k + 1));
+            }
+            buf.clear();
+            get(k, &mut buf);
+            String::from_utf8(buf.clone())
+                .map_err(|_| format!("column `{name}`, row {}: the id is not UTF-8", k + 1))
+        })
+        .collect()
 }
 
 /// Appends the id at a row, as text, to a buffer.

@@ -1,6 +1,7 @@
 //! Evaluation: rating metrics ([`rating`]: RMSE, MAE, unknown ids counted, never dropped)
 //! and top-K ranking metrics ([`ranking`]: full ranking and NCF-style sampled ranking).
 
+pub mod folds;
 pub mod model;
 pub mod ranking;
 pub mod rating;

@@ -2,7 +2,8 @@
 //! typed API (`Dataset`, `Fit` through the registry, `TrainedModel`). The Python classes
 //! users meet (`embedrec.MF`, ...) are in `python/embedrec/__init__.py`.
 
-use embedrec::data::{Dataset, RatingScale, Ratings, SplitSpec};
+use arrow_array::RecordBatchReader;
+use embedrec::data::{Column, Columns, Dataset, RatingScale, Ratings, ReadOptions, SplitSpec};
 use embedrec::eval::{EvalOptions, Protocol};
 use embedrec::models::{EpochStats, FitOptions, Recommender, Validation, params_for};
 use embedrec::{Error, TrainedModel};
@@ -67,16 +68,7 @@ impl PyDataset {
         scale: Option<(f32, f32)>,
         duplicates: &str,
     ) -> PyResult<Self> {
-        let duplicates = match duplicates {
-            "error" => embedrec::data::DuplicatePolicy::Error,
-            "keep-last" => embedrec::data::DuplicatePolicy::KeepLast,
-            "mean" => embedrec::data::DuplicatePolicy::Mean,
-            other => {
-                return Err(PyValueError::new_err(format!(
-                    "duplicates is 'error', 'keep-last' or 'mean', got '{other}'"
-                )));
-            }
-        };
+        let duplicates = duplicate_policy(duplicates)?;
         let options = embedrec::data::ReadOptions {
             delimited: delimiter.map(|delimiter| embedrec::data::DelimitedSpec {
                 delimiter,
@@ -216,34 +208,43 @@ impl PyDataset {
         Self::from_arrays(users, items, ratings, times, scale)
     }
 
-    /// Ratings from an Arrow table (anything with `__arrow_c_stream__`, e.g. a pyarrow
-    /// Table whose columns were selected as `(user, item[, rating[, time]])`), read
-    /// through the Arrow C stream interface: no Python object per value. Ids are string
-    /// or integer columns, ratings floating or integer, times integer (Unix seconds).
+    /// Ratings from an Arrow table (anything with `__arrow_c_stream__`: a pyarrow Table
+    /// or RecordBatch, a Spark DataFrame's Arrow batches), read through the Arrow C
+    /// stream interface by the core's record-batch reader: no Python object per value,
+    /// the types, checks and errors of the Parquet reader. Columns by name (`rating` or
+    /// `time` None: none); ids are string or integer columns, ratings floating, integer
+    /// or decimal, times integers (Unix seconds), timestamps or dates; `scale` (min, max)
+    /// declared, else the observed range; `duplicates` as for `load`.
     #[staticmethod]
-    #[pyo3(signature = (stream, has_rating, has_time, scale=None))]
+    #[pyo3(signature = (stream, user="user", item="item", rating=Some("rating"), time=None, scale=None, duplicates="keep-last"))]
+    #[allow(clippy::too_many_arguments)]
     fn from_arrow_stream(
         py: Python<'_>,
         stream: &Bound<'_, PyAny>,
-        has_rating: bool,
-        has_time: bool,
+        user: &str,
+        item: &str,
+        rating: Option<&str>,
+        time: Option<&str>,
         scale: Option<(f32, f32)>,
+        duplicates: &str,
     ) -> PyResult<Self> {
-        let capsule = stream.call_method0("__arrow_c_stream__")?;
-        let capsule = capsule.cast_into::<pyo3::types::PyCapsule>()?;
-        let ptr = capsule
-            .pointer_checked(Some(c"arrow_array_stream"))?
-            .cast::<arrow_array::ffi_stream::FFI_ArrowArrayStream>();
-        // SAFETY: the capsule holds a valid ArrowArrayStream (the capsule's name was
-        // checked); `from_raw` moves it out and marks the original released, as the
-        // Arrow C stream interface prescribes for a consumer.
-        let stream =
-            unsafe { arrow_array::ffi_stream::FFI_ArrowArrayStream::from_raw(ptr.as_ptr()) };
-        let reader = arrow_array::ffi_stream::RecordBatchStreamReader::try_new(stream)
-            .map_err(|e| PyValueError::new_err(format!("arrow: {e}")))?;
+        let reader = arrow_stream(stream)?;
+        let named = |n: Option<&str>| n.map_or(Column::Absent, |n| Column::Name(n.to_string()));
+        let options = ReadOptions {
+            scale: scale.map(|(min, max)| RatingScale { min, max }),
+            duplicates: duplicate_policy(duplicates)?,
+            columns: Columns {
+                user: named(Some(user)),
+                item: named(Some(item)),
+                rating: named(rating),
+                time: named(time),
+            },
+            ..ReadOptions::default()
+        };
+        let schema = reader.schema();
         let data = py
-            .detach(|| arrow_dataset(reader, has_rating, has_time, scale))
-            .map_err(PyValueError::new_err)?;
+            .detach(|| Dataset::from_record_batches("<arrow>", &schema, reader, &options))
+            .map_err(py_err)?;
         Ok(PyDataset {
             inner: Arc::new(data),
         })
@@ -301,163 +302,63 @@ impl PyDataset {
     }
 }
 
-/// The ratings of Arrow record batches whose columns are user, item, then the rating
-/// and the time when present.
-fn arrow_dataset(
-    reader: arrow_array::ffi_stream::RecordBatchStreamReader,
-    has_rating: bool,
-    has_time: bool,
-    scale: Option<(f32, f32)>,
-) -> Result<Dataset, String> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::{Float32Type, Float64Type, Int32Type, Int64Type};
-    use arrow_array::{Array, RecordBatchReader};
-    use arrow_schema::DataType;
-    let want = 2 + has_rating as usize + has_time as usize;
-    let fields = reader.schema().fields().len();
-    if fields != want {
-        return Err(format!("the table has {fields} columns, expected {want}"));
-    }
-    let mut data = Dataset {
-        ratings: Ratings::default(),
-        users: Default::default(),
-        items: Default::default(),
-        features: Default::default(),
-        scale: RatingScale { min: 0.0, max: 0.0 },
-        source: PathBuf::from("<arrow>"),
-        warnings: Vec::new(),
-    };
-    // An id column's values as text, interned into `map`.
-    fn ids<'a>(
-        col: &'a dyn Array,
-        map: &mut embedrec::data::IdMap,
-        name: &str,
-    ) -> Result<Vec<u32>, String> {
-        let text: Box<dyn Fn(usize) -> std::borrow::Cow<'a, str> + 'a> = match col.data_type() {
-            DataType::Utf8 => {
-                let a = col.as_string::<i32>();
-                Box::new(move |k| a.value(k).into())
-            }
-            DataType::LargeUtf8 => {
-                let a = col.as_string::<i64>();
-                Box::new(move |k| a.value(k).into())
-            }
-            DataType::Int64 => {
-                let a = col.as_primitive::<Int64Type>();
-                Box::new(move |k| a.value(k).to_string().into())
-            }
-            DataType::Int32 => {
-                let a = col.as_primitive::<Int32Type>();
-                Box::new(move |k| a.value(k).to_string().into())
-            }
-            other => {
-                return Err(format!(
-                    "column `{name}`: ids must be strings or integers, not {other}"
-                ));
-            }
-        };
-        (0..col.len())
-            .map(|k| {
-                if col.is_null(k) {
-                    return Err(format!("column `{name}`, row {k}: null id"));
-                }
-                Ok(map.get_or_insert(&text(k)))
-            })
-            .collect()
-    }
-    fn numbers(col: &dyn Array, name: &str) -> Result<Vec<f64>, String> {
-        if col.null_count() > 0 {
-            return Err(format!("column `{name}` holds nulls"));
+/// A duplicate policy by its command-line name.
+fn duplicate_policy(name: &str) -> PyResult<embedrec::data::DuplicatePolicy> {
+    Ok(match name {
+        "error" => embedrec::data::DuplicatePolicy::Error,
+        "keep-last" => embedrec::data::DuplicatePolicy::KeepLast,
+        "mean" => embedrec::data::DuplicatePolicy::Mean,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "duplicates is 'error', 'keep-last' or 'mean', got '{other}'"
+            )));
         }
-        Ok(match col.data_type() {
-            DataType::Float64 => col.as_primitive::<Float64Type>().values().to_vec(),
-            DataType::Float32 => col
-                .as_primitive::<Float32Type>()
-                .values()
-                .iter()
-                .map(|&v| v as f64)
-                .collect(),
-            DataType::Int64 => col
-                .as_primitive::<Int64Type>()
-                .values()
-                .iter()
-                .map(|&v| v as f64)
-                .collect(),
-            DataType::Int32 => col
-                .as_primitive::<Int32Type>()
-                .values()
-                .iter()
-                .map(|&v| v as f64)
-                .collect(),
-            other => return Err(format!("column `{name}`: numbers expected, not {other}")),
-        })
-    }
-    let names: Vec<String> = reader
-        .schema()
-        .fields()
+    })
+}
+
+/// A reader of the Arrow C stream that `ob.__arrow_c_stream__()` exports.
+fn arrow_stream(
+    ob: &Bound<'_, PyAny>,
+) -> PyResult<arrow_array::ffi_stream::RecordBatchStreamReader> {
+    let capsule = ob.call_method0("__arrow_c_stream__")?;
+    let capsule = capsule.cast_into::<pyo3::types::PyCapsule>()?;
+    let ptr = capsule
+        .pointer_checked(Some(c"arrow_array_stream"))?
+        .cast::<arrow_array::ffi_stream::FFI_ArrowArrayStream>();
+    // SAFETY: the capsule holds a valid ArrowArrayStream (the capsule's name was
+    // checked); `from_raw` moves it out and marks the original released, as the Arrow C
+    // stream interface prescribes for a consumer.
+    let stream = unsafe { arrow_array::ffi_stream::FFI_ArrowArrayStream::from_raw(ptr.as_ptr()) };
+    arrow_array::ffi_stream::RecordBatchStreamReader::try_new(stream)
+        .map_err(|e| PyValueError::new_err(format!("arrow: {e}")))
+}
+
+/// The id columns `names` of every batch of an Arrow stream, as raw id strings.
+fn arrow_ids(
+    reader: arrow_array::ffi_stream::RecordBatchStreamReader,
+    names: &[&str],
+) -> Result<Vec<Vec<String>>, String> {
+    use arrow_array::RecordBatchReader;
+    let schema = reader.schema();
+    let at: Vec<usize> = names
         .iter()
-        .map(|f| f.name().clone())
-        .collect();
+        .map(|n| {
+            schema
+                .index_of(n)
+                .map_err(|_| format!("the table has no column `{n}`"))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out = vec![Vec::new(); names.len()];
     for batch in reader {
         let batch = batch.map_err(|e| format!("arrow: {e}"))?;
-        let users = ids(batch.column(0).as_ref(), &mut data.users, &names[0])?;
-        let items = ids(batch.column(1).as_ref(), &mut data.items, &names[1])?;
-        let values = if has_rating {
-            numbers(batch.column(2).as_ref(), &names[2])?
-        } else {
-            vec![1.0; users.len()]
-        };
-        let times = if has_time {
-            let c = batch.column(2 + has_rating as usize);
-            match c.data_type() {
-                DataType::Int64 if c.null_count() == 0 => {
-                    Some(c.as_primitive::<Int64Type>().values().to_vec())
-                }
-                other => {
-                    return Err(format!(
-                        "the time column must be int64 without nulls, not {other}"
-                    ));
-                }
-            }
-        } else {
-            None
-        };
-        for k in 0..users.len() {
-            let v = values[k] as f32;
-            if !v.is_finite() {
-                return Err(format!(
-                    "row {}: the rating is not a number",
-                    data.ratings.len()
-                ));
-            }
-            data.ratings
-                .push(users[k], items[k], v, times.as_ref().map(|t| t[k]));
+        for ((ids, &c), name) in out.iter_mut().zip(&at).zip(names) {
+            ids.extend(embedrec::data::parquet::id_strings(
+                batch.column(c).as_ref(),
+                name,
+            )?);
         }
     }
-    if data.ratings.is_empty() {
-        return Err("the table has no rows".into());
-    }
-    let vals = &data.ratings.values;
-    let (lo, hi) = vals
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
-    data.scale = match scale {
-        Some((min, max)) => {
-            if let Some(k) = vals.iter().position(|&r| r < min || r > max) {
-                return Err(format!(
-                    "row {k}: rating {} is outside the scale {min}..{max}",
-                    vals[k]
-                ));
-            }
-            RatingScale { min, max }
-        }
-        None if lo < hi => RatingScale { min: lo, max: hi },
-        None => RatingScale {
-            min: lo - 0.5,
-            max: hi + 0.5,
-        },
-    };
-    Ok(data)
+    Ok(out)
 }
 
 /// A trained model with its ids: what `fit` returns and `load_model` reads.
@@ -552,6 +453,81 @@ impl PyTrainedModel {
         });
         let bytes = bytes.map_err(PyValueError::new_err)?;
         Ok(pyo3::types::PyBytes::new(py, &bytes))
+    }
+
+    /// Predictions for the `(user, item)` columns of an Arrow stream (ids as strings or
+    /// integers; no Python object per value), as little-endian f32 bytes in row order;
+    /// unknown ids get the fallback estimate as in [`PyTrainedModel::predict`].
+    #[pyo3(signature = (stream, user="user", item="item"))]
+    fn predict_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        stream: &Bound<'_, PyAny>,
+        user: &str,
+        item: &str,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let reader = arrow_stream(stream)?;
+        let m = self.inner.clone();
+        let bytes = py
+            .detach(|| -> Result<Vec<u8>, String> {
+                let ids = arrow_ids(reader, &[user, item])?;
+                let mut out = Vec::with_capacity(ids[0].len() * 4);
+                for (u, i) in ids[0].iter().zip(&ids[1]) {
+                    out.extend_from_slice(&m.predict(u, i).value.to_le_bytes());
+                }
+                Ok(out)
+            })
+            .map_err(PyValueError::new_err)?;
+        Ok(pyo3::types::PyBytes::new(py, &bytes))
+    }
+
+    /// The top-`n` lists of the users of the `user` column of an Arrow stream, flat:
+    /// `(counts, items, scores)` as little-endian bytes — each user's list length (u32),
+    /// then every list's item rows (u32, indices into `item_ids`) and scores (f32), in
+    /// the users' order. Lists are exactly those of `recommend_many`; an unknown user
+    /// gets the popularity fallback.
+    #[pyo3(signature = (stream, user="user", n=10, exclude_seen=true, threads=1))]
+    fn recommend_arrow<'py>(
+        &self,
+        py: Python<'py>,
+        stream: &Bound<'_, PyAny>,
+        user: &str,
+        n: usize,
+        exclude_seen: bool,
+        threads: usize,
+    ) -> PyResult<(
+        Bound<'py, pyo3::types::PyBytes>,
+        Bound<'py, pyo3::types::PyBytes>,
+        Bound<'py, pyo3::types::PyBytes>,
+    )> {
+        let reader = arrow_stream(stream)?;
+        let m = self.inner.clone();
+        let (counts, items, scores) = py
+            .detach(|| -> Result<_, String> {
+                let users = arrow_ids(reader, &[user])?.remove(0);
+                let lists = m
+                    .recommend_many_with(&users, n, threads.max(1), exclude_seen)
+                    .map_err(|e| e.to_string())?;
+                let (mut counts, mut items, mut scores) = (Vec::new(), Vec::new(), Vec::new());
+                for list in &lists {
+                    counts.extend_from_slice(&(list.items.len() as u32).to_le_bytes());
+                    for r in list {
+                        let row = m
+                            .items
+                            .index_of(&r.item)
+                            .expect("a listed item is a model item");
+                        items.extend_from_slice(&row.to_le_bytes());
+                        scores.extend_from_slice(&r.score.to_le_bytes());
+                    }
+                }
+                Ok((counts, items, scores))
+            })
+            .map_err(PyValueError::new_err)?;
+        Ok((
+            pyo3::types::PyBytes::new(py, &counts),
+            pyo3::types::PyBytes::new(py, &items),
+            pyo3::types::PyBytes::new(py, &scores),
+        ))
     }
 
     /// The `n` best items for a user as `(item, score)`; an unknown user gets the most
@@ -801,6 +777,48 @@ fn fit(
     })
 }
 
+/// Trains a model of `kind` on fold `fold` (1-based) of `data` and scores it on the
+/// held-out part, as `embedrec cv` (`folds` >= 2: a seeded K-fold split) and `embedrec
+/// search` (`folds` 1: a random holdout of `val_share`) do; with `k`, the ranking
+/// metrics at that cut-off too (relevance from `threshold`, None: every held-out
+/// item). Returns the figures as JSON text keyed as `eval --json`. The Python thread is
+/// released while it trains.
+#[pyfunction]
+#[pyo3(signature = (kind, preset, params_json, data, folds, fold, seed=42, k=None, threshold=Some(4.0), implicit=false, val_share=0.1))]
+#[allow(clippy::too_many_arguments)]
+fn fold_metrics(
+    py: Python<'_>,
+    kind: &str,
+    preset: Option<&str>,
+    params_json: &str,
+    data: &PyDataset,
+    folds: usize,
+    fold: usize,
+    seed: u64,
+    k: Option<usize>,
+    threshold: Option<f32>,
+    implicit: bool,
+    val_share: f64,
+) -> PyResult<String> {
+    use embedrec::eval::folds::{Folds, Ranked};
+    let over: serde_json::Value = serde_json::from_str(params_json)
+        .map_err(|e| PyValueError::new_err(format!("params: {e}")))?;
+    let params = params_for(kind, preset, &over, implicit).map_err(py_err)?;
+    let folds = if folds == 1 {
+        Folds::Holdout(val_share)
+    } else {
+        Folds::KFold(folds)
+    };
+    let ranked = k.map(|k| Ranked { k, threshold });
+    let data = data.inner.clone();
+    let m = py
+        .detach(|| {
+            embedrec::eval::folds::fold_metrics(params.as_ref(), &data, folds, fold, seed, ranked)
+        })
+        .map_err(py_err)?;
+    Ok(m.to_json().to_string())
+}
+
 /// Draws train and test RMSE per epoch into an SVG (labelled) or PNG (no text) file.
 #[pyfunction]
 fn plot_learning_curve(
@@ -822,5 +840,6 @@ fn _embedrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_params, m)?)?;
     m.add_function(wrap_pyfunction!(presets, m)?)?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(fold_metrics, m)?)?;
     Ok(())
 }

@@ -288,7 +288,7 @@ def _stub_defs(path):
     return out
 
 
-@pytest.mark.parametrize("stub,module", [("_embedrec.pyi", "embedrec._embedrec"), ("__init__.pyi", "embedrec")])
+@pytest.mark.parametrize("stub,module", [("_embedrec.pyi", "embedrec._embedrec"), ("__init__.pyi", "embedrec"), ("spark.pyi", "embedrec.spark")])
 def test_the_type_stubs_match_the_module(stub, module):
     import importlib
     import inspect
@@ -358,8 +358,14 @@ def test_from_arrow_matches_from_arrays():
     assert (len(a), a.n_users, a.n_items, a.scale) == (len(b), b.n_users, b.n_items, b.scale)
     ma, mb = embedrec.Baseline().fit(a), embedrec.Baseline().fit(b)
     assert list(ma.predict(users, items)) == list(mb.predict(users, items))
+    # two chunks; the repeated pairs go by the duplicate policy, as in the file readers
     chunked = pa.concat_tables([table, table.slice(0, 2)])
-    assert len(embedrec.from_arrow(chunked, user="u", item="i", rating="r")) == 6
+    assert len(embedrec.from_arrow(chunked, user="u", item="i", rating="r")) == 4
+    with pytest.raises(ValueError, match="duplicate"):
+        embedrec.from_arrow(chunked, user="u", item="i", rating="r", duplicates="error")
+    strings = pa.table({"u": users, "i": pa.array(items, pa.int64()), "r": ["5", "3", "4", "1"]})
+    with pytest.raises(ValueError, match="`r`"):
+        embedrec.from_arrow(strings, user="u", item="i", rating="r")
     with pytest.raises(ValueError, match="no column"):
         embedrec.from_arrow(table, user="nope", item="i")
     bad = pa.table({"u": ["1", None], "i": ["a", "b"], "rating": [1.0, 2.0]})

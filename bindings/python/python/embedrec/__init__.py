@@ -52,16 +52,22 @@ def load(path, **options):
     return Dataset.load(str(path), **options)
 
 
-def from_arrow(table, user="user", item="item", rating="rating", time=None, scale=None):
-    """Ratings from a pyarrow Table (or anything with ``select`` and
-    ``__arrow_c_stream__``), read column by column through the Arrow C stream interface:
-    no Python object per value. ``rating=None``: every row is an interaction of value
-    1; ``time``: an int64 column of Unix seconds."""
+def from_arrow(table, user="user", item="item", rating="rating", time=None, scale=None, duplicates="keep-last"):
+    """Ratings from a pyarrow Table (or anything with ``__arrow_c_stream__``), read
+    column by column through the Arrow C stream interface by the same code as the
+    Parquet reader: no Python object per value. Ids are integer or string columns,
+    ratings floating, integer or decimal (``rating=None``: every row an interaction of
+    value 1), ``time`` a column of Unix seconds, timestamps or dates (None: no times);
+    ``scale=(min, max)`` declared, else the observed range; ``duplicates`` as for
+    ``load``. A null, a column of the wrong type or a missing column raises
+    ``ValueError`` naming the column (and the row)."""
     names = [user, item] + ([rating] if rating else []) + ([time] if time else [])
-    missing = [n for n in names if n not in table.column_names]
-    if missing:
-        raise ValueError(f"the table has no column {missing[0]!r}")
-    return Dataset.from_arrow_stream(table.select(names), rating is not None, time is not None, scale)
+    if hasattr(table, "select") and hasattr(table, "column_names"):
+        missing = [n for n in names if n not in table.column_names]
+        if missing:
+            raise ValueError(f"the table has no column {missing[0]!r}")
+        table = table.select(names)
+    return Dataset.from_arrow_stream(table, user, item, rating, time, scale, duplicates)
 
 
 # Command-line flag names that map onto nested or renamed params fields.

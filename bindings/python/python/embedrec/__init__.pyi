@@ -13,6 +13,7 @@ def from_arrow(
     rating: Optional[str] = "rating",
     time: Optional[str] = None,
     scale: Optional[tuple[float, float]] = None,
+    duplicates: str = "keep-last",
 ) -> Dataset: ...
 
 class _History(list[dict[str, Any]]):
