@@ -1,64 +1,21 @@
 //! The model file: one [safetensors](https://github.com/huggingface/safetensors) file
 //! holding a trained model and everything needed to use it without the training data.
 //!
-//! # Layout (format version 3)
-//!
-//! Tensors (little-endian, row-major): the model's own, as its kind's
+//! Format version 3 ([`FORMAT_VERSION`]): the tensors of the model's kind, as its
 //! [`crate::models::Model::tensors`] (f32) and [`crate::models::Model::int_tensors`]
-//! (u32) name them — e.g. mf: `mu [1]`, `p [U, K]`, `q [I, K]`, `user_bias [U]`,
-//! `item_bias [I]`; a blend: `blend.intercept`, `blend.weights` and member `k`'s tensors
-//! under `m{k}.` — read back by the kind's loader in the registry
-//! ([`crate::models::REGISTRY`]); and in every file:
+//! (u32) name them and its loader in [`crate::models::REGISTRY`] reads them back, plus
+//! `rated_offsets` / `rated_items` (each user's training items, CSR) in every file. The
+//! safetensors `__metadata__` map holds the JSON metadata under [`METADATA_KEY`] (format
+//! version, kind, params, feedback, raw ids, scale, clip, titles, training info, and the
+//! fingerprint: an MD5 of the training triples) and, under [`CHECKSUM_KEY`], an MD5 over
+//! that metadata text and every tensor's name, dtype, shape and data ([`file_checksum`]).
+//! [`load`] verifies the checksum, then every tensor's presence, dtype and shape against
+//! the ids and the params, and answers [`Error::BadInput`] naming the file and the
+//! problem, never a panic. Versions 1 and 2 are still read, with their tensors-only
+//! `data_md5`.
 //!
-//! | name | dtype | shape | meaning |
-//! |---|---|---|---|
-//! | `rated_offsets` | I64 | `[U + 1]` | CSR offsets into `rated_items` |
-//! | `rated_items` | U32 | `[R]` | each user's training items, ascending |
-//!
-//! `U` and `I` are the users and items the model has rows for (the training ids, in
-//! row order). The safetensors `__metadata__` map holds two keys: `embedrec`, whose
-//! value is a JSON object, and `embedrec_checksum` ([`CHECKSUM_KEY`]):
-//!
-//! | key | meaning |
-//! |---|---|
-//! | `format_version` | `3` ([`FORMAT_VERSION`]; versions 1 and 2 are read too, see below) |
-//! | `kind` | model kind, a name in the registry (`baseline`, `mf`, `deep`, ...) |
-//! | `params` | the hyper-parameters, as the kind's params struct serializes |
-//! | `feedback` | `ratings` (scores are rating estimates) or `preferences` (implicit feedback: only the order means something) |
-//! | `users`, `items` | raw ids (strings) of rows `0..U` and `0..I` |
-//! | `scale` | `{"min", "max"}`, the rating scale |
-//! | `clip` | whether predictions are clipped to the scale |
-//! | `titles` | per item row: its title or `null` |
-//! | `fingerprint` | MD5 (hex) of the training triples (user index, item index, value bits; each u32 LE) in order |
-//! | `training` | `{train_seconds, epochs_run, train_ratings, embedrec_version, created_unix}` |
-//!
-//! # Checksum
-//!
-//! `embedrec_checksum` is the MD5 (hex) of everything that determines an answer: the
-//! exact text of the `embedrec` metadata (every key above) and every tensor's name,
-//! dtype, shape and data ([`file_checksum`] says how they are laid end to end). Every
-//! load verifies it — `load`, hence `predict`, `recommend`, `eval`, `serve` and its
-//! reloads — before anything in the file is believed, so a one-byte change anywhere
-//! that could change an answer (a digit of the scale or of a raw id, a params value,
-//! a tensor byte, a shape) is refused as a corrupt file. Bytes it does not cover are
-//! the safetensors framing (header length, tensor offsets, padding): a change there
-//! either fails to parse or moves a tensor's data, which the checksum then sees.
-//!
-//! Older files: a file that carries `embedrec_checksum` is always verified against it,
-//! whatever its `format_version` says (so a flipped version cannot skip the check); a
-//! version 3 file without it is refused. Versions 1 and 2 (written before the whole-file
-//! checksum) carry `data_md5` in the metadata instead — the MD5 of the tensors alone,
-//! in name order (name bytes, then data bytes) — which is verified; their metadata is
-//! not covered, so re-save such a model (load and save, or retrain) to protect it.
-//! Version 1 files also lack `feedback` (derived as their writers did).
-//!
-//! Beyond the checksum, the loader cross-checks the content: the id maps against the
-//! tensors' rows, the params against the tensor shapes they state (e.g. `dim` against
-//! the width of the factor tables, `hidden` against the dense layers), the rated-items
-//! lists against the rows, finite weights and a valid scale.
-//!
-//! [`load`] validates all of it and answers [`Error::BadInput`] naming the file and the
-//! problem; no byte sequence makes it panic.
+//! The layout of every kind, the metadata keys, the checksum and the older versions are
+//! documented in `docs/model-file.md`.
 
 use super::write_atomically;
 use crate::data::{Dataset, IdMap, RatingScale, Ratings, TrainTest};
