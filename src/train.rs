@@ -5,8 +5,8 @@
 
 use crate::data::{RatingScale, Ratings};
 use crate::error::Result;
-use crate::eval::rating_metrics;
-use crate::models::Recommender;
+use crate::metrics::rating_metrics;
+use crate::model::Recommender;
 use crate::rng::Rng;
 use std::time::Instant;
 

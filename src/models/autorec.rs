@@ -20,7 +20,7 @@ use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use super::{Baseline, BaselineParams, Recommender};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
-use crate::eval::rating_metrics;
+use crate::metrics::rating_metrics;
 use crate::nn::kernels::{axpy, dot};
 use crate::nn::{Optimizer, OptimizerKind};
 use crate::rng::Rng;

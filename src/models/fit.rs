@@ -30,24 +30,14 @@ use super::{
 use crate::data::split::validation_split;
 use crate::data::{Dataset, Features, IdMap, RatingScale, Ratings, TrainTest};
 use crate::error::{Error, Result};
-use crate::eval::ranking::{DEFAULT_THRESHOLD, ranking_metrics_of};
-use crate::eval::rating_metrics;
-use crate::store::TrainedModel;
+use crate::metrics::ranking::{DEFAULT_THRESHOLD, ranking_metrics_of};
+use crate::metrics::rating_metrics;
+pub use crate::model::{EpochStats, Feedback};
+use crate::model::{TrainedModel, TrainingInfo, fingerprint_of};
 use crate::train::{EpochRecord, EvalSets, History};
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::time::Instant;
-
-/// What a model's scores mean, stored in the model file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Feedback {
-    /// Rating estimates on the data's scale (RMSE and MAE apply).
-    Ratings,
-    /// Preferences learned from implicit feedback: only their order means something
-    /// (ranking metrics apply, RMSE does not).
-    Preferences,
-}
 
 /// Where validation data (for early stopping, and for a blend's weights) comes from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,28 +53,6 @@ pub enum Validation<'a> {
     /// These ratings, read through the training data's raw ids (ids the training data
     /// lacks are scored by the fallback, as at prediction time).
     Data(&'a Dataset),
-}
-
-/// One epoch as reported to [`FitOptions::on_epoch`] and kept in
-/// [`TrainedModel::history`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct EpochStats {
-    /// 1-based epoch (or ALS sweep).
-    pub epoch: usize,
-    /// The most epochs this run can take (it may stop earlier).
-    pub epochs: usize,
-    /// Seconds the epoch's training took (evaluation excluded).
-    pub seconds: f64,
-    /// RMSE on the ratings trained on (rating models).
-    pub train_rmse: Option<f64>,
-    /// RMSE on the validation data, when there is any (rating models).
-    pub val_rmse: Option<f64>,
-    /// RMSE on [`FitOptions::watch`] (rating models; reported only).
-    pub watch_rmse: Option<f64>,
-    /// NDCG@10 of full ranking on [`FitOptions::watch`] (implicit models; reported only).
-    pub watch_ndcg: Option<f64>,
-    /// HR@10 of full ranking on [`FitOptions::watch`] (implicit models; reported only).
-    pub watch_hr: Option<f64>,
 }
 
 /// The callback of [`FitOptions::on_epoch`]: the epoch's figures and the model as it
@@ -220,6 +188,107 @@ pub struct Fitted {
     pub history: Vec<EpochStats>,
     /// Seconds of training (evaluation excluded).
     pub train_seconds: f64,
+}
+
+impl TrainedModel {
+    /// Bundles a model trained on `split` (rows `0..split.train_users` and
+    /// `0..split.train_items`) with the split's raw ids, `data`'s scale and titles, the
+    /// users' training items and the fingerprint of `split.train`.
+    ///
+    /// Fails ([`Error::Usage`]) when the model's rows do not match the split.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        model: AnyModel,
+        params: Value,
+        feedback: Feedback,
+        split: &TrainTest,
+        data: &Dataset,
+        clip: bool,
+        train_seconds: f64,
+        epochs_run: usize,
+    ) -> Result<TrainedModel> {
+        let fitted = Fitted {
+            model,
+            params,
+            feedback,
+            clip,
+            history: Vec::new(),
+            train_seconds,
+        };
+        let mut m = Self::from_fitted(fitted, &TrainingSet::of_split(split, data))?;
+        m.training.epochs_run = epochs_run;
+        Ok(m)
+    }
+
+    /// Bundles what [`crate::models::Fit::fit_rows`] trained on `set` with the raw ids of
+    /// its rows, the scale, the item titles, each user's training items and the
+    /// fingerprint of the training ratings.
+    ///
+    /// Fails ([`Error::Usage`]) when the model's rows do not match the set.
+    pub fn from_fitted(fitted: Fitted, set: &TrainingSet<'_>) -> Result<TrainedModel> {
+        let model = fitted.model;
+        let (n_users, n_items) = (model.n_users(), model.n_items());
+        if n_users != set.n_users
+            || n_items != set.n_items
+            || n_users as usize > set.users.len()
+            || n_items as usize > set.items.len()
+        {
+            return Err(Error::Usage(format!(
+                "model has {n_users} x {n_items} rows but the training data has {} x {}",
+                set.n_users, set.n_items
+            )));
+        }
+        let users = IdMap::from_raw(&set.users.raw_ids()[..n_users as usize]);
+        let items = IdMap::from_raw(&set.items.raw_ids()[..n_items as usize]);
+        let titles = items
+            .raw_ids()
+            .iter()
+            .map(|raw| set.features.items.title(raw).map(str::to_string))
+            .collect();
+        let train = set.ratings;
+        let mut per_user = vec![Vec::new(); n_users as usize];
+        for (&u, &i) in train.users.iter().zip(&train.items) {
+            if u >= n_users || i >= n_items {
+                return Err(Error::Usage(format!(
+                    "training rating ({u}, {i}) lies outside the model's rows"
+                )));
+            }
+            per_user[u as usize].push(i);
+        }
+        let mut rated_offsets = Vec::with_capacity(n_users as usize + 1);
+        let mut rated_items = Vec::with_capacity(train.len());
+        rated_offsets.push(0);
+        for mut list in per_user {
+            list.sort_unstable();
+            list.dedup();
+            rated_items.extend_from_slice(&list);
+            rated_offsets.push(rated_items.len());
+        }
+        let created_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(TrainedModel {
+            model,
+            params: fitted.params,
+            users,
+            items,
+            scale: set.scale,
+            clip: fitted.clip,
+            feedback: fitted.feedback,
+            titles,
+            fingerprint: fingerprint_of(train),
+            training: TrainingInfo {
+                train_seconds: fitted.train_seconds,
+                epochs_run: fitted.history.len(),
+                train_ratings: train.len(),
+                embedrec_version: env!("CARGO_PKG_VERSION").to_string(),
+                created_unix,
+            },
+            history: fitted.history,
+            rated_offsets,
+            rated_items,
+        })
+    }
 }
 
 /// Training, for every model kind's params.
