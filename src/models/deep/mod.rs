@@ -27,14 +27,14 @@ use crate::nn::{
 use crate::rng::Rng;
 use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
 
-mod side;
-mod view;
 mod model;
 mod net;
-pub use side::*;
-pub use view::*;
+mod side;
+mod view;
 pub use model::*;
 pub use net::*;
+pub use side::*;
+use view::*;
 
 /// Hyper-parameters of [`Deep`]. The defaults add a dot-product term to the output
 /// (`mu + b_u + b_i + <P^dot_u, Q^dot_i> + MLP(...)`, K=512 dot tables: the MLP learns a

@@ -194,7 +194,7 @@ pub(super) fn load(
     items: usize,
     t: &mut Tensors<'_>,
 ) -> std::result::Result<AnyModel, String> {
-    let params = super::params_of::<DeepParams>("deep", params, DeepParams::check)?;
+    let params = crate::models::params_of::<DeepParams>("deep", params, DeepParams::check)?;
     let mu = t.scalar("mu")?;
     let (dim, p) = t.f32("p", None)?;
     let dim = match dim[..] {

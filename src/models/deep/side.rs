@@ -65,13 +65,13 @@ pub fn side_inputs(
     data: &Dataset,
     split: &TrainTest,
 ) -> Result<Vec<SideInput>> {
-    side_inputs_of(features, &super::TrainingSet::of_split(split, data))
+    side_inputs_of(features, &crate::models::TrainingSet::of_split(split, data))
 }
 
-/// [`side_inputs`] for the rows of a [`super::TrainingSet`].
+/// [`side_inputs`] for the rows of a [`crate::models::TrainingSet`].
 pub fn side_inputs_of(
     features: &[(String, usize)],
-    set: &super::TrainingSet<'_>,
+    set: &crate::models::TrainingSet<'_>,
 ) -> Result<Vec<SideInput>> {
     let mut out = Vec::with_capacity(features.len());
     for (name, dim) in features {
@@ -141,7 +141,11 @@ pub fn side_inputs_of(
 /// The implicit-feedback variables of the training ratings (as SVD++'s N(u)): `rated`,
 /// a user's set of rated items (levels: item indices), or `raters`, an item's set of
 /// users. An entity without any (not possible for a training id) gets an extra row.
-pub(super) fn implicit_input(name: &str, dim: usize, set: &super::TrainingSet<'_>) -> SideInput {
+pub(super) fn implicit_input(
+    name: &str,
+    dim: usize,
+    set: &crate::models::TrainingSet<'_>,
+) -> SideInput {
     let of_users = name == "rated";
     let (n, levels_n) = if of_users {
         (set.n_users, set.n_items)
