@@ -12,6 +12,8 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod metrics;
+pub mod model;
 pub mod models;
 pub mod nn;
 pub mod plot;

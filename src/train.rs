@@ -5,8 +5,8 @@
 
 use crate::data::{RatingScale, Ratings};
 use crate::error::Result;
-use crate::eval::rating_metrics;
-use crate::models::Recommender;
+use crate::metrics::rating_metrics;
+use crate::model::Recommender;
 use crate::rng::Rng;
 use std::time::Instant;
 
@@ -50,6 +50,9 @@ pub trait Network: Recommender + Clone {
     /// Brings every weight up to date (lazy updates) before evaluation or saving.
     fn flush(&mut self);
 }
+
+/// Mixed into [`Schedule::seed`] to seed the loop's shuffling.
+pub(crate) const SHUFFLE_SALT: u64 = 0x5851_f42d_4c95_7f2d;
 
 /// How long and how fast to train.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,7 +185,7 @@ pub fn fit<N: Network>(
     // Allocated on the first epoch that needs the shuffled copy.
     let mut order: Vec<u32> = Vec::new();
     let mut shuffled = Ratings::default();
-    let mut rng = Rng::seeded(schedule.seed ^ 0x5851_f42d_4c95_7f2d);
+    let mut rng = Rng::seeded(schedule.seed ^ SHUFFLE_SALT);
     let batch = schedule.batch.max(1);
     let mut history = History::default();
     let mut best: Option<(f64, N)> = None;

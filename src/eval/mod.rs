@@ -3,8 +3,10 @@
 
 pub mod folds;
 pub mod model;
-pub mod ranking;
-pub mod rating;
+/// The ranking metrics (they live in [`crate::metrics::ranking`], below training).
+pub use crate::metrics::ranking;
+/// The rating metrics (they live in [`crate::metrics::rating`], below training).
+pub use crate::metrics::rating;
 
 pub use model::{EvalOptions, Evaluation, Protocol, RankingReport, SAMPLED_SEED};
 

@@ -1,14 +1,13 @@
 //! Evaluation of a trained model on test data given by raw ids.
 
-use super::ranking::{
+use crate::data::{Dataset, Ratings, TrainTest};
+use crate::error::{Error, Result};
+use crate::metrics::ranking::{
     DEFAULT_NEGATIVES, DEFAULT_THRESHOLD, RankingMetrics, SampledRankingMetrics, ranking_metrics,
     sampled_ranking_metrics,
 };
-use super::rating::rating_metrics;
-use crate::data::{Dataset, Ratings, TrainTest};
-use crate::error::{Error, Result};
-use crate::models::Feedback;
-use crate::store::TrainedModel;
+use crate::metrics::rating::rating_metrics;
+use crate::model::{Feedback, TrainedModel};
 use serde_json::Value;
 
 /// Seed of the sampled protocol's negatives: fixed, so that models trained with

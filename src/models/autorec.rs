@@ -16,16 +16,15 @@
 //! work as for MF. Unknown users or items get the fallback of a bias [`Baseline`] fitted
 //! on the same data.
 
-use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
+use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Prediction, Tensors};
 use super::{Baseline, BaselineParams, Recommender};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
-use crate::eval::rating_metrics;
 use crate::nn::kernels::{axpy, dot};
 use crate::nn::{Optimizer, OptimizerKind};
 use crate::rng::Rng;
-use crate::train::{EpochRecord, EvalSets, History, process_cpu_seconds};
-use std::time::Instant;
+use crate::train::{EpochRecord, EvalSets, History, Network, SHUFFLE_SALT, Schedule};
+use std::sync::Arc;
 
 /// Parameters of [`AutoRec`].
 ///
@@ -232,61 +231,33 @@ impl AutoRecParams {
             columns.subtract_baseline(&fallback, self.input == AutoRecInput::Residuals);
         }
         let l2 = self.l2_for(train);
-        let mut net = Net::new(self, n_users as usize);
-        let mut rng = Rng::seeded(self.seed ^ 0xa07e_c0de);
-        let mut order: Vec<u32> = (0..n_items).filter(|&i| columns.len(i) > 0).collect();
-        let mut history = History::default();
-        let mut best: Option<(f64, Net)> = None;
-        let mut since_best = 0;
-        let mut lr = self.lr;
-        let mut step = 0u64;
-        for epoch in 1..=self.epochs {
-            let (started, cpu) = (Instant::now(), process_cpu_seconds());
-            rng.shuffle(&mut order);
-            for batch in order.chunks(self.batch) {
-                step += 1;
-                net.zero_grad();
-                net.batch_loss_and_grad(batch, &columns);
-                let share = batch.len() as f32 / order.len() as f32;
-                net.apply(&self.optimizer.step(step, lr), l2 * share);
-            }
-            lr *= self.lr_decay;
-            let seconds = started.elapsed().as_secs_f64();
-            history.train_seconds += seconds;
-            history.train_cpu_seconds += process_cpu_seconds() - cpu;
-            let model = net.model(&columns, &fallback, n_items as usize, self.residual);
-            let rmse = |r: &Ratings| rating_metrics(&model, r, sets.clip).rmse;
-            let record = EpochRecord {
-                epoch,
-                train_rmse: rmse(train),
-                val_rmse: sets.val.map(rmse),
-                test_rmse: sets.test.map(rmse),
-                seconds,
-            };
-            on_epoch(&record, &model)?;
-            history.best_epoch = epoch;
-            let val = record.val_rmse;
-            history.epochs.push(record);
-            if let (Some(val), true) = (val, self.patience > 0) {
-                if best.as_ref().is_none_or(|(b, _)| val < *b) {
-                    best = Some((val, net.clone()));
-                    since_best = 0;
-                } else {
-                    since_best += 1;
-                    if since_best >= self.patience {
-                        break;
-                    }
-                }
-            }
-        }
-        if let Some((_, best_net)) = best {
-            net = best_net;
-            history.best_epoch = history.epochs.len() - since_best;
-        }
-        Ok((
-            net.model(&columns, &fallback, n_items as usize, self.residual),
-            history,
-        ))
+        let net = Net::new(self, n_users as usize);
+        let model = net.model(&columns, &fallback, n_items as usize, self.residual);
+        let mut trainer = Trainer {
+            order: (0..n_items).filter(|&i| columns.len(i) > 0).collect(),
+            columns: Arc::new(columns),
+            fallback,
+            net,
+            model,
+            l2,
+            n_items: n_items as usize,
+            optimizer: self.optimizer,
+            residual: self.residual,
+        };
+        let schedule = Schedule {
+            epochs: self.epochs,
+            batch: self.batch,
+            lr: self.lr,
+            lr_decay: self.lr_decay,
+            // The loop seeds its shuffle with `seed ^ SHUFFLE_SALT`: autorec's item
+            // order is drawn from `self.seed ^ 0xa07e_c0de`, as it always was.
+            seed: self.seed ^ 0xa07e_c0de ^ SHUFFLE_SALT,
+            patience: self.patience,
+        };
+        let history = crate::train::fit(&mut trainer, sets, &schedule, |record, t| {
+            on_epoch(record, &t.model)
+        })?;
+        Ok((trainer.model, history))
     }
 }
 
@@ -509,6 +480,92 @@ impl Net {
             fallback: fallback.clone(),
             residual,
         }
+    }
+}
+
+/// What the shared epoch loop ([`crate::train::fit`]) drives: the network, the items'
+/// columns it trains on (shuffled item order, batches of items), and the servable model
+/// as of the last epoch, which the loop evaluates and keeps at the best epoch.
+#[derive(Clone)]
+struct Trainer {
+    net: Net,
+    columns: Arc<ItemColumns>,
+    fallback: Baseline,
+    /// The items with ratings, in this epoch's order.
+    order: Vec<u32>,
+    model: AutoRec,
+    l2: f32,
+    n_items: usize,
+    optimizer: Optimizer,
+    residual: bool,
+}
+
+impl Network for Trainer {
+    /// Not used: the epochs run in the network's own order (batches of items, not of
+    /// ratings; see [`Network::train_epoch_in_own_order`]).
+    fn train_batch(&mut self, _: &Ratings, _: &[u32], _: u64, _: f32) -> f64 {
+        0.0
+    }
+
+    fn train_epoch_in_own_order(
+        &mut self,
+        _: &Ratings,
+        batch: usize,
+        rng: &mut Rng,
+        step: &mut u64,
+        lr: f32,
+    ) -> bool {
+        rng.shuffle(&mut self.order);
+        for items in self.order.chunks(batch) {
+            *step += 1;
+            self.net.zero_grad();
+            self.net.batch_loss_and_grad(items, &self.columns);
+            let share = items.len() as f32 / self.order.len() as f32;
+            self.net
+                .apply(&self.optimizer.step(*step, lr), self.l2 * share);
+        }
+        true
+    }
+
+    /// Rebuilds the servable model (every item's code) from the weights.
+    fn flush(&mut self) {
+        self.model = (self.net).model(&self.columns, &self.fallback, self.n_items, self.residual);
+    }
+}
+
+impl Recommender for Trainer {
+    fn kind(&self) -> &'static str {
+        self.model.kind()
+    }
+    fn n_users(&self) -> u32 {
+        self.model.n_users()
+    }
+    fn n_items(&self) -> u32 {
+        self.model.n_items()
+    }
+    fn param_count(&self) -> usize {
+        self.model.param_count()
+    }
+    fn score(&self, user: u32, item: u32) -> f32 {
+        self.model.score(user, item)
+    }
+    fn fallback(&self, user: Option<u32>, item: Option<u32>) -> f32 {
+        self.model.fallback(user, item)
+    }
+    fn score_items(&self, user: u32, out: &mut [f32]) {
+        self.model.score_items(user, out)
+    }
+    fn predict_many(&self, users: &[u32], items: &[u32], out: &mut Vec<Prediction>) {
+        self.model.predict_many(users, items, out)
+    }
+    fn predict_many_at(
+        &self,
+        users: &[u32],
+        items: &[u32],
+        times: Option<&[i64]>,
+        out: &mut Vec<Prediction>,
+    ) {
+        self.model.predict_many_at(users, items, times, out)
     }
 }
 

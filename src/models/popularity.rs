@@ -8,7 +8,7 @@ use crate::data::Ratings;
 /// Item popularity. [`Recommender::score`] is the item's number of training ratings
 /// (whatever their values), the same for every user: **a count, not a rating estimate**,
 /// so its rating metrics are meaningless; use it for ranking evaluation
-/// ([`crate::eval::ranking`]) and top-N. [`Recommender::fallback`] is the global mean of
+/// ([`crate::metrics::ranking`]) and top-N. [`Recommender::fallback`] is the global mean of
 /// the training ratings, the only rating-like figure it has.
 ///
 /// ```

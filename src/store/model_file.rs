@@ -18,10 +18,11 @@
 //! documented in `docs/model-file.md`.
 
 use super::write_atomically;
-use crate::data::{Dataset, IdMap, RatingScale, Ratings, TrainTest};
+use crate::data::{IdMap, RatingScale, TrainTest};
 use crate::error::{Error, Result};
-use crate::models::fit::{EpochStats, Feedback, Fitted, TrainingSet};
-use crate::models::{AnyModel, Prediction, Recommender, TensorFile, Tensors};
+use crate::model::{Feedback, Recommender};
+pub use crate::model::{TrainedModel, TrainingInfo, fingerprint_of};
+use crate::models::{TensorFile, Tensors};
 use md5::{Digest, Md5};
 use safetensors::{Dtype, SafeTensors, View};
 use serde_json::{Value, json};
@@ -44,157 +45,7 @@ pub const METADATA_KEY: &str = "embedrec";
 /// version 3): see [`file_checksum`].
 pub const CHECKSUM_KEY: &str = "embedrec_checksum";
 
-/// How and when a saved model was trained.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TrainingInfo {
-    /// Seconds spent training (excluding data loading and evaluation).
-    pub train_seconds: f64,
-    /// Epochs (or ALS sweeps) run.
-    pub epochs_run: usize,
-    /// Number of training ratings.
-    pub train_ratings: usize,
-    /// Version of embedrec that trained the model.
-    pub embedrec_version: String,
-    /// Creation time, Unix seconds.
-    pub created_unix: u64,
-}
-
-/// A trained model with what it needs at prediction time: raw id maps, rating scale,
-/// item titles and each user's training items. Written by [`save`], read by [`load`].
-///
-/// Row `u` of the model is the user with raw id `users.raw(u)` (same for items); the
-/// maps hold exactly the ids the model has rows for.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainedModel {
-    /// The weights.
-    pub model: AnyModel,
-    /// Hyper-parameters, as the model's params struct serializes.
-    pub params: Value,
-    /// Raw user id <-> model row.
-    pub users: IdMap,
-    /// Raw item id <-> model row.
-    pub items: IdMap,
-    /// The rating scale of the training data.
-    pub scale: RatingScale,
-    /// Whether predictions are clipped to `scale`.
-    pub clip: bool,
-    /// Whether the scores are rating estimates or preferences (implicit feedback).
-    pub feedback: Feedback,
-    /// Per item row: its display title, when the data had one.
-    pub titles: Vec<Option<String>>,
-    /// MD5 (lowercase hex) of the training triples; see the module docs.
-    pub fingerprint: String,
-    /// Training time, epochs, version, creation time.
-    pub training: TrainingInfo,
-    /// Per-epoch figures of the training run (not stored in the model file: empty after
-    /// [`load`]).
-    pub history: Vec<EpochStats>,
-    /// CSR offsets (users + 1) into `rated_items`.
-    rated_offsets: Vec<usize>,
-    /// Each user's training items, ascending, without repeats.
-    rated_items: Vec<u32>,
-}
-
 impl TrainedModel {
-    /// Bundles a model trained on `split` (rows `0..split.train_users` and
-    /// `0..split.train_items`) with the split's raw ids, `data`'s scale and titles, the
-    /// users' training items and the fingerprint of `split.train`.
-    ///
-    /// Fails ([`Error::Usage`]) when the model's rows do not match the split.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        model: AnyModel,
-        params: Value,
-        feedback: Feedback,
-        split: &TrainTest,
-        data: &Dataset,
-        clip: bool,
-        train_seconds: f64,
-        epochs_run: usize,
-    ) -> Result<TrainedModel> {
-        let fitted = Fitted {
-            model,
-            params,
-            feedback,
-            clip,
-            history: Vec::new(),
-            train_seconds,
-        };
-        let mut m = Self::from_fitted(fitted, &TrainingSet::of_split(split, data))?;
-        m.training.epochs_run = epochs_run;
-        Ok(m)
-    }
-
-    /// Bundles what [`crate::models::Fit::fit_rows`] trained on `set` with the raw ids of
-    /// its rows, the scale, the item titles, each user's training items and the
-    /// fingerprint of the training ratings.
-    ///
-    /// Fails ([`Error::Usage`]) when the model's rows do not match the set.
-    pub fn from_fitted(fitted: Fitted, set: &TrainingSet<'_>) -> Result<TrainedModel> {
-        let model = fitted.model;
-        let (n_users, n_items) = (model.n_users(), model.n_items());
-        if n_users != set.n_users
-            || n_items != set.n_items
-            || n_users as usize > set.users.len()
-            || n_items as usize > set.items.len()
-        {
-            return Err(Error::Usage(format!(
-                "model has {n_users} x {n_items} rows but the training data has {} x {}",
-                set.n_users, set.n_items
-            )));
-        }
-        let users = IdMap::from_raw(&set.users.raw_ids()[..n_users as usize]);
-        let items = IdMap::from_raw(&set.items.raw_ids()[..n_items as usize]);
-        let titles = items
-            .raw_ids()
-            .iter()
-            .map(|raw| set.features.items.title(raw).map(str::to_string))
-            .collect();
-        let train = set.ratings;
-        let mut per_user = vec![Vec::new(); n_users as usize];
-        for (&u, &i) in train.users.iter().zip(&train.items) {
-            if u >= n_users || i >= n_items {
-                return Err(Error::Usage(format!(
-                    "training rating ({u}, {i}) lies outside the model's rows"
-                )));
-            }
-            per_user[u as usize].push(i);
-        }
-        let mut rated_offsets = Vec::with_capacity(n_users as usize + 1);
-        let mut rated_items = Vec::with_capacity(train.len());
-        rated_offsets.push(0);
-        for mut list in per_user {
-            list.sort_unstable();
-            list.dedup();
-            rated_items.extend_from_slice(&list);
-            rated_offsets.push(rated_items.len());
-        }
-        let created_unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        Ok(TrainedModel {
-            model,
-            params: fitted.params,
-            users,
-            items,
-            scale: set.scale,
-            clip: fitted.clip,
-            feedback: fitted.feedback,
-            titles,
-            fingerprint: fingerprint_of(train),
-            training: TrainingInfo {
-                train_seconds: fitted.train_seconds,
-                epochs_run: fitted.history.len(),
-                train_ratings: train.len(),
-                embedrec_version: env!("CARGO_PKG_VERSION").to_string(),
-                created_unix,
-            },
-            history: fitted.history,
-            rated_offsets,
-            rated_items,
-        })
-    }
-
     /// Writes the model file to `path` atomically (see [`save`]).
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         save(path.as_ref(), self)
@@ -203,74 +54,6 @@ impl TrainedModel {
     /// Reads and validates a model file (see [`load`]).
     pub fn load(path: impl AsRef<Path>) -> Result<TrainedModel> {
         load(path.as_ref())
-    }
-
-    /// The prediction for raw ids, clipped to the scale when the model clips; an
-    /// unknown user or item gets the fallback estimate, flagged (see
-    /// [`TrainedModel::predict_raw`]).
-    pub fn predict(&self, user: &str, item: &str) -> Prediction {
-        self.predict_raw(user, item)
-    }
-
-    /// The names of the model's tensors in the model file (f32, then u32), without the
-    /// rated-items lists every file has.
-    pub fn tensor_names(&self) -> Vec<String> {
-        let f = self.model.tensors().into_iter().map(|t| t.name);
-        f.chain(self.model.int_tensors().into_iter().map(|(n, _)| n))
-            .collect()
-    }
-
-    /// The model row of the user with raw id `raw`, if the model knows the user.
-    pub fn user_index(&self, raw: &str) -> Option<u32> {
-        self.users.index_of(raw)
-    }
-
-    /// The model row of the item with raw id `raw`, if the model knows the item.
-    pub fn item_index(&self, raw: &str) -> Option<u32> {
-        self.items.index_of(raw)
-    }
-
-    /// The prediction for raw ids: the model's score when both are known, else its
-    /// fallback estimate flagged `fallback: true`; clipped to the scale when `clip` is
-    /// set (unlike [`Recommender::predict`], which never clips).
-    pub fn predict_raw(&self, user: &str, item: &str) -> Prediction {
-        self.predict_index(self.user_index(user), self.item_index(item))
-    }
-
-    /// Like [`TrainedModel::predict_raw`] on model rows (`None` or an index past the
-    /// model's rows = unknown).
-    pub fn predict_index(&self, user: Option<u32>, item: Option<u32>) -> Prediction {
-        let user = user.filter(|&u| u < self.model.n_users());
-        let item = item.filter(|&i| i < self.model.n_items());
-        let mut p = match (user, item) {
-            (Some(u), Some(i)) => Prediction {
-                value: self.model.score(u, i),
-                fallback: false,
-            },
-            (u, i) => Prediction {
-                value: self.model.fallback(u, i),
-                fallback: true,
-            },
-        };
-        if self.clip {
-            p.value = self.scale.clip(p.value);
-        }
-        p
-    }
-
-    /// The items (model rows, ascending, no repeats) user row `user` rated in training;
-    /// empty for an unknown row.
-    pub fn rated_items(&self, user: u32) -> &[u32] {
-        let u = user as usize;
-        match (self.rated_offsets.get(u), self.rated_offsets.get(u + 1)) {
-            (Some(&start), Some(&end)) => &self.rated_items[start..end],
-            _ => &[],
-        }
-    }
-
-    /// The title of item row `item`, when the training data had one.
-    pub fn title(&self, item: u32) -> Option<&str> {
-        self.titles.get(item as usize)?.as_deref()
     }
 
     /// The model file's bytes. Fails ([`Error::Usage`]) when the model is inconsistent
@@ -411,20 +194,6 @@ impl TrainedModel {
 /// each a little-endian u32, in rating order.
 pub fn fingerprint(split: &TrainTest) -> String {
     fingerprint_of(&split.train)
-}
-
-/// MD5 (lowercase hex) of training ratings as (user index, item index, value bits)
-/// triples, each a little-endian u32, in rating order.
-pub fn fingerprint_of(t: &Ratings) -> String {
-    let mut h = Md5::new();
-    for k in 0..t.len() {
-        let mut triple = [0u8; 12];
-        triple[..4].copy_from_slice(&t.users[k].to_le_bytes());
-        triple[4..8].copy_from_slice(&t.items[k].to_le_bytes());
-        triple[8..].copy_from_slice(&t.values[k].to_bits().to_le_bytes());
-        h.update(triple);
-    }
-    hex(&h.finalize())
 }
 
 /// Whether a saved model was trained on implicit feedback: its scores are preferences,
@@ -892,6 +661,7 @@ fn unique_ids(raw: &[String], what: &str) -> Result<IdMap, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Dataset;
     use crate::data::synthetic::{SynthParams, generate};
     use crate::models::{BaselineParams, DeepParams, MfParams};
     use crate::train::EvalSets;

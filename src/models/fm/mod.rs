@@ -496,7 +496,7 @@ impl FmParams {
                 }
                 let kept_so_far = samples.w0.len();
                 watch_rmse = Some(if kept_so_far == 0 {
-                    crate::eval::rating_metrics(&now, x, clip).rmse
+                    crate::metrics::rating_metrics(&now, x, clip).rmse
                 } else {
                     let n = x.len().max(1) as f64;
                     let sse: f64 = (sum.iter().zip(&x.values))
@@ -801,7 +801,7 @@ mod tests {
             base.evaluate(&test).unwrap().rmse,
         );
         assert!(f < b - 0.01, "fm {f} vs baseline {b}");
-        let back = crate::store::TrainedModel::from_bytes(
+        let back = crate::model::TrainedModel::from_bytes(
             &fm.to_bytes().unwrap(),
             std::path::Path::new("fm.emb"),
         )
@@ -862,7 +862,7 @@ mod tests {
             }
         }
         // Without time features, the model file round-trips too.
-        let back = crate::store::TrainedModel::from_bytes(
+        let back = crate::model::TrainedModel::from_bytes(
             &fm.to_bytes().unwrap(),
             std::path::Path::new("fm.emb"),
         )
@@ -937,7 +937,7 @@ mod tests {
         }
         .fit(&train, &FitOptions::default())
         .unwrap();
-        let back = crate::store::TrainedModel::from_bytes(
+        let back = crate::model::TrainedModel::from_bytes(
             &aged.to_bytes().unwrap(),
             std::path::Path::new("fm.emb"),
         )
@@ -946,7 +946,7 @@ mod tests {
             back.evaluate(&test).unwrap().rmse,
             aged.evaluate(&test).unwrap().rmse
         );
-        let back = crate::store::TrainedModel::from_bytes(
+        let back = crate::model::TrainedModel::from_bytes(
             &fm.to_bytes().unwrap(),
             std::path::Path::new("fm.emb"),
         )
@@ -994,7 +994,7 @@ mod tests {
             let mut model = fm.clone();
             model.model = AnyModel::new(bad);
             let bytes = model.to_bytes().unwrap();
-            let err = crate::store::TrainedModel::from_bytes(&bytes, std::path::Path::new("x"))
+            let err = crate::model::TrainedModel::from_bytes(&bytes, std::path::Path::new("x"))
                 .unwrap_err();
             assert!(err.to_string().contains("fm"), "{err}");
         }

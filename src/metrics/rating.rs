@@ -1,7 +1,7 @@
 //! Rating metrics (RMSE, MAE) with unknown ids counted, never dropped.
 
 use crate::data::{RatingScale, Ratings};
-use crate::models::Recommender;
+use crate::model::Recommender;
 
 /// Rating-prediction quality on a test set.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]

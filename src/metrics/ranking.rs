@@ -25,9 +25,9 @@
 //!
 //! Every per-user metric is 0 when `rel` is empty or `K = 0`; protocol A skips such users.
 
+use super::heap::top_n;
 use crate::data::{Ratings, TrainTest};
-use crate::models::Recommender;
-use crate::recommend::top_n;
+use crate::model::Recommender;
 use crate::rng::Rng;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -528,7 +528,6 @@ mod tests {
     use crate::data::IdMap;
     use crate::data::split::{leave_k_out, random_holdout};
     use crate::data::synthetic::{SynthParams, generate};
-    use crate::models::Popularity;
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12
@@ -962,7 +961,16 @@ mod tests {
         let data = synthetic(300, 400, 15_000);
         let (train, test) = random_holdout(data.ratings.len(), 0.2, 1);
         let split = TrainTest::from_indices(&data, &train, &test);
-        let pop = Popularity::train(&split.train, split.train_users, split.train_items);
+        // Popularity: each item scored by its number of training ratings.
+        let mut counts = vec![0.0f32; split.train_items as usize];
+        for &i in &split.train.items {
+            counts[i as usize] += 1.0;
+        }
+        let pop = FnModel {
+            f: |_, i| counts[i as usize],
+            users: split.train_users,
+            items: split.train_items,
+        };
         let random = FnModel {
             f: |u, i| noise(u, i, 11),
             users: split.train_users,

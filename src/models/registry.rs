@@ -1,0 +1,145 @@
+//! The registry of kinds: one [`Kind`] line per kind (its name, loader, blend-member
+//! defaults, params by name and presets), and the params of a kind by name.
+
+use super::*;
+
+/// Loads a model of one kind: its params (the model file's), its rows (`users`,
+/// `items`) and its tensors; a message naming the problem when they do not fit.
+pub type LoadFn =
+    fn(&serde_json::Value, usize, usize, &mut Tensors<'_>) -> Result<AnyModel, String>;
+
+/// One model kind: what the model file, blends and serving need to know of it.
+#[derive(Clone, Copy)]
+pub struct Kind {
+    /// Its name, as on the command line and in the model file.
+    pub name: &'static str,
+    /// Rebuilds a trained model from the model file.
+    pub load: LoadFn,
+    /// A blend member of this kind: its default params, with the blend's seed; `None`
+    /// when the kind cannot be a blend member (not a rating model).
+    pub member: Option<fn(u64) -> Box<dyn Fit>>,
+    /// Its params: the defaults (those for implicit feedback when asked; a usage error
+    /// for a kind that trains on ratings only), or a named preset, with the keys of a
+    /// JSON object laid over them (names as the params struct's fields; an unknown one
+    /// is a usage error).
+    pub params: ParamsFn,
+    /// Its presets' names.
+    pub presets: &'static [&'static str],
+}
+
+/// See [`Kind::params`]: (preset, overrides, implicit) -> params.
+pub type ParamsFn = fn(Option<&str>, &serde_json::Value, bool) -> crate::Result<Box<dyn Fit>>;
+
+/// `base` with the keys of the JSON object `over` laid over it (objects merged key by
+/// key), read back as `T`: unknown keys and wrong types are usage errors naming them.
+pub fn overlay<T: serde::Serialize + serde::de::DeserializeOwned>(
+    base: T,
+    over: &serde_json::Value,
+) -> crate::Result<T> {
+    fn merge(base: &mut serde_json::Value, over: &serde_json::Value) {
+        match (base, over) {
+            (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+                for (k, v) in o {
+                    match b.get_mut(k) {
+                        Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                        _ => {
+                            b.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            (b, o) => *b = o.clone(),
+        }
+    }
+    if !(over.is_object() || over.is_null()) {
+        return Err(crate::Error::Usage(format!(
+            "params must be a JSON object of names and values, got {over}"
+        )));
+    }
+    let mut v =
+        serde_json::to_value(&base).map_err(|e| crate::Error::Usage(format!("params: {e}")))?;
+    if over.is_object() {
+        merge(&mut v, over);
+    }
+    serde_json::from_value(v).map_err(|e| crate::Error::Usage(format!("params: {e}")))
+}
+
+/// The params of the kind named `kind` (see [`Kind::params`]), checked.
+pub fn params_for(
+    kind: &str,
+    preset: Option<&str>,
+    over: &serde_json::Value,
+    implicit: bool,
+) -> crate::Result<Box<dyn Fit>> {
+    let k = self::kind(kind).map_err(crate::Error::Usage)?;
+    if let Some(p) = preset
+        && !k.presets.contains(&p)
+    {
+        return Err(crate::Error::Usage(if k.presets.is_empty() {
+            format!("{kind} has no presets")
+        } else {
+            format!(
+                "unknown preset '{p}' for {kind}: expected {}",
+                k.presets.join(" or ")
+            )
+        }));
+    }
+    let params = (k.params)(preset, over, implicit)?;
+    params.check()?;
+    Ok(params)
+}
+
+/// The [`ParamsFn`] of a kind without presets that trains on ratings only.
+pub(crate) fn rating_params<T>(
+    _: Option<&str>,
+    over: &serde_json::Value,
+    implicit: bool,
+) -> crate::Result<Box<dyn Fit>>
+where
+    T: Fit + Default + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    if implicit {
+        return Err(crate::Error::Usage(format!(
+            "{} trains on ratings, not on implicit feedback",
+            T::default().kind()
+        )));
+    }
+    Ok(Box::new(overlay(T::default(), over)?))
+}
+
+/// The [`ParamsFn`] of a kind without presets that trains on implicit feedback only.
+pub(crate) fn implicit_params<T>(
+    _: Option<&str>,
+    over: &serde_json::Value,
+    _: bool,
+) -> crate::Result<Box<dyn Fit>>
+where
+    T: Fit + Default + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    Ok(Box::new(overlay(T::default(), over)?))
+}
+
+/// Every model kind, one line each.
+pub const REGISTRY: &[Kind] = &[
+    baseline::KIND,
+    mf::KIND,
+    deep::KIND,
+    knn::KIND,
+    autorec::KIND,
+    blend::KIND,
+    ials::KIND,
+    popularity::KIND,
+    neumf::KIND,
+    ease::KIND,
+    fm::KIND,
+    #[cfg(test)]
+    constant::KIND,
+];
+
+/// The registry's entry for `name`.
+pub fn kind(name: &str) -> Result<&'static Kind, String> {
+    REGISTRY.iter().find(|k| k.name == name).ok_or_else(|| {
+        let names: Vec<&str> = REGISTRY.iter().map(|k| k.name).collect();
+        format!("unknown model kind `{name}` (known: {})", names.join(", "))
+    })
+}
