@@ -12,6 +12,8 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod eval;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod models;
 pub mod nn;
 pub mod plot;
