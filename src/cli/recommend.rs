@@ -111,10 +111,7 @@ pub(crate) type ParsedRatings = (Vec<(u32, f32)>, Vec<String>);
 /// Parses "ITEM:RATING,..." into (item index, rating) pairs of the model's known items
 /// and the ids of the unknown items (every rating checked against the model's scale).
 /// Fuzzed: `fuzz_targets::fold_in_ratings`.
-pub(crate) fn parse_fold_in_ratings(
-    saved: &TrainedModel,
-    text: &str,
-) -> Result<ParsedRatings> {
+pub(crate) fn parse_fold_in_ratings(saved: &TrainedModel, text: &str) -> Result<ParsedRatings> {
     let mut pairs = Vec::new();
     let mut unknown = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {

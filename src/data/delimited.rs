@@ -333,11 +333,55 @@ pub(crate) struct LineEndings<R> {
 }
 
 impl LineEndings<File> {
-    /// Opens `path` for reading through the adapter.
+    /// Opens `path` for reading through the adapter ([`open_regular`]).
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        Ok(LineEndings::new(file))
+        Ok(LineEndings::new(open_regular(path)?))
     }
+}
+
+/// Opens `path` for reading, refusing (an input error, exit 2) anything but a regular
+/// file: a named pipe would block the reader until something writes to it, a device
+/// or socket is no data file. The file is opened without blocking and checked once
+/// open, so it cannot be swapped between the check and the read.
+pub(crate) fn open_regular(path: &Path) -> Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(Error::bad_input(path, "a folder, not a data file"));
+    }
+    if !meta.is_file() {
+        return Err(not_regular(path));
+    }
+    #[cfg(unix)]
+    {
+        // Back to blocking reads (no effect on a regular file's reads, but the file
+        // handle should not surprise a later reader).
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this function owns.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
+    Ok(file)
+}
+
+/// The error for a data file that is a named pipe, socket or device.
+pub(crate) fn not_regular(path: &Path) -> Error {
+    Error::bad_input(
+        path,
+        "not a regular file (a named pipe, socket or device): give a data file",
+    )
 }
 
 impl<R: Read> LineEndings<R> {
