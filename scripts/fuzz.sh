@@ -75,7 +75,7 @@ fi
 export TMPDIR="$work/tmp"
 mkdir -p "$TMPDIR"
 
-printf '%-16s %12s %10s %8s %8s  %s\n' target executions exec/s crashes seconds corpus
+printf '%-16s %12s %10s %8s %5s %8s  %s\n' target executions exec/s crashes slow seconds corpus
 status=0
 for t in "${targets[@]}"; do
     bin="$bindir/$t"
@@ -96,15 +96,19 @@ for t in "${targets[@]}"; do
         -artifact_prefix="$artifacts/" -rss_limit_mb=4096 -timeout=20 ${FUZZ_ARGS:-} \
         > "$log" 2>&1 || status=1
     elapsed=$(($(date +%s) - start))
-    crashes=$(find "$artifacts" -type f -newer "$work/$t.start" | wc -l)
+    new_inputs() { find "$artifacts" -type f -newer "$work/$t.start" "$@"; }
+    # crash-, leak-, timeout- and oom- inputs are failures; slow-unit- inputs (over 10 s,
+    # libFuzzer's -report_slow_units) are reported apart.
+    crashes=$(new_inputs ! -name 'slow-unit-*' | wc -l)
+    slow=$(new_inputs -name 'slow-unit-*' | wc -l)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     units=$(find "$corpus" -type f | wc -l)
-    printf '%-16s %12s %10s %8s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" \
-        "$crashes" "$elapsed" "$units"
+    printf '%-16s %12s %10s %8s %5s %8s  %s\n' "$t" "${execs:-?}" "${rate:-?}" \
+        "$crashes" "$slow" "$elapsed" "$units"
     if [ "$crashes" -gt 0 ]; then
         grep -m1 -A12 -E "panicked|ERROR: libFuzzer" "$log" | sed 's/^/    /' >&2 || true
-        find "$artifacts" -type f -newer "$work/$t.start" | sed 's/^/    crash input: /' >&2
     fi
+    new_inputs | sed 's/^/    input kept: /' >&2
 done
 exit $status

@@ -6,8 +6,8 @@ are the temporary files of killed runs swept?
                            [-- TRAIN FLAGS...]
 
 Trains once to have a model, then TRIALS times starts the same training and sends it
-SIGKILL after a random delay in (0, 1.2 x the training's time), so that some kills land
-in the save; after each, `predict` must load the model (exit 0). Counts the temporary
+SIGKILL after a random delay in (0.7, 1.1) x the training's time, so that many kills
+land near or in the save; after each, `predict` must load the model (exit 0). Counts the temporary
 files left by the kills, then trains once more to the same path and counts what is
 left (the save sweeps the temporary files of dead embedrec processes). Exits 1 when a
 model fails to load or a temporary file survives the last save.
@@ -41,7 +41,7 @@ def main():
         loads, seen = 0, set()
         for _ in range(a.trials):
             p = subprocess.Popen(train, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0, 1.2 * span))
+            time.sleep(rng.uniform(0.7 * span, 1.1 * span))
             p.send_signal(signal.SIGKILL)
             p.wait()
             user = "1"

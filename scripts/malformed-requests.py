@@ -23,7 +23,10 @@ def raw(addr, data, pause_after=None, rest=b"", timeout=15):
     s = socket.create_connection((host, int(port)), timeout=timeout)
     t = time.perf_counter()
     try:
-        s.sendall(data)
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered and closed before the whole request was sent: read the answer
         if pause_after is not None:
             time.sleep(pause_after)
             try:
