@@ -11,7 +11,7 @@ exits 1 when there is one.
 import os, re, sys, collections
 root = sys.argv[1] if len(sys.argv) > 1 else 'src'
 order = (sys.argv[2] if len(sys.argv) > 2 else
-         'error,rng,data,nn,model,metrics,train,models,recommend,eval,store,plot,serve,cli').split(',')
+         'error,rng,files,data,nn,model,metrics,train,models,recommend,eval,store,plot,serve,cli,fuzz_targets').split(',')
 edges = collections.defaultdict(lambda: collections.defaultdict(list))
 def top_of(path):
     rel = os.path.relpath(path, root)

@@ -12,6 +12,9 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod files;
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod metrics;
 pub mod model;
 pub mod models;

@@ -12,7 +12,7 @@
 //!   `flate2`, CRCs via `crc32fast`, both already used by the zip reader), so no image
 //!   crate is needed.
 //!
-//! Files are rendered into memory and written with [`crate::store::write_atomically`].
+//! Files are rendered into memory and written with [`crate::files::write_atomically`].
 
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
@@ -87,7 +87,7 @@ pub fn learning_curve(
         Error::Io { source, .. } => Error::io(path, source),
         other => other,
     })?;
-    crate::store::write_atomically(path, &bytes)
+    crate::files::write_atomically(path, &bytes)
 }
 
 /// Renders the learning curve of [`learning_curve`] into memory: the file's bytes.

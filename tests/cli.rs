@@ -549,6 +549,43 @@ fn embedrec_within_20s(args: &[&str]) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
+/// A named pipe given as a data file (`--data`, `--train`, `--test`, `data stats`) is
+/// refused with exit 2 naming it, instead of blocking until something writes to it.
+#[cfg(unix)]
+#[test]
+fn data_file_that_is_a_fifo_is_an_input_error() {
+    let dir = TempDir::new("cli-fifo-data");
+    let fifo = dir.path("ratings.txt");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: creates a named pipe at a fresh path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let csv = dir.path("ok.csv");
+    std::fs::write(&csv, "1,1,4\n1,2,3\n2,1,5\n2,2,2\n").unwrap();
+    let (f, ok) = (fifo.to_str().unwrap(), csv.to_str().unwrap());
+    for args in [
+        &["data", "stats", f][..],
+        &[
+            "train",
+            "--model",
+            "baseline",
+            "--data",
+            f,
+            "--split",
+            "random:0.2",
+        ],
+        &["train", "--model", "baseline", "--train", f, "--test", ok],
+        &["train", "--model", "baseline", "--train", ok, "--test", f],
+    ] {
+        let o = embedrec_within_20s(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(f) && err.contains("not a regular file"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn model_that_is_a_folder_or_a_fifo_is_an_input_error() {
     let dir = TempDir::new("cli-notfile");

@@ -146,3 +146,81 @@ fn sigkill_leftovers_are_removed_by_the_next_write() {
     // test runs with SIGINT ignored).
     assert_eq!(sigint(), before);
 }
+
+/// `embedrec data synth` writes through the same atomic writes: temporary files of
+/// killed embedrec runs in the folder are swept, and SIGTERM in the middle of writing
+/// leaves no temporary file.
+#[test]
+fn data_synth_sweeps_leftovers_and_cleans_up_when_terminated() {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let dir = TempDir::new("interrupt-synth");
+    // A pid that is no longer running: a child that has exited.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let leftover = format!(".u.data.embedrec-{dead}-0.tmp");
+    dir.write(&leftover, "left by a killed run");
+    let bin = env!("CARGO_BIN_EXE_embedrec");
+    let out = dir.0.to_str().unwrap();
+    let small = [
+        "data", "synth", "--out", out, "--users", "20", "--items", "15",
+    ];
+    let status = Command::new(bin)
+        .args(small)
+        .args(["--ratings", "100"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tmp = |dir: &Path| -> Vec<String> {
+        names(dir)
+            .into_iter()
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    };
+    assert_eq!(tmp(&dir.0), Vec::<String>::new(), "leftover not swept");
+
+    let big = TempDir::new("interrupt-synth-big");
+    let mut command = Command::new(bin);
+    command
+        .args(["data", "synth", "--out", big.0.to_str().unwrap()])
+        .args(["--users", "5000", "--items", "2000", "--ratings", "4000000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls (signal) between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            libc::signal(libc::SIGTERM, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let start = Instant::now();
+    let seen = loop {
+        let t = tmp(&big.0);
+        if !t.is_empty() {
+            break t;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the synth ended before its temporary file was seen: {status}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no temporary file"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    assert!(
+        seen[0].starts_with(&format!(".u.data.embedrec-{}-", child.id())),
+        "{seen:?}"
+    );
+    // SAFETY: signals the child this test started.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
+    assert_eq!(tmp(&big.0), Vec::<String>::new(), "temporary file left");
+}

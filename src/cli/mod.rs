@@ -8,7 +8,7 @@ mod data_cmd;
 mod demo;
 mod eval;
 mod predict;
-mod recommend;
+pub(crate) mod recommend;
 mod search;
 mod serve;
 mod train;

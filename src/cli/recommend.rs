@@ -90,6 +90,28 @@ fn print_list(list: &RecommendationList, header: &str, json: bool) {
 /// Parses "ITEM:RATING,..." into (item index, rating) pairs of the model's known items;
 /// unknown items are reported and skipped.
 fn parse_ratings(saved: &TrainedModel, text: &str) -> Result<Vec<(u32, f32)>> {
+    let (pairs, unknown) = parse_fold_in_ratings(saved, text)?;
+    if !unknown.is_empty() {
+        print_warnings(&[format!(
+            "--ratings: skipped items unknown to the model: {}",
+            unknown.join(", ")
+        )]);
+    }
+    if pairs.is_empty() {
+        return Err(Error::Usage(
+            "--ratings: no rating of an item the model knows".into(),
+        ));
+    }
+    Ok(pairs)
+}
+
+/// Fold-in ratings of known items (item index, rating) and the ids of unknown items.
+pub(crate) type ParsedRatings = (Vec<(u32, f32)>, Vec<String>);
+
+/// Parses "ITEM:RATING,..." into (item index, rating) pairs of the model's known items
+/// and the ids of the unknown items (every rating checked against the model's scale).
+/// Fuzzed: `fuzz_targets::fold_in_ratings`.
+pub(crate) fn parse_fold_in_ratings(saved: &TrainedModel, text: &str) -> Result<ParsedRatings> {
     let mut pairs = Vec::new();
     let mut unknown = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -110,18 +132,7 @@ fn parse_ratings(saved: &TrainedModel, text: &str) -> Result<Vec<(u32, f32)>> {
             None => unknown.push(item.trim().to_string()),
         }
     }
-    if !unknown.is_empty() {
-        print_warnings(&[format!(
-            "--ratings: skipped items unknown to the model: {}",
-            unknown.join(", ")
-        )]);
-    }
-    if pairs.is_empty() {
-        return Err(Error::Usage(
-            "--ratings: no rating of an item the model knows".into(),
-        ));
-    }
-    Ok(pairs)
+    Ok((pairs, unknown))
 }
 
 pub(crate) fn run(a: &RecommendArgs) -> Result<()> {

@@ -333,11 +333,15 @@ pub(crate) struct LineEndings<R> {
 }
 
 impl LineEndings<File> {
-    /// Opens `path` for reading through the adapter.
+    /// Opens `path` for reading through the adapter ([`crate::files::open_regular`]).
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        Ok(LineEndings::new(file))
+        Ok(LineEndings::new(crate::files::open_regular(path)?))
     }
+}
+
+/// The error for a data file that is a named pipe, socket or device.
+pub(crate) fn not_regular(path: &Path) -> Error {
+    Error::bad_input(path, "not a regular file (a named pipe, socket or device)")
 }
 
 impl<R: Read> LineEndings<R> {

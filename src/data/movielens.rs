@@ -170,6 +170,11 @@ pub fn read_ratings_into(
 /// folder of Parquet part files itself.
 fn ratings_file(path: &Path) -> Result<PathBuf> {
     if !path.is_dir() {
+        // A named pipe, socket or device is refused before anything opens it (opening a
+        // pipe blocks until a writer comes, e.g. in the Parquet magic check).
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(delimited::not_regular(path));
+        }
         return Ok(path.to_path_buf());
     }
     ["u.data", "ratings.dat", "ratings.csv"]

@@ -266,7 +266,7 @@ pub fn save(path: &Path, model: &TrainedModel) -> Result<()> {
 /// std::fs::remove_file(&path).unwrap();
 /// ```
 pub fn load(path: &Path) -> Result<TrainedModel> {
-    let bytes = super::read_regular_file(path)?;
+    let bytes = crate::files::read_regular_file(path)?;
     TrainedModel::from_bytes(&bytes, path)
 }
 
@@ -274,7 +274,7 @@ pub fn load(path: &Path) -> Result<TrainedModel> {
 /// what identifies the model file itself (two models trained on the same data share
 /// their `fingerprint`, not this).
 pub fn load_identified(path: &Path) -> Result<(TrainedModel, String)> {
-    let bytes = super::read_regular_file(path)?;
+    let bytes = crate::files::read_regular_file(path)?;
     let model = TrainedModel::from_bytes(&bytes, path)?;
     Ok((model, file_md5(&bytes)))
 }

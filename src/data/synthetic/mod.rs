@@ -35,7 +35,6 @@ use super::features::{AGE_BINS, age_group};
 use super::{Dataset, Features, IdMap, RatingScale, Ratings, SideTable, Variable};
 use crate::error::{Error, Result};
 use crate::rng::Rng;
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 

@@ -24,8 +24,9 @@ pub enum SynthFormat {
 ///   has item features, `movies.csv` (header `movieId,title,genres`); otherwise `out` is
 ///   itself the ratings file.
 ///
-/// Each file is streamed through a buffer into `NAME.tmp` beside it and renamed when
-/// complete. Failures are [`Error::Io`] naming the path.
+/// Each file is written atomically ([`crate::files::write_atomically_with`]: through a
+/// temporary file beside it, renamed when complete). Failures are [`Error::Io`] naming
+/// the path.
 pub fn write(syn: &Synthetic, out: &Path, format: SynthFormat) -> Result<Vec<PathBuf>> {
     let data = &syn.dataset;
     let r = &data.ratings;
@@ -253,25 +254,17 @@ pub(super) fn write_movies_csv(table: &SideTable, path: &Path) -> Result<()> {
     })
 }
 
-/// Streams `body` into `path.tmp` through a buffer, then renames it onto `path`.
+/// Streams `body` through a buffer into `path` atomically, as every file embedrec
+/// writes ([`crate::files::write_atomically_with`]: a temporary `.NAME.embedrec-PID-N.tmp`
+/// beside it, removed on failure, SIGINT and SIGTERM, and swept by later writes when its
+/// process was killed).
 pub(super) fn write_atomic(
     path: &Path,
-    body: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+    body: impl FnOnce(&mut BufWriter<&mut dyn Write>) -> std::io::Result<()>,
 ) -> Result<()> {
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut w = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+    crate::files::write_atomically_with(path, |w| {
+        let mut w = BufWriter::with_capacity(1 << 16, w);
         body(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
+        w.flush()
     })
 }

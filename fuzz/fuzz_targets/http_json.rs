@@ -1,0 +1,3 @@
+#![no_main]
+//! libFuzzer harness of `embedrec::fuzz_targets::http_json` (see `src/fuzz_targets.rs`).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| embedrec::fuzz_targets::http_json(data));
