@@ -69,10 +69,12 @@ def fit(df, model, user_col="user", item_col="item", rating_col="rating", time_c
     Memory bound on the driver: the Arrow table (the columns' widths: 8 bytes per
     rating for each int64 or float64 column, a string id its length plus 4) and the
     embedrec dataset built from it (12 bytes per rating, 20 with times, plus the id maps)
-    are held together, then the table is dropped before training; with int64 ids and
-    float64 ratings that is about 36 bytes per rating (measured peak resident memory of
-    the driver's Python process at 5M ratings: see BENCHMARKS.md). The driver's JVM holds
-    the collected batches too, limited by ``spark.driver.maxResultSize`` (1 GiB by
+    are held together, then the table is dropped before training, which adds the model
+    and its training state (MF: (users + items) x K x 4 bytes, and a copy of the ratings
+    in grid order). Measured at 5M ratings of 100,000 users and 20,000 items
+    (``benchmarks/spark_als.py``): the driver's Python process peaked at 1.02 GiB
+    resident through fits at K=64 and K=512. The driver's JVM holds the collected
+    batches too, limited by ``spark.driver.maxResultSize`` (1 GiB by
     default: raise it past about 40 million ratings)."""
     table = _collect_arrow(df, _columns(user_col, item_col, rating_col, time_col))
     data = _dataset(table, user_col, item_col, rating_col, time_col, scale)
