@@ -721,6 +721,7 @@ pub(crate) const KIND: Kind = Kind {
         })
     }),
     params: super::rating_params::<AutoRecParams>,
+    read: Some(super::read::<AutoRecParams>),
     presets: &[],
 };
 

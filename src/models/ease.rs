@@ -522,6 +522,7 @@ pub(crate) const KIND: Kind = Kind {
         };
         Ok(Box::new(super::overlay(base, over)?))
     },
+    read: Some(super::read::<EaseParams>),
     presets: &["next-item"],
 };
 

@@ -536,6 +536,7 @@ pub(crate) const KIND: Kind = Kind {
     load,
     member: None,
     params: super::implicit_params::<IalsParams>,
+    read: Some(super::read::<IalsParams>),
     presets: &[],
 };
 

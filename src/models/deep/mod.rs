@@ -530,6 +530,7 @@ pub(crate) const KIND: Kind = Kind {
         super::ranking::check_loss_mode("deep", implicit, p.loss)?;
         Ok(Box::new(p))
     },
+    read: Some(super::read::<DeepParams>),
     presets: &["book-dl", "book-dl-occ"],
 };
 

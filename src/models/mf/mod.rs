@@ -664,6 +664,13 @@ pub(crate) const KIND: Kind = Kind {
             (_, false) => Box::new(super::overlay(MfParams::default(), over)?),
         })
     },
+    read: Some(|v, implicit| {
+        if implicit {
+            super::read::<crate::models::MfRankParams>(v, implicit)
+        } else {
+            super::read::<MfParams>(v, implicit)
+        }
+    }),
     presets: &["book-mf"],
 };
 

@@ -309,6 +309,7 @@ pub(crate) const KIND: Kind = Kind {
         super::ranking::check_loss_mode("neumf", implicit, p.loss)?;
         Ok(Box::new(p))
     },
+    read: Some(super::read::<NeuMfParams>),
     presets: &[],
 };
 
