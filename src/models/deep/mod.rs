@@ -451,7 +451,7 @@ impl DeepParams {
     /// (`scripts/tune-rank.sh deep`; validation NDCG@10 0.2451 at its best epoch 25,
     /// against 0.2154 with the former rating defaults; WARP, BPR and softmax did not do
     /// better;
-    /// see README.md).
+    /// see docs/tuning.md, "Implicit feedback").
     pub fn implicit() -> Self {
         DeepParams {
             loss: NetLoss::Ranking(RankLoss::Bce),

@@ -19,8 +19,8 @@ use batch::*;
 use fused::*;
 pub use grid::*;
 
-/// Hyper-parameters of [`Mf`]. The defaults are the tuned settings (see README.md,
-/// "How the defaults were chosen"); `--preset book-mf` gives the textbook's.
+/// Hyper-parameters of [`Mf`]. The defaults are the tuned settings (see
+/// docs/tuning.md, "mf"); `--preset book-mf` gives the textbook's.
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|

@@ -253,7 +253,7 @@ impl NeuMfParams {
     /// sampled negatives per positive, and the rating defaults but for `l2` 0.2,
     /// `lr_decay` 0.95 and 25 epochs, chosen on validation data carved from u1.base
     /// (`scripts/tune-rank.sh neumf`; validation NDCG@10 0.2515 at its best epoch 23,
-    /// against 0.2219 with the rating defaults; see README.md).
+    /// against 0.2219 with the rating defaults; see docs/tuning.md, "Implicit feedback").
     pub fn implicit() -> Self {
         NeuMfParams {
             loss: NetLoss::Ranking(RankLoss::Bce),
