@@ -56,8 +56,10 @@ pub use crate::model::{AnyModel, FoldedUser, Model, NamedTensor, Prediction, Rec
 
 mod registry;
 mod tensors;
+mod training;
 pub use registry::*;
 pub use tensors::*;
+pub(crate) use training::with_training_fields;
 
 #[cfg(test)]
 mod tests {
