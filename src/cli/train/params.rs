@@ -45,6 +45,21 @@ macro_rules! set {
     };
 }
 
+/// `set_training!(params, flags)`: the flags of the shared training fields (see
+/// `models::with_training_fields!`) that were given, copied into the params:
+/// `--epochs --batch --lr --lr-decay --patience --val-fraction` and the optimizer flags.
+macro_rules! set_training {
+    ($p:ident, $h:ident) => {
+        set!($p, $h, epochs);
+        set!($p, $h, batch);
+        set!($p, $h, lr);
+        set!($p, $h, lr_decay);
+        set!($p, $h, patience);
+        set!($p, $h, val_fraction);
+        $h.apply_optimizer(&mut $p.optimizer)?;
+    };
+}
+
 impl HyperArgs {
     /// The optimizer flags (`--optimizer --momentum --nesterov`) applied to `o`.
     pub(super) fn apply_optimizer(&self, o: &mut crate::nn::Optimizer) -> Result<()> {
@@ -94,19 +109,13 @@ impl TrainArgs {
         }
         let h = &self.hyper;
         set!(p, h, dim);
-        set!(p, h, epochs);
-        set!(p, h, batch);
-        set!(p, h, lr);
-        set!(p, h, lr_decay);
         set!(p, h, l2);
         set!(p, h, l2_bias);
-        set!(p, h, patience);
-        set!(p, h, val_fraction);
         set!(p, h, threads);
         set!(p, h, l2_mode, parse);
         set!(p, h, init, parse);
         set!(p, h, loss, parse);
-        h.apply_optimizer(&mut p.optimizer)?;
+        set_training!(p, h);
         p.check()?;
         Ok(p)
     }
@@ -135,10 +144,6 @@ impl TrainArgs {
         }
         let h = &self.hyper;
         set!(p, h, dim);
-        set!(p, h, epochs);
-        set!(p, h, batch);
-        set!(p, h, lr);
-        set!(p, h, lr_decay);
         set!(p, h, l2);
         set!(p, h, l2_bias);
         set!(p, h, l2_dense);
@@ -152,8 +157,6 @@ impl TrainArgs {
         }
         set!(p, h, table_lr);
         set!(p, h, pretrain, parse);
-        set!(p, h, patience);
-        set!(p, h, val_fraction);
         set!(p, h, threads);
         set!(p, h, l2_mode, parse);
         set!(p, h, init, parse);
@@ -165,7 +168,7 @@ impl TrainArgs {
         if let Some(v) = &h.features {
             p.features = parse_features(v)?;
         }
-        h.apply_optimizer(&mut p.optimizer)?;
+        set_training!(p, h);
         (p.negatives, p.sampling) = self.ranking_settings(p.loss, p.negatives, p.sampling)?;
         p.check()?;
         Ok(p)
@@ -217,15 +220,9 @@ impl TrainArgs {
         let h = &self.hyper;
         set!(p, h, dim);
         set!(p, h, mlp_dim);
-        set!(p, h, epochs);
-        set!(p, h, batch);
-        set!(p, h, lr);
-        set!(p, h, lr_decay);
         set!(p, h, l2);
         set!(p, h, l2_bias);
         set!(p, h, l2_dense);
-        set!(p, h, patience);
-        set!(p, h, val_fraction);
         set!(p, h, threads);
         set!(p, h, l2_mode, parse);
         set!(p, h, init, parse);
@@ -234,7 +231,7 @@ impl TrainArgs {
         if let Some(v) = &h.hidden {
             p.hidden = parse_hidden(v)?;
         }
-        h.apply_optimizer(&mut p.optimizer)?;
+        set_training!(p, h);
         (p.negatives, p.sampling) = self.ranking_settings(p.loss, p.negatives, p.sampling)?;
         p.check()?;
         Ok(p)
@@ -453,21 +450,15 @@ impl TrainArgs {
             },
         )?;
         let h = &self.hyper;
-        set!(p, h, epochs);
-        set!(p, h, batch);
-        set!(p, h, lr);
-        set!(p, h, lr_decay);
         if let Some(l2) = h.l2 {
             p.l2 = Some(l2);
         }
-        set!(p, h, patience);
-        set!(p, h, val_fraction);
         if let Some(v) = &h.hidden {
             p.hidden = v.trim().parse().map_err(|_| {
                 Error::Usage(format!("--hidden: autorec takes one code size, got '{v}'"))
             })?;
         }
-        h.apply_optimizer(&mut p.optimizer)?;
+        set_training!(p, h);
         p.check()?;
         Ok(p)
     }
