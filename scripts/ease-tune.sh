@@ -1,5 +1,5 @@
 #!/bin/sh
-# Validation of ease's settings for protocol B (README.md, "EASE"): protocol B's
+# Validation of ease's settings for protocol B (docs/tuning.md, "Implicit feedback"): protocol B's
 # training data (u.data less each user's latest rating, ties broken by the highest item
 # id) is split again the same way, and every grid point is scored by the HR@10 of the
 # carved items among 99 sampled negatives. No protocol-B test item is read.

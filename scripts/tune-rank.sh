@@ -1,11 +1,12 @@
 #!/bin/sh
-# Validation runs behind the implicit-feedback defaults of `deep` and `neumf` (README.md):
+# Validation runs behind the implicit-feedback defaults of `deep` and `neumf`
+# (docs/tuning.md, "Implicit feedback"):
 # each flag set is trained on u1.base less a random 20% carve and scored by the carve's
 # NDCG@10 (protocol A, relevant = rating >= 4) after every epoch; u1.test is never read.
 # Prints, per flag set, the best epoch and its NDCG@10, and the last epoch's.
 # Usage: scripts/tune-rank.sh MODEL "FLAGS" ["FLAGS" ...]
 #   e.g. scripts/tune-rank.sh neumf "--epochs 30 --l2 0.1 --lr-decay 0.9"
-# With no flag sets, runs the grid whose results README.md quotes (the last: the defaults).
+# With no flag sets, runs the grid whose results docs/tuning.md quotes (the last: the defaults).
 set -eu
 E=${E:-target/release/embedrec}
 D=${EMBEDREC_DATA:-../shared/data}/ml-100k

@@ -107,7 +107,7 @@ pub(crate) fn run(a: &CvArgs) -> Result<()> {
             k: a.k,
             threshold: Some(crate::eval::ranking::DEFAULT_THRESHOLD),
         };
-        let m = split_metrics(params.fit_params(), &data, &split, Some(ranked))?;
+        let m = split_metrics(&*params.params, &data, &split, Some(ranked))?;
         let ranking = m.ranking.expect("ranked");
         let row = [
             m.rating.rmse,

@@ -2,12 +2,13 @@
 //! candidate on validation data carved from the training data (never a test set) and
 //! reports the winner.
 
-use super::train::{Either, TrainArgs};
+use super::train::{KindParams, TrainArgs};
 use super::{print_json, print_warnings};
 use crate::data::split::SplitSpec;
 use crate::data::{self, TrainTest};
 use crate::error::{Error, Result};
 use crate::eval::folds::{Ranked, split_metrics};
+use crate::models::{params_like, reader};
 use crate::rng::Rng;
 use clap::Args;
 use serde_json::{Value, json};
@@ -86,89 +87,18 @@ fn set_key(base: &mut Value, key: &str, value: Value) -> Result<()> {
     Ok(())
 }
 
-/// The candidate's parameters: the base params with the overrides applied, re-checked.
-fn candidate(base: &Either, overrides: &[(String, Value)]) -> Result<Either> {
-    fn apply<T: serde::Serialize + serde::de::DeserializeOwned>(
-        p: &T,
-        overrides: &[(String, Value)],
-    ) -> Result<T> {
-        let mut v = serde_json::to_value(p).expect("params serialize");
-        for (k, x) in overrides {
-            set_key(&mut v, k, x.clone())?;
-        }
-        serde_json::from_value(v).map_err(|e| Error::Usage(format!("--grid: {e}")))
+/// The candidate's parameters: the base params with the overrides applied, read back
+/// through the registry as the same kind's params and re-checked.
+fn candidate(base: &KindParams, overrides: &[(String, Value)]) -> Result<KindParams> {
+    reader(&*base.params)?;
+    let mut v = base.params.to_json();
+    for (k, x) in overrides {
+        set_key(&mut v, k, x.clone())?;
     }
-    Ok(match base {
-        Either::Baseline(p) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::Baseline(p)
-        }
-        Either::Mf(p) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::Mf(p)
-        }
-        Either::Deep(p) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::Deep(p)
-        }
-        Either::Knn(p) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::Knn(p)
-        }
-        Either::AutoRec(p) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::AutoRec(p)
-        }
-        Either::Blend(p) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::Blend(p)
-        }
-        Either::Fm(p) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::Fm(p)
-        }
-        Either::NeuMf(p) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::NeuMf(p)
-        }
-        Either::Ials(p, implicit) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::Ials(p, *implicit)
-        }
-        Either::Ease(p, implicit) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::Ease(p, *implicit)
-        }
-        Either::MfRank(p, implicit) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::MfRank(p, *implicit)
-        }
-        Either::DeepRank(p, implicit) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::DeepRank(p, *implicit)
-        }
-        Either::NeuMfRank(p, implicit) => {
-            let p = apply(p, overrides)?;
-            p.check()?;
-            Either::NeuMfRank(p, *implicit)
-        }
-        Either::Popularity(..) => {
-            return Err(Error::Usage(
-                "popularity has no parameters to search".into(),
-            ));
-        }
+    let params = params_like(&*base.params, v, base.implicit.is_some(), "--grid")?;
+    Ok(KindParams {
+        params,
+        implicit: base.implicit,
     })
 }
 
@@ -210,7 +140,7 @@ pub(crate) fn run(a: &SearchArgs) -> Result<()> {
         rng.shuffle(&mut points);
         points.truncate(n.max(1));
     }
-    let candidates: Vec<Either> = points
+    let candidates: Vec<KindParams> = points
         .iter()
         .map(|p| candidate(&base, p))
         .collect::<Result<_>>()?;
@@ -230,7 +160,7 @@ pub(crate) fn run(a: &SearchArgs) -> Result<()> {
     };
     // Implicit models are scored by the validation NDCG@10 (protocol A), higher first;
     // rating models by the validation RMSE, lower first.
-    let implicit = base.implicit().copied();
+    let implicit = base.implicit;
     let metric = if implicit.is_some() {
         "ndcg@10"
     } else {
@@ -244,7 +174,7 @@ pub(crate) fn run(a: &SearchArgs) -> Result<()> {
                 k: 10,
                 threshold: i.threshold,
             });
-            let m = split_metrics(params.fit_params(), &data, split, ranked)?;
+            let m = split_metrics(&*params.params, &data, split, ranked)?;
             scores.push(match m.ranking {
                 Some(r) => r.ndcg,
                 None => m.rating.rmse,

@@ -16,6 +16,7 @@
 //! work as for MF. Unknown users or items get the fallback of a bias [`Baseline`] fitted
 //! on the same data.
 
+use super::with_training_fields;
 use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Prediction, Tensors};
 use super::{Baseline, BaselineParams, Recommender};
 use crate::data::Ratings;
@@ -26,67 +27,53 @@ use crate::rng::Rng;
 use crate::train::{EpochRecord, EvalSets, History, Network, SHUFFLE_SALT, Schedule};
 use std::sync::Arc;
 
-/// Parameters of [`AutoRec`].
-///
-/// | name | default | meaning | valid range |
-/// |---|---|---|---|
-/// | `hidden` | 500 | code size H | ≥ 1 |
-/// | `epochs` | 60 | passes over the items | 1..=100000 |
-/// | `batch` | 64 | items per minibatch | ≥ 1 |
-/// | `optimizer` | Adam | optimizer of every weight (see [`Optimizer`]) | |
-/// | `lr` | 0.001 | learning rate | > 0 |
-/// | `lr_decay` | 0.97 | learning-rate multiplier after each epoch | (0, 1] |
-/// | `l2` | none: `8500 x users / ratings` | `lambda`, the L2 penalty of `V` and `W`; unset, the rule of [`AutoRecParams::l2_rule`] (100 on ML-100K's folds) | ≥ 0 |
-/// | `init` | 0.03 | encoder and decoder weights drawn uniformly from ±`init` | > 0 |
-/// | `val_fraction` | 0.1 | share of training data carved for early stopping (used with `patience`; with `patience` 0 nothing is carved) | [0, 0.5] |
-/// | `patience` | 10 | epochs without a better validation RMSE before stopping (0: never; all `epochs` on all the training ratings) | |
-/// | `refit` | true | after early stopping on a carve, train again on all the training ratings for the best epoch count | |
-/// | `input` | auto | the encoder's input: `ratings`, `residuals` (of the baseline, with `residual`), or `auto`: with early stopping, both are trained on the carve and the better kept; without, `ratings` | |
-/// | `seed` | 42 | initialisation and shuffling | any |
-/// | `clip` | true | clip predictions to the rating scale | |
-/// | `residual` | true | learn the residual of a bias baseline `mu + b_u + b_i` fitted on the same ratings (the decoder's targets are the residuals, the encoder's input as `input` says; the prediction adds the baseline back) | |
-///
-/// The defaults were chosen on a validation split carved from `u1.base` (`embedrec
-/// search --model autorec --data u1.base --grid ...`, 10% held out; see BENCHMARKS.md),
-/// never on a test file; the residual, the early stopping, the input choice and the
-/// lambda rule on carves of ML-100K and of three shapes unlike it (docs/tuning.md).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct AutoRecParams {
-    /// Code size H.
-    pub hidden: usize,
-    /// Passes over the items.
-    pub epochs: usize,
-    /// Items per minibatch.
-    pub batch: usize,
-    /// Optimizer.
-    pub optimizer: Optimizer,
-    /// Learning rate.
-    pub lr: f32,
-    /// Learning-rate multiplier after each epoch.
-    pub lr_decay: f32,
-    /// L2 penalty `lambda` of the encoder and decoder weights; `None`: the rule of
-    /// [`AutoRecParams::l2_rule`].
-    pub l2: Option<f32>,
-    /// Half-width of the uniform weight initialisation.
-    pub init: f32,
-    /// Share of the training data carved out for early stopping.
-    pub val_fraction: f64,
-    /// Early-stopping patience in epochs (0: off).
-    pub patience: usize,
-    /// Seed.
-    pub seed: u64,
-    /// Clip predictions to the rating scale.
-    pub clip: bool,
-    /// Learn the residual of the bias baseline instead of the raw ratings (a model file
-    /// without this key predates it: raw ratings).
+with_training_fields! {
+    /// Parameters of [`AutoRec`].
+    ///
+    /// | name | default | meaning | valid range |
+    /// |---|---|---|---|
+    /// | `hidden` | 500 | code size H | ≥ 1 |
+    /// | `epochs` | 60 | passes over the items | 1..=100000 |
+    /// | `batch` | 64 | items per minibatch | ≥ 1 |
+    /// | `optimizer` | Adam | optimizer of every weight (see [`Optimizer`]) | |
+    /// | `lr` | 0.001 | learning rate | > 0 |
+    /// | `lr_decay` | 0.97 | learning-rate multiplier after each epoch | (0, 1] |
+    /// | `l2` | none: `8500 x users / ratings` | `lambda`, the L2 penalty of `V` and `W`; unset, the rule of [`AutoRecParams::l2_rule`] (100 on ML-100K's folds) | ≥ 0 |
+    /// | `init` | 0.03 | encoder and decoder weights drawn uniformly from ±`init` | > 0 |
+    /// | `val_fraction` | 0.1 | share of training data carved for early stopping (used with `patience`; with `patience` 0 nothing is carved) | [0, 0.5] |
+    /// | `patience` | 10 | epochs without a better validation RMSE before stopping (0: never; all `epochs` on all the training ratings) | |
+    /// | `refit` | true | after early stopping on a carve, train again on all the training ratings for the best epoch count | |
+    /// | `input` | auto | the encoder's input: `ratings`, `residuals` (of the baseline, with `residual`), or `auto`: with early stopping, both are trained on the carve and the better kept; without, `ratings` | |
+    /// | `seed` | 42 | initialisation and shuffling | any |
+    /// | `clip` | true | clip predictions to the rating scale | |
+    /// | `residual` | true | learn the residual of a bias baseline `mu + b_u + b_i` fitted on the same ratings (the decoder's targets are the residuals, the encoder's input as `input` says; the prediction adds the baseline back) | |
+    ///
+    /// The defaults were chosen on a validation split carved from `u1.base` (`embedrec
+    /// search --model autorec --data u1.base --grid ...`, 10% held out; see BENCHMARKS.md),
+    /// never on a test file; the residual, the early stopping, the input choice and the
+    /// lambda rule on carves of ML-100K and of three shapes unlike it (docs/tuning.md).
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     #[serde(default)]
-    pub residual: bool,
-    /// After early stopping on a carve, train again on all the training ratings for the
-    /// best epoch count.
-    pub refit: bool,
-    /// The encoder's input.
-    pub input: AutoRecInput,
+    pub struct AutoRecParams {
+        /// Code size H.
+        pub hidden: usize,
+        ..schedule,
+        /// L2 penalty `lambda` of the encoder and decoder weights; `None`: the rule of
+        /// [`AutoRecParams::l2_rule`].
+        pub l2: Option<f32>,
+        /// Half-width of the uniform weight initialisation.
+        pub init: f32,
+        ..stopping,
+        /// Learn the residual of the bias baseline instead of the raw ratings (a model file
+        /// without this key predates it: raw ratings).
+        #[serde(default)]
+        pub residual: bool,
+        /// After early stopping on a carve, train again on all the training ratings for the
+        /// best epoch count.
+        pub refit: bool,
+        /// The encoder's input.
+        pub input: AutoRecInput,
+    }
 }
 
 /// What the encoder of [`AutoRecParams`] reads of an item's ratings.
@@ -245,14 +232,10 @@ impl AutoRecParams {
             residual: self.residual,
         };
         let schedule = Schedule {
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            lr_decay: self.lr_decay,
             // The loop seeds its shuffle with `seed ^ SHUFFLE_SALT`: autorec's item
             // order is drawn from `self.seed ^ 0xa07e_c0de`, as it always was.
             seed: self.seed ^ 0xa07e_c0de ^ SHUFFLE_SALT,
-            patience: self.patience,
+            ..self.schedule()
         };
         let history = crate::train::fit(&mut trainer, sets, &schedule, |record, t| {
             on_epoch(record, &t.model)
@@ -721,6 +704,7 @@ pub(crate) const KIND: Kind = Kind {
         })
     }),
     params: super::rating_params::<AutoRecParams>,
+    read: Some(super::read::<AutoRecParams>),
     presets: &[],
 };
 

@@ -269,6 +269,7 @@ pub(crate) const KIND: Kind = Kind {
     load: |_, users, items, t| Baseline::load_tensors(users, items, t).map(AnyModel::new),
     member: Some(|_| Box::new(BaselineParams::default())),
     params: super::rating_params::<BaselineParams>,
+    read: Some(super::read::<BaselineParams>),
     presets: &[],
 };
 

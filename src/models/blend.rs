@@ -433,6 +433,7 @@ pub(crate) const KIND: Kind = Kind {
     load,
     member: None,
     params: super::rating_params::<BlendParams>,
+    read: Some(super::read::<BlendParams>),
     presets: &[],
 };
 

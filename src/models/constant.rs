@@ -105,5 +105,6 @@ pub(crate) const KIND: Kind = Kind {
     },
     member: Some(|_| Box::new(ConstantParams::default())),
     params: super::rating_params::<ConstantParams>,
+    read: Some(super::read::<ConstantParams>),
     presets: &[],
 };

@@ -20,7 +20,8 @@
 //! tau)`, `r` being the number of the user's interactions with a strictly later
 //! timestamp (0 for the latest ones). `B` itself is learned from the binary matrix; only
 //! the scoring input changes. It helps when the task is to predict a user's *next*
-//! interaction (leave-latest-out evaluation), and hurts on random splits (README.md).
+//! interaction (leave-latest-out evaluation), and hurts on random splits (docs/tuning.md,
+//! "Implicit feedback").
 
 use super::Recommender;
 use super::{AnyModel, FoldedUser, Kind, Model, NamedTensor, Tensors};
@@ -41,7 +42,8 @@ pub const MAX_ITEMS: usize = 10_000;
 /// | `recency_tau` | 5 | decay of that weight, in interactions from the latest | > 0 |
 /// | `threads` | 1 | threads of the final product (results do not depend on it) | 1..=256 |
 ///
-/// `l2` was chosen on validation data carved from u1.base (README.md); the preset
+/// `l2` was chosen on validation data carved from u1.base (docs/tuning.md, "Implicit
+/// feedback"); the preset
 /// `next-item` ([`EaseParams::next_item`]) on a leave-latest-out carve of protocol B's
 /// training data.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -522,6 +524,7 @@ pub(crate) const KIND: Kind = Kind {
         };
         Ok(Box::new(super::overlay(base, over)?))
     },
+    read: Some(super::read::<EaseParams>),
     presets: &["next-item"],
 };
 

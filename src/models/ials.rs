@@ -100,7 +100,8 @@ impl FromStr for Confidence {
 /// | `seed` | 42 | initialisation | any |
 /// | `threads` | 1 | solver threads (results do not depend on it) | 1..=256 |
 ///
-/// Defaults were chosen on validation data carved from u1.base (see README.md).
+/// Defaults were chosen on validation data carved from u1.base (see docs/tuning.md,
+/// "Implicit feedback").
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IalsParams {
@@ -536,6 +537,7 @@ pub(crate) const KIND: Kind = Kind {
     load,
     member: None,
     params: super::implicit_params::<IalsParams>,
+    read: Some(super::read::<IalsParams>),
     presets: &[],
 };
 

@@ -366,6 +366,7 @@ pub(crate) const KIND: Kind = Kind {
     load,
     member: Some(|_| Box::new(KnnParams::default())),
     params: super::rating_params::<KnnParams>,
+    read: Some(super::read::<KnnParams>),
     presets: &[],
 };
 

@@ -58,7 +58,8 @@ impl FromStr for RankOptimizer {
 /// | `init` | 0.01 | std of the normal initial factors (biases start at 0) | > 0 |
 /// | `seed` | 42 | initialisation, order and sampling | any |
 ///
-/// Defaults were chosen on validation data carved from u1.base (see README.md).
+/// Defaults were chosen on validation data carved from u1.base (see docs/tuning.md,
+/// "Implicit feedback").
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MfRankParams {

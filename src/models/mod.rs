@@ -56,8 +56,10 @@ pub use crate::model::{AnyModel, FoldedUser, Model, NamedTensor, Prediction, Rec
 
 mod registry;
 mod tensors;
+mod training;
 pub use registry::*;
 pub use tensors::*;
+pub(crate) use training::with_training_fields;
 
 #[cfg(test)]
 mod tests {
@@ -301,5 +303,51 @@ mod tests {
         assert_eq!(blend_back.model, blend.model);
         assert!(blend_back.tensor_names().iter().any(|n| n == "m1.value"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Every kind's `read` gives back the params it is handed (as `to_json` writes
+    /// them) as the same kind, for rating and implicit params alike; a value of the
+    /// wrong type is a usage error with the context; popularity has nothing to read.
+    #[test]
+    fn params_read_back_through_the_registry() {
+        let mut read = 0;
+        for k in REGISTRY {
+            for implicit in [false, true] {
+                let Ok(p) = (k.params)(None, &serde_json::Value::Null, implicit) else {
+                    continue;
+                };
+                if k.read.is_none() {
+                    let e = params_like(&*p, p.to_json(), implicit, "ctx")
+                        .err()
+                        .unwrap();
+                    assert!(e.to_string().contains("no parameters"), "{e}");
+                    continue;
+                }
+                let back = params_like(&*p, p.to_json(), implicit, "ctx").unwrap();
+                assert_eq!(back.kind(), p.kind());
+                assert_eq!(
+                    back.to_json(),
+                    p.to_json(),
+                    "{} implicit {implicit}",
+                    k.name
+                );
+                read += 1;
+            }
+        }
+        assert!(read >= 12, "{read}");
+        let mf = MfParams::default();
+        let mut v = mf.to_json();
+        v["lr"] = serde_json::json!("fast");
+        let e = params_like(&mf, v, false, "ctx").err().unwrap();
+        assert!(e.to_string().starts_with("ctx: "), "{e}");
+        // The implicit mf params are MF with a ranking loss.
+        let rank = params_like(
+            &mf_rank::MfRankParams::default(),
+            MfRankParams::default().to_json(),
+            true,
+            "ctx",
+        )
+        .unwrap();
+        assert!(rank.to_json().get("negatives").is_some());
     }
 }

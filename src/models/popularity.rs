@@ -119,5 +119,6 @@ pub(crate) const KIND: Kind = Kind {
     },
     member: None,
     params: super::implicit_params::<super::PopularityParams>,
+    read: None,
     presets: &[],
 };

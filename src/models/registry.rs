@@ -23,8 +23,49 @@ pub struct Kind {
     /// JSON object laid over them (names as the params struct's fields; an unknown one
     /// is a usage error).
     pub params: ParamsFn,
+    /// Its params from a complete JSON object of every value (as [`Fit::to_json`]
+    /// writes them; `true`: the implicit-feedback params), not yet checked; `None` for
+    /// a kind without parameters to vary.
+    pub read: Option<ReadFn>,
     /// Its presets' names.
     pub presets: &'static [&'static str],
+}
+
+/// See [`Kind::read`]: (every value, implicit) -> params.
+pub type ReadFn = fn(serde_json::Value, bool) -> serde_json::Result<Box<dyn Fit>>;
+
+/// The [`ReadFn`] of a kind whose params are one type.
+pub(crate) fn read<T>(v: serde_json::Value, _: bool) -> serde_json::Result<Box<dyn Fit>>
+where
+    T: Fit + serde::de::DeserializeOwned + 'static,
+{
+    Ok(Box::new(serde_json::from_value::<T>(v)?))
+}
+
+/// The [`ReadFn`] of the kind of `params`; a usage error for a kind without
+/// parameters to vary (popularity).
+pub fn reader(params: &dyn Fit) -> crate::Result<ReadFn> {
+    let name = params.kind();
+    self::kind(name)
+        .map_err(crate::Error::Usage)?
+        .read
+        .ok_or_else(|| crate::Error::Usage(format!("{name} has no parameters to search")))
+}
+
+/// `params` with the values of `v`, a complete JSON object of every value (as
+/// [`Fit::to_json`] writes them, with some replaced), read back as the same kind's
+/// params (see [`reader`]) and checked. A value that does not read is a usage error
+/// starting with `context`.
+pub fn params_like(
+    params: &dyn Fit,
+    v: serde_json::Value,
+    implicit: bool,
+    context: &str,
+) -> crate::Result<Box<dyn Fit>> {
+    let p =
+        reader(params)?(v, implicit).map_err(|e| crate::Error::Usage(format!("{context}: {e}")))?;
+    p.check()?;
+    Ok(p)
 }
 
 /// See [`Kind::params`]: (preset, overrides, implicit) -> params.

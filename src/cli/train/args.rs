@@ -192,7 +192,7 @@ pub(crate) struct TrainArgs {
     /// Save the trained model to this file (see `embedrec predict`).
     #[arg(long, value_name = "MODEL")]
     pub(crate) out: Option<PathBuf>,
-    /// Print one JSON object as the last line (see the contract in README.md).
+    /// Print one JSON object as the last line (see the contract in docs/reference.md).
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -47,7 +47,7 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.plot {
         crate::plot::Format::from_path(path)?;
     }
-    let implicit = kind_params.implicit().copied();
+    let implicit = kind_params.implicit;
     if implicit.is_some() && (a.curve.is_some() || a.plot.is_some()) {
         return Err(Error::Usage(
             "--curve and --plot draw RMSE curves; implicit models report ranking \
@@ -57,7 +57,7 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     }
     let (data, split) = a
         .data
-        .load_keeping_times(a.seed, kind_params.needs_times())?;
+        .load_keeping_times(a.seed, kind_params.params.needs_times())?;
     let (train, test) = split.into_datasets(&data);
     let bar = progress_bar(!a.json);
     let on_epoch = |e: &EpochStats, _: &dyn Recommender| -> Result<()> {
@@ -78,7 +78,7 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         on_epoch: Some(&on_epoch),
         ..FitOptions::default()
     };
-    let model = kind_params.fit_params().fit(&train, &options)?;
+    let model = kind_params.params.fit(&train, &options)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

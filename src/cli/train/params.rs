@@ -45,6 +45,21 @@ macro_rules! set {
     };
 }
 
+/// `set_training!(params, flags)`: the flags of the shared training fields (see
+/// `models::with_training_fields!`) that were given, copied into the params:
+/// `--epochs --batch --lr --lr-decay --patience --val-fraction` and the optimizer flags.
+macro_rules! set_training {
+    ($p:ident, $h:ident) => {
+        set!($p, $h, epochs);
+        set!($p, $h, batch);
+        set!($p, $h, lr);
+        set!($p, $h, lr_decay);
+        set!($p, $h, patience);
+        set!($p, $h, val_fraction);
+        $h.apply_optimizer(&mut $p.optimizer)?;
+    };
+}
+
 impl HyperArgs {
     /// The optimizer flags (`--optimizer --momentum --nesterov`) applied to `o`.
     pub(super) fn apply_optimizer(&self, o: &mut crate::nn::Optimizer) -> Result<()> {
@@ -94,19 +109,13 @@ impl TrainArgs {
         }
         let h = &self.hyper;
         set!(p, h, dim);
-        set!(p, h, epochs);
-        set!(p, h, batch);
-        set!(p, h, lr);
-        set!(p, h, lr_decay);
         set!(p, h, l2);
         set!(p, h, l2_bias);
-        set!(p, h, patience);
-        set!(p, h, val_fraction);
         set!(p, h, threads);
         set!(p, h, l2_mode, parse);
         set!(p, h, init, parse);
         set!(p, h, loss, parse);
-        h.apply_optimizer(&mut p.optimizer)?;
+        set_training!(p, h);
         p.check()?;
         Ok(p)
     }
@@ -135,10 +144,6 @@ impl TrainArgs {
         }
         let h = &self.hyper;
         set!(p, h, dim);
-        set!(p, h, epochs);
-        set!(p, h, batch);
-        set!(p, h, lr);
-        set!(p, h, lr_decay);
         set!(p, h, l2);
         set!(p, h, l2_bias);
         set!(p, h, l2_dense);
@@ -152,8 +157,6 @@ impl TrainArgs {
         }
         set!(p, h, table_lr);
         set!(p, h, pretrain, parse);
-        set!(p, h, patience);
-        set!(p, h, val_fraction);
         set!(p, h, threads);
         set!(p, h, l2_mode, parse);
         set!(p, h, init, parse);
@@ -165,7 +168,7 @@ impl TrainArgs {
         if let Some(v) = &h.features {
             p.features = parse_features(v)?;
         }
-        h.apply_optimizer(&mut p.optimizer)?;
+        set_training!(p, h);
         (p.negatives, p.sampling) = self.ranking_settings(p.loss, p.negatives, p.sampling)?;
         p.check()?;
         Ok(p)
@@ -217,15 +220,9 @@ impl TrainArgs {
         let h = &self.hyper;
         set!(p, h, dim);
         set!(p, h, mlp_dim);
-        set!(p, h, epochs);
-        set!(p, h, batch);
-        set!(p, h, lr);
-        set!(p, h, lr_decay);
         set!(p, h, l2);
         set!(p, h, l2_bias);
         set!(p, h, l2_dense);
-        set!(p, h, patience);
-        set!(p, h, val_fraction);
         set!(p, h, threads);
         set!(p, h, l2_mode, parse);
         set!(p, h, init, parse);
@@ -234,7 +231,7 @@ impl TrainArgs {
         if let Some(v) = &h.hidden {
             p.hidden = parse_hidden(v)?;
         }
-        h.apply_optimizer(&mut p.optimizer)?;
+        set_training!(p, h);
         (p.negatives, p.sampling) = self.ranking_settings(p.loss, p.negatives, p.sampling)?;
         p.check()?;
         Ok(p)
@@ -453,21 +450,15 @@ impl TrainArgs {
             },
         )?;
         let h = &self.hyper;
-        set!(p, h, epochs);
-        set!(p, h, batch);
-        set!(p, h, lr);
-        set!(p, h, lr_decay);
         if let Some(l2) = h.l2 {
             p.l2 = Some(l2);
         }
-        set!(p, h, patience);
-        set!(p, h, val_fraction);
         if let Some(v) = &h.hidden {
             p.hidden = v.trim().parse().map_err(|_| {
                 Error::Usage(format!("--hidden: autorec takes one code size, got '{v}'"))
             })?;
         }
-        h.apply_optimizer(&mut p.optimizer)?;
+        set_training!(p, h);
         p.check()?;
         Ok(p)
     }
@@ -546,138 +537,91 @@ impl TrainArgs {
 
 impl TrainArgs {
     /// The model's validated parameters (every flag is checked before data is read).
-    pub(crate) fn params(&self) -> Result<Either> {
+    pub(crate) fn params(&self) -> Result<KindParams> {
         self.refuse_foreign_flags()?;
         // Validates the implicit-feedback flags of every kind (errors for rating models).
         let implicit = self.implicit_settings()?;
-        Ok(match self.model {
-            ModelKind::Baseline => Either::Baseline(self.baseline_params()?),
-            ModelKind::Mf if self.is_implicit() => Either::MfRank(self.mf_rank_params()?, implicit),
+        // The implicit conversion is part of what the model is trained on.
+        let min = self.min_rating;
+        let params: Box<dyn Fit> = match self.model {
+            ModelKind::Baseline => Box::new(self.baseline_params()?),
+            ModelKind::Mf if self.is_implicit() => Box::new(MfRankParams {
+                min_rating: min,
+                ..self.mf_rank_params()?
+            }),
             ModelKind::Mf => {
                 if self.negatives.is_some() || self.sampling.is_some() {
                     return Err(Error::Usage(
                         "--negatives and --sampling need a ranking loss (--implicit)".into(),
                     ));
                 }
-                Either::Mf(self.mf_params()?)
+                let p = self.mf_params()?;
+                needs_carve(p.patience, p.val_fraction)?;
+                Box::new(p)
             }
-            ModelKind::Deep if self.is_implicit() => {
-                Either::DeepRank(self.deep_params()?, implicit)
+            ModelKind::Deep if self.is_implicit() => Box::new(DeepParams {
+                min_rating: min,
+                ..self.deep_params()?
+            }),
+            ModelKind::Deep => {
+                let p = self.deep_params()?;
+                needs_carve(p.patience, p.val_fraction)?;
+                Box::new(p)
             }
-            ModelKind::Deep => Either::Deep(self.deep_params()?),
-            ModelKind::Neumf if self.is_implicit() => {
-                Either::NeuMfRank(self.neumf_params()?, implicit)
+            ModelKind::Neumf if self.is_implicit() => Box::new(NeuMfParams {
+                min_rating: min,
+                ..self.neumf_params()?
+            }),
+            ModelKind::Neumf => {
+                let p = self.neumf_params()?;
+                needs_carve(p.patience, p.val_fraction)?;
+                Box::new(p)
             }
-            ModelKind::Neumf => Either::NeuMf(self.neumf_params()?),
-            ModelKind::Knn => Either::Knn(self.knn_params()?),
-            ModelKind::Autorec => Either::AutoRec(self.autorec_params()?),
-            ModelKind::Blend => Either::Blend(self.blend_params()?),
-            ModelKind::Fm => Either::Fm(self.fm_params()?),
-            ModelKind::Ials => Either::Ials(self.ials_params()?, implicit),
-            ModelKind::Ease => Either::Ease(self.ease_params()?, implicit),
+            ModelKind::Knn => Box::new(self.knn_params()?),
+            ModelKind::Autorec => {
+                let p = self.autorec_params()?;
+                needs_carve(p.patience, p.val_fraction)?;
+                Box::new(p)
+            }
+            ModelKind::Blend => Box::new(self.blend_params()?),
+            ModelKind::Fm => Box::new(self.fm_params()?),
+            ModelKind::Ials => Box::new(IalsParams {
+                min_rating: min,
+                ..self.ials_params()?
+            }),
+            ModelKind::Ease => Box::new(EaseParams {
+                min_rating: min,
+                ..self.ease_params()?
+            }),
             ModelKind::Popularity => {
                 if self.preset.is_some() || self.config.is_some() {
                     return Err(Error::Usage(
                         "popularity has no presets and no hyper-parameters".into(),
                     ));
                 }
-                Either::Popularity(PopularityParams::default(), implicit)
+                Box::new(PopularityParams { min_rating: min })
             }
-        })
-        .and_then(|p| {
-            // The command line's validation data is the params' carve.
-            let (patience, carve) = match &p {
-                Either::Mf(q) => (q.patience, q.val_fraction),
-                Either::Deep(q) => (q.patience, q.val_fraction),
-                Either::NeuMf(q) => (q.patience, q.val_fraction),
-                Either::AutoRec(q) => (q.patience, q.val_fraction),
-                _ => (0, 0.0),
-            };
-            if patience > 0 && carve == 0.0 {
-                return Err(Error::Usage(
-                    "early stopping (--patience > 0) needs a validation carve \
-                     (--val-fraction > 0)"
-                        .into(),
-                ));
-            }
-            Ok(p)
-        })
-        .map(|mut p| {
-            // The implicit conversion is part of what the model is trained on.
-            let min = self.min_rating;
-            match &mut p {
-                Either::Ials(q, _) => q.min_rating = min,
-                Either::Ease(q, _) => q.min_rating = min,
-                Either::MfRank(q, _) => q.min_rating = min,
-                Either::DeepRank(q, _) => q.min_rating = min,
-                Either::NeuMfRank(q, _) => q.min_rating = min,
-                Either::Popularity(q, _) => q.min_rating = min,
-                _ => {}
-            }
-            p
-        })
+        };
+        Ok(KindParams { params, implicit })
     }
 }
 
-/// A model kind with its validated parameters.
-#[derive(Debug, Clone)]
-pub(crate) enum Either {
-    Baseline(BaselineParams),
-    Mf(MfParams),
-    Deep(DeepParams),
-    NeuMf(NeuMfParams),
-    Knn(KnnParams),
-    AutoRec(AutoRecParams),
-    Blend(BlendParams),
-    Fm(FmParams),
-    Ials(IalsParams, Option<Implicit>),
-    Ease(EaseParams, Option<Implicit>),
-    MfRank(MfRankParams, Option<Implicit>),
-    DeepRank(DeepParams, Option<Implicit>),
-    NeuMfRank(NeuMfParams, Option<Implicit>),
-    Popularity(PopularityParams, Option<Implicit>),
+/// The command line's validation data is the params' carve: early stopping needs one.
+fn needs_carve(patience: usize, carve: f64) -> Result<()> {
+    if patience > 0 && carve == 0.0 {
+        return Err(Error::Usage(
+            "early stopping (--patience > 0) needs a validation carve (--val-fraction > 0)".into(),
+        ));
+    }
+    Ok(())
 }
 
-impl Either {
-    /// The implicit-feedback settings of an implicit model (`None` for rating models).
-    pub(crate) fn implicit(&self) -> Option<&Implicit> {
-        match self {
-            Either::Ials(_, i)
-            | Either::Ease(_, i)
-            | Either::MfRank(_, i)
-            | Either::DeepRank(_, i)
-            | Either::NeuMfRank(_, i)
-            | Either::Popularity(_, i) => i.as_ref(),
-            _ => None,
-        }
-    }
-
-    /// Whether the model reads the training timestamps (ease with recency).
-    pub(crate) fn needs_times(&self) -> bool {
-        match self {
-            Either::Ease(p, _) => p.uses_recency(),
-            Either::Fm(p) => p.uses_time(),
-            _ => false,
-        }
-    }
-
+/// A model's validated params, with how its feedback is read.
+pub(crate) struct KindParams {
     /// The params, as the library trains them.
-    pub(crate) fn fit_params(&self) -> &dyn Fit {
-        match self {
-            Either::Baseline(p) => p,
-            Either::Mf(p) => p,
-            Either::Deep(p) | Either::DeepRank(p, _) => p,
-            Either::NeuMf(p) | Either::NeuMfRank(p, _) => p,
-            Either::Knn(p) => p,
-            Either::AutoRec(p) => p,
-            Either::Blend(p) => p,
-            Either::Fm(p) => p,
-            Either::Ials(p, _) => p,
-            Either::Ease(p, _) => p,
-            Either::MfRank(p, _) => p,
-            Either::Popularity(p, _) => p,
-        }
-    }
+    pub params: Box<dyn Fit>,
+    /// The implicit-feedback settings of an implicit model (`None` for rating models).
+    pub implicit: Option<Implicit>,
 }
 
 /// How ratings become implicit feedback, and how test items become relevant.

@@ -25,7 +25,7 @@ use crate::nn::{
     Activation, Dense, DenseInit, Embedding, Init, L2Mode, Loss, Mlp, Optimizer, OptimizerKind,
 };
 use crate::rng::Rng;
-use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
+use crate::train::{EpochRecord, EvalSets, History, Network};
 
 mod model;
 mod net;
@@ -36,146 +36,134 @@ pub use net::*;
 pub use side::*;
 use view::*;
 
-/// Hyper-parameters of [`Deep`]. The defaults add a dot-product term to the output
-/// (`mu + b_u + b_i + <P^dot_u, Q^dot_i> + MLP(...)`, K=512 dot tables: the MLP learns a
-/// residual over matrix factorization instead of having to learn the dot product, which
-/// MLPs do badly, Rendle et al. 2020) and train everything jointly with plain SGD in
-/// minibatches of 128, the user, item, dot and bias tables at 64 x the dense layers' rate
-/// (0.04 x 64 = 2.56 on a mean over 128 ratings, i.e. MF's per-rating 0.02) with
-/// per-occurrence L2 (`rows` mode) as tuned MF, and strong L2 (1) on the MLP's own
-/// tables. Chosen on validation splits carved from ML-100K u1.base, u2.base and u3.base
-/// (`--data uK.base --split random:0.1 --seed 42`, never a test file): validation RMSE
-/// 0.9089 / 0.8943 / 0.9017 against tuned MF's 0.9101 / 0.8980 / 0.9050 on the same
-/// carves, and 0.9211 on u1.base for the previous defaults (Adam, no dot term). What did
-/// not help: pretraining the dot tables with MF (`pretrain`; frozen it only reproduces
-/// MF, fine-tuned with Adam it overfits), Adam for the joint model (it overfits the dot
-/// tables within 4 epochs), K=64 MLP tables, wider layers (128, 64), and the
-/// implicit-feedback side variable `rated` (see [`side_inputs`]). Side-variable tables
-/// train at the dense layers' rate (a level such as a gender occurs in most examples of
-/// a batch, as a dense weight does; at the 64x table rate per-occurrence L2 diverged)
-/// with their own L2 (`l2_side` 0.03; 1 validated the same). `--preset book-dl` and
-/// `book-dl-occ` give the textbook's.
-///
-/// | name | default | meaning | valid range |
-/// |---|---|---|---|
-/// | `dim` | 32 | latent factors K of the MLP's user and item tables | 1..=4096 |
-/// | `hidden` | [64, 32] | widths of the hidden dense layers | each 1..=65536, 0..=16 layers |
-/// | `activation` | relu | activation of the hidden layers | see [`Activation`] |
-/// | `dropout` | 0 | dropout after each hidden layer | [0, 1) |
-/// | `epochs` | 25 | training epochs | 1..=100000 |
-/// | `batch` | 128 | ratings per minibatch | 1..=1048576 |
-/// | `optimizer` | sgd | update rule and its constants | see [`Optimizer`] |
-/// | `lr` | 0.04 | learning rate (of the dense layers) | > 0 |
-/// | `lr_decay` | 0.85 | lr multiplier after each epoch | (0, 1] |
-/// | `table_lr` | 64 | multiplier of `lr` for the user, item, dot and bias tables | ≥ 0 |
-/// | `l2` | 1 | L2 on the MLP's factor tables P, Q | ≥ 0 |
-/// | `l2_bias` | 0.015 | L2 on the bias tables | ≥ 0 |
-/// | `l2_dot` | 0.045 | L2 on the dot-product tables | ≥ 0 |
-/// | `l2_side` | 0.03 (none = `l2`) | L2 on the side-variable tables | ≥ 0 |
-/// | `l2_mode` | rows | where the embedding L2 applies ([`L2Mode`]; table mode with Adam is decoupled weight decay) | rows, table |
-/// | `l2_dense` | 0.001 | L2 on the dense kernels (Keras `kernel_regularizer`: whole kernel, every step) | ≥ 0 |
-/// | `init` | normal:0.01 | initialiser of every embedding table | see [`Init`] |
-/// | `dense_init` | glorot_uniform | initialiser of the hidden kernels (biases start at 0) | glorot_uniform, he_uniform |
-/// | `loss` | mse | training loss: on ratings, or a ranking loss on implicit feedback ([`NetLoss`]) | mse, rmse, bpr, warp, bce, softmax |
-/// | `negatives` | 0 (the loss's default: warp 100 trials, bpr 1, bce 4, softmax 20) | ranking: negatives per positive (warp: most trials) | 0..=100000 |
-/// | `sampling` | uniform | ranking: how negatives are drawn ([`Sampling`]) | uniform, popularity |
-/// | `seed` | 42 | initialisation, dropout and shuffling | any |
-/// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
-/// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
-/// | `clip` | true | clip predictions to the rating scale | |
-/// | `threads` | 1 | threads of the dense layers' matrix products | 1..=256 |
-/// | `features` | [] | side variables as (name, embedding size) | see [`side_inputs`] |
-/// | `product` | true | feed `P_u * Q_i` (element-wise) to the first layer as an extra block | |
-/// | `bias_shortcut` | true | add `b_u + b_i` at the output (the biases also feed the network) | |
-/// | `dot_dim` | 512 | factors of the separate tables whose dot product is added at the output (0 = none) | 0..=4096 |
-/// | `pretrain` | none | `mf`: initialise the dot tables and biases from MF trained first ([`Pretrain`]) | none, mf |
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DeepParams {
-    /// Latent factors K.
-    pub dim: usize,
-    /// Widths of the hidden layers.
-    pub hidden: Vec<usize>,
-    /// Activation of the hidden layers.
-    pub activation: Activation,
-    /// Dropout rate after each hidden layer.
-    pub dropout: f32,
-    /// Training epochs (the maximum, with early stopping).
-    pub epochs: usize,
-    /// Ratings per minibatch.
-    pub batch: usize,
-    /// Update rule.
-    pub optimizer: Optimizer,
-    /// Learning rate.
-    pub lr: f32,
-    /// Learning-rate multiplier per epoch.
-    pub lr_decay: f32,
-    /// L2 on the factor tables P and Q and the side-variable tables.
-    pub l2: f32,
-    /// L2 on the bias tables (same mode as `l2`).
-    pub l2_bias: f32,
-    /// Where the embedding L2 applies.
-    pub l2_mode: L2Mode,
-    /// L2 on the dense kernels (Keras semantics: `l2 * sum W^2` per step).
-    pub l2_dense: f32,
-    /// Initialiser of the embedding tables.
-    pub init: Init,
-    /// Initialiser of the hidden layers' kernels.
-    pub dense_init: DenseInit,
-    /// Training loss: a rating loss, or a ranking loss on implicit feedback.
-    pub loss: NetLoss,
-    /// Ranking losses: negatives per positive (WARP: most trials); 0 = the loss's default.
-    pub negatives: usize,
-    /// Ranking losses: how negatives are drawn.
-    pub sampling: Sampling,
-    /// Seed of initialisation, dropout and shuffling.
-    pub seed: u64,
-    /// Early-stopping patience (0 = off).
-    pub patience: usize,
-    /// Share of the training data held out for validation (0 = none).
-    pub val_fraction: f64,
-    /// Clip predictions to the rating scale.
-    pub clip: bool,
-    /// Threads of the dense layers' matrix products.
-    pub threads: usize,
-    /// Side variables: (name, embedding size), e.g. `("occupation", 3)`.
-    pub features: Vec<(String, usize)>,
-    /// Feed the element-wise product `P_u * Q_i` to the first layer as an extra input
-    /// block of K values (a missing key in a model file means `false`).
-    #[serde(default)]
-    pub product: bool,
-    /// Add `b_u + b_i` to the output directly (the biases also feed the network); a
-    /// missing key in a model file means `false`.
-    #[serde(default)]
-    pub bias_shortcut: bool,
-    /// Train an all-linear network without dropout layer by layer through the matrix
-    /// products instead of as the one affine map it is (see [`Mlp::is_affine`]); the same
-    /// maths, about 15x slower for `book-dl`. For benchmarks of the dense layers; not
-    /// saved in model files.
-    #[serde(skip)]
-    pub layer_by_layer: bool,
-    /// Factors of the separate dot-product tables whose `<P^dot_u, Q^dot_i>` is added at
-    /// the output (0 = no dot term; a missing key in a model file means 0).
-    #[serde(default)]
-    pub dot_dim: usize,
-    /// L2 on the dot-product tables (same mode as `l2`).
-    #[serde(default)]
-    pub l2_dot: f32,
-    /// L2 on the side-variable tables (same mode as `l2`); none = `l2`.
-    #[serde(default)]
-    pub l2_side: Option<f32>,
-    /// Initialise the dot tables and the biases from a pretrained model (a missing key
-    /// means none).
-    #[serde(default)]
-    pub pretrain: Pretrain,
-    /// Multiplier of `lr` for the user, item and dot tables and the biases (the side
-    /// tables and dense layers train at `lr`); a missing key means 1.
-    #[serde(default = "one")]
-    pub table_lr: f32,
-    /// Implicit feedback: the interactions are the training ratings at or above this
-    /// (`None`: every rating). Only for training with a ranking loss.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_rating: Option<f32>,
+use super::with_training_fields;
+
+with_training_fields! {
+    /// Hyper-parameters of [`Deep`]. The defaults add a dot-product term to the output
+    /// (`mu + b_u + b_i + <P^dot_u, Q^dot_i> + MLP(...)`, K=512 dot tables: the MLP learns a
+    /// residual over matrix factorization instead of having to learn the dot product, which
+    /// MLPs do badly, Rendle et al. 2020) and train everything jointly with plain SGD in
+    /// minibatches of 128, the user, item, dot and bias tables at 64 x the dense layers' rate
+    /// (0.04 x 64 = 2.56 on a mean over 128 ratings, i.e. MF's per-rating 0.02) with
+    /// per-occurrence L2 (`rows` mode) as tuned MF, and strong L2 (1) on the MLP's own
+    /// tables. Chosen on validation splits carved from ML-100K u1.base, u2.base and u3.base
+    /// (`--data uK.base --split random:0.1 --seed 42`, never a test file): validation RMSE
+    /// 0.9089 / 0.8943 / 0.9017 against tuned MF's 0.9101 / 0.8980 / 0.9050 on the same
+    /// carves, and 0.9211 on u1.base for the previous defaults (Adam, no dot term). What did
+    /// not help: pretraining the dot tables with MF (`pretrain`; frozen it only reproduces
+    /// MF, fine-tuned with Adam it overfits), Adam for the joint model (it overfits the dot
+    /// tables within 4 epochs), K=64 MLP tables, wider layers (128, 64), and the
+    /// implicit-feedback side variable `rated` (see [`side_inputs`]). Side-variable tables
+    /// train at the dense layers' rate (a level such as a gender occurs in most examples of
+    /// a batch, as a dense weight does; at the 64x table rate per-occurrence L2 diverged)
+    /// with their own L2 (`l2_side` 0.03; 1 validated the same). `--preset book-dl` and
+    /// `book-dl-occ` give the textbook's.
+    ///
+    /// | name | default | meaning | valid range |
+    /// |---|---|---|---|
+    /// | `dim` | 32 | latent factors K of the MLP's user and item tables | 1..=4096 |
+    /// | `hidden` | [64, 32] | widths of the hidden dense layers | each 1..=65536, 0..=16 layers |
+    /// | `activation` | relu | activation of the hidden layers | see [`Activation`] |
+    /// | `dropout` | 0 | dropout after each hidden layer | [0, 1) |
+    /// | `epochs` | 25 | training epochs | 1..=100000 |
+    /// | `batch` | 128 | ratings per minibatch | 1..=1048576 |
+    /// | `optimizer` | sgd | update rule and its constants | see [`Optimizer`] |
+    /// | `lr` | 0.04 | learning rate (of the dense layers) | > 0 |
+    /// | `lr_decay` | 0.85 | lr multiplier after each epoch | (0, 1] |
+    /// | `table_lr` | 64 | multiplier of `lr` for the user, item, dot and bias tables | ≥ 0 |
+    /// | `l2` | 1 | L2 on the MLP's factor tables P, Q | ≥ 0 |
+    /// | `l2_bias` | 0.015 | L2 on the bias tables | ≥ 0 |
+    /// | `l2_dot` | 0.045 | L2 on the dot-product tables | ≥ 0 |
+    /// | `l2_side` | 0.03 (none = `l2`) | L2 on the side-variable tables | ≥ 0 |
+    /// | `l2_mode` | rows | where the embedding L2 applies ([`L2Mode`]; table mode with Adam is decoupled weight decay) | rows, table |
+    /// | `l2_dense` | 0.001 | L2 on the dense kernels (Keras `kernel_regularizer`: whole kernel, every step) | ≥ 0 |
+    /// | `init` | normal:0.01 | initialiser of every embedding table | see [`Init`] |
+    /// | `dense_init` | glorot_uniform | initialiser of the hidden kernels (biases start at 0) | glorot_uniform, he_uniform |
+    /// | `loss` | mse | training loss: on ratings, or a ranking loss on implicit feedback ([`NetLoss`]) | mse, rmse, bpr, warp, bce, softmax |
+    /// | `negatives` | 0 (the loss's default: warp 100 trials, bpr 1, bce 4, softmax 20) | ranking: negatives per positive (warp: most trials) | 0..=100000 |
+    /// | `sampling` | uniform | ranking: how negatives are drawn ([`Sampling`]) | uniform, popularity |
+    /// | `seed` | 42 | initialisation, dropout and shuffling | any |
+    /// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
+    /// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
+    /// | `clip` | true | clip predictions to the rating scale | |
+    /// | `threads` | 1 | threads of the dense layers' matrix products | 1..=256 |
+    /// | `features` | [] | side variables as (name, embedding size) | see [`side_inputs`] |
+    /// | `product` | true | feed `P_u * Q_i` (element-wise) to the first layer as an extra block | |
+    /// | `bias_shortcut` | true | add `b_u + b_i` at the output (the biases also feed the network) | |
+    /// | `dot_dim` | 512 | factors of the separate tables whose dot product is added at the output (0 = none) | 0..=4096 |
+    /// | `pretrain` | none | `mf`: initialise the dot tables and biases from MF trained first ([`Pretrain`]) | none, mf |
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct DeepParams {
+        /// Latent factors K.
+        pub dim: usize,
+        /// Widths of the hidden layers.
+        pub hidden: Vec<usize>,
+        /// Activation of the hidden layers.
+        pub activation: Activation,
+        /// Dropout rate after each hidden layer.
+        pub dropout: f32,
+        ..schedule,
+        /// L2 on the factor tables P and Q and the side-variable tables.
+        pub l2: f32,
+        /// L2 on the bias tables (same mode as `l2`).
+        pub l2_bias: f32,
+        /// Where the embedding L2 applies.
+        pub l2_mode: L2Mode,
+        /// L2 on the dense kernels (Keras semantics: `l2 * sum W^2` per step).
+        pub l2_dense: f32,
+        /// Initialiser of the embedding tables.
+        pub init: Init,
+        /// Initialiser of the hidden layers' kernels.
+        pub dense_init: DenseInit,
+        /// Training loss: a rating loss, or a ranking loss on implicit feedback.
+        pub loss: NetLoss,
+        /// Ranking losses: negatives per positive (WARP: most trials); 0 = the loss's default.
+        pub negatives: usize,
+        /// Ranking losses: how negatives are drawn.
+        pub sampling: Sampling,
+        ..stopping,
+        /// Threads of the dense layers' matrix products.
+        pub threads: usize,
+        /// Side variables: (name, embedding size), e.g. `("occupation", 3)`.
+        pub features: Vec<(String, usize)>,
+        /// Feed the element-wise product `P_u * Q_i` to the first layer as an extra input
+        /// block of K values (a missing key in a model file means `false`).
+        #[serde(default)]
+        pub product: bool,
+        /// Add `b_u + b_i` to the output directly (the biases also feed the network); a
+        /// missing key in a model file means `false`.
+        #[serde(default)]
+        pub bias_shortcut: bool,
+        /// Train an all-linear network without dropout layer by layer through the matrix
+        /// products instead of as the one affine map it is (see [`Mlp::is_affine`]); the same
+        /// maths, about 15x slower for `book-dl`. For benchmarks of the dense layers; not
+        /// saved in model files.
+        #[serde(skip)]
+        pub layer_by_layer: bool,
+        /// Factors of the separate dot-product tables whose `<P^dot_u, Q^dot_i>` is added at
+        /// the output (0 = no dot term; a missing key in a model file means 0).
+        #[serde(default)]
+        pub dot_dim: usize,
+        /// L2 on the dot-product tables (same mode as `l2`).
+        #[serde(default)]
+        pub l2_dot: f32,
+        /// L2 on the side-variable tables (same mode as `l2`); none = `l2`.
+        #[serde(default)]
+        pub l2_side: Option<f32>,
+        /// Initialise the dot tables and the biases from a pretrained model (a missing key
+        /// means none).
+        #[serde(default)]
+        pub pretrain: Pretrain,
+        /// Multiplier of `lr` for the user, item and dot tables and the biases (the side
+        /// tables and dense layers train at `lr`); a missing key means 1.
+        #[serde(default = "one")]
+        pub table_lr: f32,
+        /// Implicit feedback: the interactions are the training ratings at or above this
+        /// (`None`: every rating). Only for training with a ranking loss.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub min_rating: Option<f32>,
+    }
 }
 
 fn one() -> f32 {
@@ -433,25 +421,13 @@ impl DeepParams {
         Ok((net.into_model(), history))
     }
 
-    /// The training loop's schedule of these params.
-    fn schedule(&self) -> Schedule {
-        Schedule {
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            lr_decay: self.lr_decay,
-            seed: self.seed,
-            patience: self.patience,
-        }
-    }
-
     /// The defaults for implicit feedback (`--implicit`): BCE with 4 sampled negatives
     /// per positive, and the rating defaults but for `lr` 0.005, `lr_decay` 0.9, `l2` 0.3
     /// and 25 epochs, chosen on validation data carved from u1.base
     /// (`scripts/tune-rank.sh deep`; validation NDCG@10 0.2451 at its best epoch 25,
     /// against 0.2154 with the former rating defaults; WARP, BPR and softmax did not do
     /// better;
-    /// see README.md).
+    /// see docs/tuning.md, "Implicit feedback").
     pub fn implicit() -> Self {
         DeepParams {
             loss: NetLoss::Ranking(RankLoss::Bce),
@@ -530,6 +506,7 @@ pub(crate) const KIND: Kind = Kind {
         super::ranking::check_loss_mode("deep", implicit, p.loss)?;
         Ok(Box::new(p))
     },
+    read: Some(super::read::<DeepParams>),
     presets: &["book-dl", "book-dl-occ"],
 };
 

@@ -310,6 +310,9 @@ impl Fit for EaseParams {
         EaseParams::check(self)?;
         check_min_rating("ease", self.min_rating, true)
     }
+    fn needs_times(&self) -> bool {
+        self.uses_recency()
+    }
     fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
         no_validation("ease", options)?;
         let p = EaseParams {

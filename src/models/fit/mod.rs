@@ -306,6 +306,12 @@ pub trait Fit: Send + Sync {
     /// Every value, as the model file records them.
     fn to_json(&self) -> Value;
 
+    /// Whether training reads the ratings' timestamps (ease with recency weights, fm
+    /// with time features): a front keeps them when it reads the data.
+    fn needs_times(&self) -> bool {
+        false
+    }
+
     /// Trains on a [`TrainingSet`] with options in its rows. The lower-level entry point
     /// behind [`Fit::fit`], for training several models over the same rows.
     fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted>;

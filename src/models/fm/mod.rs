@@ -420,6 +420,9 @@ impl Fit for FmParams {
     fn check(&self) -> Result<()> {
         FmParams::check(self)
     }
+    fn needs_times(&self) -> bool {
+        self.uses_time()
+    }
     fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
         let p = FmParams {
             threads: options.threads.unwrap_or(self.threads),
@@ -703,6 +706,7 @@ pub(crate) const KIND: Kind = Kind {
         })
     }),
     params: super::rating_params::<FmParams>,
+    read: Some(super::read::<FmParams>),
     presets: &[],
 };
 

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::nn::kernels::{axpy, dot};
 use crate::nn::{Embedding, Init, L2Mode, Loss, Optimizer, OptimizerKind};
 use crate::rng::Rng;
-use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
+use crate::train::{EpochRecord, EvalSets, History, Network};
 
 mod batch;
 mod fused;
@@ -19,73 +19,61 @@ use batch::*;
 use fused::*;
 pub use grid::*;
 
-/// Hyper-parameters of [`Mf`]. The defaults are the tuned settings (see README.md,
-/// "How the defaults were chosen"); `--preset book-mf` gives the textbook's.
-///
-/// | name | default | meaning | valid range |
-/// |---|---|---|---|
-/// | `dim` | 512 | latent factors K | 1..=4096 |
-/// | `epochs` | 25 | training epochs | 1..=100000 |
-/// | `batch` | 1 | ratings per minibatch | 1..=1048576 |
-/// | `optimizer` | sgd | update rule and its constants | see [`Optimizer`] |
-/// | `lr` | 0.02 | learning rate | > 0 |
-/// | `lr_decay` | 0.85 | lr multiplier after each epoch | (0, 1] |
-/// | `l2` | 0.045 | L2 on P and Q | ≥ 0 |
-/// | `l2_bias` | 0.015 | L2 on the bias tables | ≥ 0 |
-/// | `l2_mode` | rows | where L2 applies ([`L2Mode`]) | rows, table |
-/// | `init` | normal:0.01 | initialiser of all four tables | see [`Init`] |
-/// | `loss` | mse | training loss | mse, rmse |
-/// | `seed` | 42 | initialisation and shuffling | any |
-/// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
-/// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
-/// | `clip` | true | clip predictions to the rating scale | |
-/// | `threads` | 1 | training threads; > 1 needs per-example plain SGD (see below) | 1..=256 |
-///
-/// **Threads.** With `batch = 1`, plain SGD (no momentum), `loss = mse` and `l2_mode =
-/// rows` (the classic SGD matrix factorization), training runs a fused per-example
-/// kernel. On `threads > 1`, or on one thread from [`GRID_MIN_RATINGS`] ratings on, it
-/// trains in the manner of LIBMF on a grid of blocks (users and items cut into ranges of
-/// about equal rating counts; see [`grid_side`]): blocks that share no user range and no
-/// item range run in parallel, so no row is ever written by two threads (no locks, no
-/// atomics, no data races), and the grid is stored block by block so that an epoch
-/// needs no shuffled copy of the data. Grid results depend neither on the thread count
-/// nor on timing: seeded runs give the same weights on 1, 2 or 16 threads. Below
-/// [`GRID_MIN_RATINGS`], one thread keeps the classic global shuffle.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MfParams {
-    /// Latent factors K.
-    pub dim: usize,
-    /// Training epochs (the maximum, with early stopping).
-    pub epochs: usize,
-    /// Ratings per minibatch.
-    pub batch: usize,
-    /// Update rule.
-    pub optimizer: Optimizer,
-    /// Learning rate.
-    pub lr: f32,
-    /// Learning-rate multiplier per epoch.
-    pub lr_decay: f32,
-    /// L2 on P and Q.
-    pub l2: f32,
-    /// L2 on the bias tables.
-    pub l2_bias: f32,
-    /// Where L2 applies.
-    pub l2_mode: L2Mode,
-    /// Initialiser of all four tables.
-    pub init: Init,
-    /// Training loss.
-    pub loss: Loss,
-    /// Seed of initialisation and shuffling.
-    pub seed: u64,
-    /// Early-stopping patience (0 = off).
-    pub patience: usize,
-    /// Share of the training data held out for validation (0 = none).
-    pub val_fraction: f64,
-    /// Clip predictions to the rating scale.
-    pub clip: bool,
-    /// Training threads (> 1 only for per-example plain SGD).
-    pub threads: usize,
+use super::with_training_fields;
+
+with_training_fields! {
+    /// Hyper-parameters of [`Mf`]. The defaults are the tuned settings (see
+    /// docs/tuning.md, "mf"); `--preset book-mf` gives the textbook's.
+    ///
+    /// | name | default | meaning | valid range |
+    /// |---|---|---|---|
+    /// | `dim` | 512 | latent factors K | 1..=4096 |
+    /// | `epochs` | 25 | training epochs | 1..=100000 |
+    /// | `batch` | 1 | ratings per minibatch | 1..=1048576 |
+    /// | `optimizer` | sgd | update rule and its constants | see [`Optimizer`] |
+    /// | `lr` | 0.02 | learning rate | > 0 |
+    /// | `lr_decay` | 0.85 | lr multiplier after each epoch | (0, 1] |
+    /// | `l2` | 0.045 | L2 on P and Q | ≥ 0 |
+    /// | `l2_bias` | 0.015 | L2 on the bias tables | ≥ 0 |
+    /// | `l2_mode` | rows | where L2 applies ([`L2Mode`]) | rows, table |
+    /// | `init` | normal:0.01 | initialiser of all four tables | see [`Init`] |
+    /// | `loss` | mse | training loss | mse, rmse |
+    /// | `seed` | 42 | initialisation and shuffling | any |
+    /// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
+    /// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
+    /// | `clip` | true | clip predictions to the rating scale | |
+    /// | `threads` | 1 | training threads; > 1 needs per-example plain SGD (see below) | 1..=256 |
+    ///
+    /// **Threads.** With `batch = 1`, plain SGD (no momentum), `loss = mse` and `l2_mode =
+    /// rows` (the classic SGD matrix factorization), training runs a fused per-example
+    /// kernel. On `threads > 1`, or on one thread from [`GRID_MIN_RATINGS`] ratings on, it
+    /// trains in the manner of LIBMF on a grid of blocks (users and items cut into ranges of
+    /// about equal rating counts; see [`grid_side`]): blocks that share no user range and no
+    /// item range run in parallel, so no row is ever written by two threads (no locks, no
+    /// atomics, no data races), and the grid is stored block by block so that an epoch
+    /// needs no shuffled copy of the data. Grid results depend neither on the thread count
+    /// nor on timing: seeded runs give the same weights on 1, 2 or 16 threads. Below
+    /// [`GRID_MIN_RATINGS`], one thread keeps the classic global shuffle.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct MfParams {
+        /// Latent factors K.
+        pub dim: usize,
+        ..schedule,
+        /// L2 on P and Q.
+        pub l2: f32,
+        /// L2 on the bias tables.
+        pub l2_bias: f32,
+        /// Where L2 applies.
+        pub l2_mode: L2Mode,
+        /// Initialiser of all four tables.
+        pub init: Init,
+        /// Training loss.
+        pub loss: Loss,
+        ..stopping,
+        /// Training threads (> 1 only for per-example plain SGD).
+        pub threads: usize,
+    }
 }
 
 impl Default for MfParams {
@@ -227,14 +215,7 @@ impl MfParams {
             n_users as usize,
             n_items as usize,
         );
-        let schedule = Schedule {
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            lr_decay: self.lr_decay,
-            seed: self.seed,
-            patience: self.patience,
-        };
+        let schedule = self.schedule();
         let history = crate::train::fit(&mut net, sets, &schedule, |r, n| on_epoch(r, n))?;
         Ok((net.into_model(), history))
     }
@@ -664,6 +645,13 @@ pub(crate) const KIND: Kind = Kind {
             (_, false) => Box::new(super::overlay(MfParams::default(), over)?),
         })
     },
+    read: Some(|v, implicit| {
+        if implicit {
+            super::read::<crate::models::MfRankParams>(v, implicit)
+        } else {
+            super::read::<MfParams>(v, implicit)
+        }
+    }),
     presets: &["book-mf"],
 };
 

@@ -22,7 +22,7 @@ use crate::nn::{
     OptimizerKind, Step,
 };
 use crate::rng::Rng;
-use crate::train::{EpochRecord, EvalSets, History, Network, Schedule};
+use crate::train::{EpochRecord, EvalSets, History, Network};
 
 mod model;
 mod net;
@@ -31,90 +31,78 @@ pub use model::*;
 pub use net::*;
 use view::*;
 
-/// Hyper-parameters of [`NeuMf`]. The defaults were chosen on a validation split
-/// carved from ML-100K u1.base (`--data u1.base --split random:0.1 --seed 42`, never
-/// u1.test) by a dozen runs around the deep model's recipe (Adam with decoupled weight
-/// decay on the factor tables): validation RMSE 0.9168 (0.9336 with the deep model's
-/// `l2` 1 and lr decay 0.93, which let it overfit after epoch 7).
-///
-/// | name | default | meaning | valid range |
-/// |---|---|---|---|
-/// | `dim` | 32 | factors of the GMF tower's embeddings | 1..=4096 |
-/// | `mlp_dim` | 32 | size of each of the MLP tower's user and item embeddings | 1..=4096 |
-/// | `hidden` | [64, 32] | widths of the MLP tower's hidden layers | each 1..=65536, 0..=16 layers |
-/// | `activation` | relu | activation of the hidden layers | see [`Activation`] |
-/// | `epochs` | 20 | training epochs | 1..=100000 |
-/// | `batch` | 256 | ratings per minibatch | 1..=1048576 |
-/// | `optimizer` | adam | update rule and its constants | see [`Optimizer`] |
-/// | `lr` | 0.002 | learning rate | > 0 |
-/// | `lr_decay` | 0.8 | lr multiplier after each epoch | (0, 1] |
-/// | `l2` | 0.4 | L2 on the four factor tables | ≥ 0 |
-/// | `l2_bias` | 0.001 | L2 on the two bias tables | ≥ 0 |
-/// | `l2_mode` | table | where the embedding L2 applies ([`L2Mode`]; with Adam, table mode is decoupled weight decay) | rows, table |
-/// | `l2_dense` | 0.001 | L2 on the dense kernels and the fusion weights (Keras semantics) | ≥ 0 |
-/// | `init` | normal:0.01 | initialiser of every embedding table | see [`Init`] |
-/// | `dense_init` | glorot_uniform | initialiser of the hidden kernels | glorot_uniform, he_uniform |
-/// | `loss` | mse | training loss: on ratings, or a ranking loss on implicit feedback ([`NetLoss`]) | mse, rmse, bpr, warp, bce, softmax |
-/// | `negatives` | 0 (the loss's default: warp 100 trials, bpr 1, bce 4, softmax 20) | ranking: negatives per positive (warp: most trials) | 0..=100000 |
-/// | `sampling` | uniform | ranking: how negatives are drawn ([`Sampling`]) | uniform, popularity |
-/// | `seed` | 42 | initialisation and shuffling | any |
-/// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
-/// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
-/// | `clip` | true | clip predictions to the rating scale | |
-/// | `threads` | 1 | threads of the dense layers' matrix products | 1..=256 |
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NeuMfParams {
-    /// GMF factors.
-    pub dim: usize,
-    /// Size of each MLP-tower embedding.
-    pub mlp_dim: usize,
-    /// Widths of the MLP tower's hidden layers.
-    pub hidden: Vec<usize>,
-    /// Activation of the hidden layers.
-    pub activation: Activation,
-    /// Training epochs (the maximum, with early stopping).
-    pub epochs: usize,
-    /// Ratings per minibatch.
-    pub batch: usize,
-    /// Update rule.
-    pub optimizer: Optimizer,
-    /// Learning rate.
-    pub lr: f32,
-    /// Learning-rate multiplier per epoch.
-    pub lr_decay: f32,
-    /// L2 on the factor tables.
-    pub l2: f32,
-    /// L2 on the bias tables.
-    pub l2_bias: f32,
-    /// Where the embedding L2 applies.
-    pub l2_mode: L2Mode,
-    /// L2 on the dense kernels and the fusion weights.
-    pub l2_dense: f32,
-    /// Initialiser of the embedding tables.
-    pub init: Init,
-    /// Initialiser of the hidden kernels.
-    pub dense_init: DenseInit,
-    /// Training loss: a rating loss, or a ranking loss on implicit feedback.
-    pub loss: NetLoss,
-    /// Ranking losses: negatives per positive (WARP: most trials); 0 = the loss's default.
-    pub negatives: usize,
-    /// Ranking losses: how negatives are drawn.
-    pub sampling: Sampling,
-    /// Seed of initialisation and shuffling.
-    pub seed: u64,
-    /// Early-stopping patience (0 = off).
-    pub patience: usize,
-    /// Share of the training data held out for validation (0 = none).
-    pub val_fraction: f64,
-    /// Clip predictions to the rating scale.
-    pub clip: bool,
-    /// Threads of the dense layers' matrix products.
-    pub threads: usize,
-    /// Implicit feedback: the interactions are the training ratings at or above this
-    /// (`None`: every rating). Only for training with a ranking loss.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_rating: Option<f32>,
+use super::with_training_fields;
+
+with_training_fields! {
+    /// Hyper-parameters of [`NeuMf`]. The defaults were chosen on a validation split
+    /// carved from ML-100K u1.base (`--data u1.base --split random:0.1 --seed 42`, never
+    /// u1.test) by a dozen runs around the deep model's recipe (Adam with decoupled weight
+    /// decay on the factor tables): validation RMSE 0.9168 (0.9336 with the deep model's
+    /// `l2` 1 and lr decay 0.93, which let it overfit after epoch 7).
+    ///
+    /// | name | default | meaning | valid range |
+    /// |---|---|---|---|
+    /// | `dim` | 32 | factors of the GMF tower's embeddings | 1..=4096 |
+    /// | `mlp_dim` | 32 | size of each of the MLP tower's user and item embeddings | 1..=4096 |
+    /// | `hidden` | [64, 32] | widths of the MLP tower's hidden layers | each 1..=65536, 0..=16 layers |
+    /// | `activation` | relu | activation of the hidden layers | see [`Activation`] |
+    /// | `epochs` | 20 | training epochs | 1..=100000 |
+    /// | `batch` | 256 | ratings per minibatch | 1..=1048576 |
+    /// | `optimizer` | adam | update rule and its constants | see [`Optimizer`] |
+    /// | `lr` | 0.002 | learning rate | > 0 |
+    /// | `lr_decay` | 0.8 | lr multiplier after each epoch | (0, 1] |
+    /// | `l2` | 0.4 | L2 on the four factor tables | ≥ 0 |
+    /// | `l2_bias` | 0.001 | L2 on the two bias tables | ≥ 0 |
+    /// | `l2_mode` | table | where the embedding L2 applies ([`L2Mode`]; with Adam, table mode is decoupled weight decay) | rows, table |
+    /// | `l2_dense` | 0.001 | L2 on the dense kernels and the fusion weights (Keras semantics) | ≥ 0 |
+    /// | `init` | normal:0.01 | initialiser of every embedding table | see [`Init`] |
+    /// | `dense_init` | glorot_uniform | initialiser of the hidden kernels | glorot_uniform, he_uniform |
+    /// | `loss` | mse | training loss: on ratings, or a ranking loss on implicit feedback ([`NetLoss`]) | mse, rmse, bpr, warp, bce, softmax |
+    /// | `negatives` | 0 (the loss's default: warp 100 trials, bpr 1, bce 4, softmax 20) | ranking: negatives per positive (warp: most trials) | 0..=100000 |
+    /// | `sampling` | uniform | ranking: how negatives are drawn ([`Sampling`]) | uniform, popularity |
+    /// | `seed` | 42 | initialisation and shuffling | any |
+    /// | `patience` | 0 | early-stopping patience in epochs (0 = off) | any |
+    /// | `val_fraction` | 0 | share of training data held out for validation | [0, 1) |
+    /// | `clip` | true | clip predictions to the rating scale | |
+    /// | `threads` | 1 | threads of the dense layers' matrix products | 1..=256 |
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct NeuMfParams {
+        /// GMF factors.
+        pub dim: usize,
+        /// Size of each MLP-tower embedding.
+        pub mlp_dim: usize,
+        /// Widths of the MLP tower's hidden layers.
+        pub hidden: Vec<usize>,
+        /// Activation of the hidden layers.
+        pub activation: Activation,
+        ..schedule,
+        /// L2 on the factor tables.
+        pub l2: f32,
+        /// L2 on the bias tables.
+        pub l2_bias: f32,
+        /// Where the embedding L2 applies.
+        pub l2_mode: L2Mode,
+        /// L2 on the dense kernels and the fusion weights.
+        pub l2_dense: f32,
+        /// Initialiser of the embedding tables.
+        pub init: Init,
+        /// Initialiser of the hidden kernels.
+        pub dense_init: DenseInit,
+        /// Training loss: a rating loss, or a ranking loss on implicit feedback.
+        pub loss: NetLoss,
+        /// Ranking losses: negatives per positive (WARP: most trials); 0 = the loss's default.
+        pub negatives: usize,
+        /// Ranking losses: how negatives are drawn.
+        pub sampling: Sampling,
+        ..stopping,
+        /// Threads of the dense layers' matrix products.
+        pub threads: usize,
+        /// Implicit feedback: the interactions are the training ratings at or above this
+        /// (`None`: every rating). Only for training with a ranking loss.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub min_rating: Option<f32>,
+    }
 }
 
 impl Default for NeuMfParams {
@@ -237,23 +225,11 @@ impl NeuMfParams {
         Ok((net.into_model(), history))
     }
 
-    /// The training loop's schedule of these params.
-    fn schedule(&self) -> Schedule {
-        Schedule {
-            epochs: self.epochs,
-            batch: self.batch,
-            lr: self.lr,
-            lr_decay: self.lr_decay,
-            seed: self.seed,
-            patience: self.patience,
-        }
-    }
-
     /// The defaults for implicit feedback (`--implicit`): NCF's setup, BCE with 4
     /// sampled negatives per positive, and the rating defaults but for `l2` 0.2,
     /// `lr_decay` 0.95 and 25 epochs, chosen on validation data carved from u1.base
     /// (`scripts/tune-rank.sh neumf`; validation NDCG@10 0.2515 at its best epoch 23,
-    /// against 0.2219 with the rating defaults; see README.md).
+    /// against 0.2219 with the rating defaults; see docs/tuning.md, "Implicit feedback").
     pub fn implicit() -> Self {
         NeuMfParams {
             loss: NetLoss::Ranking(RankLoss::Bce),
@@ -309,6 +285,7 @@ pub(crate) const KIND: Kind = Kind {
         super::ranking::check_loss_mode("neumf", implicit, p.loss)?;
         Ok(Box::new(p))
     },
+    read: Some(super::read::<NeuMfParams>),
     presets: &[],
 };
 
