@@ -255,6 +255,50 @@ fn shuffle_into(data: &Ratings, order: &[u32], out: &mut Ratings) {
 
 /// The finite-difference check of a network's training step, shared by the gradient
 /// checks of the neural models.
+/// A progress bar on stderr over the epochs of a fit (`epoch 3/25 [bar] message
+/// [elapsed]`), drawn only when wanted and stderr is a terminal; fed from a fit's
+/// `on_epoch` callback. The command line and the Python package share it.
+pub struct EpochBar(Option<indicatif::ProgressBar>);
+
+impl EpochBar {
+    /// A bar when `wanted` and stderr is a terminal, else one that draws nothing.
+    pub fn new(wanted: bool) -> Self {
+        use std::io::IsTerminal;
+        if !wanted || !std::io::stderr().is_terminal() {
+            return EpochBar(None);
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        let style =
+            indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}]")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        EpochBar(Some(bar))
+    }
+
+    /// Whether this bar draws (stderr is a terminal and it was wanted).
+    pub fn is_drawn(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Advances the bar by one epoch of `epochs`, showing `message` when given.
+    pub fn epoch(&self, epochs: usize, message: Option<String>) {
+        if let Some(b) = &self.0 {
+            b.set_length(epochs as u64);
+            if let Some(m) = message {
+                b.set_message(m);
+            }
+            b.inc(1);
+        }
+    }
+
+    /// Removes the bar from the terminal.
+    pub fn finish(self) {
+        if let Some(b) = self.0 {
+            b.finish_and_clear();
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod check {
     use super::Network;

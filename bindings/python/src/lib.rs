@@ -712,8 +712,8 @@ fn presets(kind: &str) -> PyResult<Vec<&'static str>> {
 }
 
 /// Trains a model of `kind` on `train`, the Python thread released while Rust works;
-/// Ctrl-C stops it within one epoch (KeyboardInterrupt). With `verbose`, one line per
-/// epoch on stderr.
+/// Ctrl-C stops it within one epoch (KeyboardInterrupt). With `verbose`, a progress bar
+/// on stderr when it is a terminal, else one line per epoch.
 #[pyfunction]
 #[pyo3(signature = (kind, preset, params_json, train, valid=None, implicit=false, verbose=false, watch=None))]
 #[allow(clippy::too_many_arguments)]
@@ -735,6 +735,7 @@ fn fit(
     let valid = valid.map(|v| v.inner.clone());
     let watch = watch.map(|w| w.inner.clone());
     let interrupted: Mutex<Option<PyErr>> = Mutex::new(None);
+    let bar = embedrec::train::EpochBar::new(verbose);
     let on_epoch = |e: &EpochStats, _: &dyn Recommender| -> embedrec::Result<()> {
         if verbose {
             let figure = match (e.train_rmse, e.val_rmse, e.watch_ndcg) {
@@ -743,10 +744,14 @@ fn fit(
                 (None, None, Some(n)) => format!("watched NDCG@10 {n:.4}"),
                 _ => String::new(),
             };
-            eprintln!(
-                "epoch {}/{} {figure} ({:.2} s)",
-                e.epoch, e.epochs, e.seconds
-            );
+            if bar.is_drawn() {
+                bar.epoch(e.epochs, Some(figure));
+            } else {
+                eprintln!(
+                    "epoch {}/{} {figure} ({:.2} s)",
+                    e.epoch, e.epochs, e.seconds
+                );
+            }
         }
         if let Err(err) = Python::attach(|py| py.check_signals()) {
             *interrupted.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
@@ -766,6 +771,7 @@ fn fit(
         };
         params.fit(&train, &options)
     });
+    bar.finish();
     if let Some(err) = interrupted.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(err);
     }

@@ -419,3 +419,45 @@ def test_load_reads_parquet_files_and_spark_folders(tmp_path):
     pq.write_table(pa.table({"user": [1, 2], "item": [3, 4], "rating": ["4", "5"]}), bad)
     with pytest.raises(ValueError, match="rating"):
         embedrec.load(bad)
+
+
+def _fit_verbose_stderr(on_terminal):
+    """What `MF(epochs=3).fit(..., verbose=True)` writes on stderr in a child process,
+    its stderr a pseudo-terminal or a pipe."""
+    code = (
+        "import embedrec\n"
+        "d = embedrec.Dataset.synthetic(users=100, items=80, ratings=2000, seed=1)\n"
+        "embedrec.MF(dim=4, epochs=3).fit(d, verbose=True)\n"
+    )
+    if not on_terminal:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stderr
+    import pty
+
+    leader, follower = pty.openpty()
+    child = subprocess.Popen([sys.executable, "-c", code], stderr=follower, stdout=subprocess.DEVNULL)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert child.wait(timeout=120) == 0
+    return b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_verbose_draws_a_bar_on_a_terminal_and_lines_elsewhere():
+    lines = _fit_verbose_stderr(on_terminal=False)
+    assert [line.split(" train RMSE")[0] for line in lines.splitlines()] == [
+        "epoch 1/3", "epoch 2/3", "epoch 3/3"
+    ], lines
+    drawn = _fit_verbose_stderr(on_terminal=True)
+    assert "epoch" in drawn and "\x1b[" in drawn, repr(drawn)  # redrawn in place, cleared at the end
+    assert " s)" not in drawn, repr(drawn)  # not the per-epoch lines

@@ -27,20 +27,6 @@ pub(crate) use args::*;
 pub(crate) use params::*;
 pub(crate) use report::*;
 
-/// A progress bar on stderr for `epochs` epochs, when stderr is a terminal.
-fn progress_bar(wanted: bool) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !wanted || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(0);
-    let style =
-        indicatif::ProgressStyle::with_template("epoch {pos}/{len} {bar:30} {msg} [{elapsed}]")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    Some(bar)
-}
-
 pub(crate) fn run(a: &TrainArgs) -> Result<()> {
     // Validate every flag before the (possibly long) data load.
     let kind_params = a.params()?;
@@ -59,17 +45,14 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         .data
         .load_keeping_times(a.seed, kind_params.params.needs_times())?;
     let (train, test) = split.into_datasets(&data);
-    let bar = progress_bar(!a.json);
+    let bar = crate::train::EpochBar::new(!a.json);
     let on_epoch = |e: &EpochStats, _: &dyn Recommender| -> Result<()> {
-        if let Some(b) = &bar {
-            b.set_length(e.epochs as u64);
-            match (e.train_rmse, e.watch_ndcg) {
-                (Some(r), _) => b.set_message(format!("train RMSE {r:.4}")),
-                (None, Some(n)) => b.set_message(format!("test ndcg@10 {n:.4}")),
-                _ => {}
-            }
-            b.inc(1);
-        }
+        let message = match (e.train_rmse, e.watch_ndcg) {
+            (Some(r), _) => Some(format!("train RMSE {r:.4}")),
+            (None, Some(n)) => Some(format!("test ndcg@10 {n:.4}")),
+            _ => None,
+        };
+        bar.epoch(e.epochs, message);
         Ok(())
     };
     let options = FitOptions {
@@ -79,9 +62,7 @@ pub(crate) fn run(a: &TrainArgs) -> Result<()> {
         ..FitOptions::default()
     };
     let model = kind_params.params.fit(&train, &options)?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    bar.finish();
     if let Some(path) = &a.out {
         model.save(path)?;
     }

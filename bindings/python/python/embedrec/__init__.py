@@ -137,7 +137,8 @@ class _Model:
         """Trains on ``train`` (a ``Dataset``); ``valid`` is validation data for early
         stopping (``patience``); ``watch`` is data evaluated after every epoch and kept in
         ``history`` (``watch_rmse``; implicit models ``watch_ndcg``), never used for a
-        decision; ``verbose`` prints one line per epoch on stderr. Returns self."""
+        decision; ``verbose`` shows a progress bar on stderr when it is a terminal, else
+        prints one line per epoch there (a notebook's log). Returns self."""
         self._model = _embedrec.fit(
             self._kind,
             self._preset,
