@@ -3,10 +3,9 @@
 
 use super::print_json;
 use super::train::TrainArgs;
-use crate::data::split::SplitSpec;
 use crate::data::{self, Dataset, TrainTest};
 use crate::error::{Error, Result};
-use crate::eval::folds::{Ranked, split_metrics};
+use crate::eval::folds::{Folds, Ranked, split_metrics};
 use clap::Args;
 use serde_json::json;
 
@@ -53,7 +52,7 @@ fn fold_split(
         return data::load_train_test(&train, &test, &opts);
     }
     let whole = whole.expect("loaded once for k-fold");
-    let split = SplitSpec::KFold { k: a.folds, fold }.apply(whole, a.train.seed)?;
+    let split = Folds::KFold(a.folds).split(whole, fold, a.train.seed)?;
     Ok((whole.clone(), split))
 }
 

@@ -4,10 +4,9 @@
 
 use super::train::{KindParams, TrainArgs};
 use super::{print_json, print_warnings};
-use crate::data::split::SplitSpec;
 use crate::data::{self, TrainTest};
 use crate::error::{Error, Result};
-use crate::eval::folds::{Ranked, split_metrics};
+use crate::eval::folds::{Folds, Ranked, split_metrics};
 use crate::models::{params_like, reader};
 use crate::rng::Rng;
 use clap::Args;
@@ -146,18 +145,14 @@ pub(crate) fn run(a: &SearchArgs) -> Result<()> {
         .collect::<Result<_>>()?;
     let data = data::load(path, &t.data.reader.options()?)?;
     print_warnings(&data.warnings);
-    let splits: Vec<TrainTest> = if a.folds == 1 {
-        vec![
-            SplitSpec::Random {
-                test_fraction: a.val_share,
-            }
-            .apply(&data, t.seed)?,
-        ]
+    let folds = if a.folds == 1 {
+        Folds::Holdout(a.val_share)
     } else {
-        (1..=a.folds)
-            .map(|fold| SplitSpec::KFold { k: a.folds, fold }.apply(&data, t.seed))
-            .collect::<Result<_>>()?
+        Folds::KFold(a.folds)
     };
+    let splits: Vec<TrainTest> = (1..=folds.len())
+        .map(|fold| folds.split(&data, fold, t.seed))
+        .collect::<Result<_>>()?;
     // Implicit models are scored by the validation NDCG@10 (protocol A), higher first;
     // rating models by the validation RMSE, lower first.
     let implicit = base.implicit;
