@@ -24,6 +24,7 @@ import itertools
 import json as _json
 import math
 import os
+import shutil
 import tempfile
 import uuid
 
@@ -99,36 +100,35 @@ def _trained(model):
     return inner
 
 
-def _ship(spark, model):
-    """Saves the model once under a name made of its contents' MD5, adds the file to the
-    SparkContext (once per name) and returns (name, trained model)."""
-    trained = _trained(model)
-    if isinstance(model, (str, os.PathLike)):
-        path = os.fspath(model)
-    else:
-        folder = tempfile.mkdtemp(prefix="embedrec-spark-")
-        path = os.path.join(folder, "model.emb")
-        trained.save(path)
+def _md5(path):
     digest = hashlib.md5()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
-    name = f"embedrec-{digest.hexdigest()}.emb"
-    shipped = os.path.join(tempfile.gettempdir(), "embedrec-spark-models", name)
-    if not os.path.exists(shipped):
-        os.makedirs(os.path.dirname(shipped), exist_ok=True)
-        tmp = f"{shipped}.{os.getpid()}.tmp"
-        with open(path, "rb") as src, open(tmp, "wb") as dst:
-            for chunk in iter(lambda: src.read(1 << 20), b""):
-                dst.write(chunk)
-        os.replace(tmp, shipped)
+    return digest.hexdigest()
+
+
+def _ship(spark, model):
+    """Puts the model file, once, under a name made of its contents' MD5 in a folder of
+    the driver's temp dir, adds it to the SparkContext (once per name) and returns
+    (name, trained model)."""
+    trained = _trained(model)
+    folder = os.path.join(tempfile.gettempdir(), "embedrec-spark-models")
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".{uuid.uuid4().hex}.tmp")
+    if isinstance(model, (str, os.PathLike)):
+        shutil.copyfile(os.fspath(model), tmp)
+    else:
+        trained.save(tmp)
+    name = f"embedrec-{_md5(tmp)}.emb"
+    os.replace(tmp, os.path.join(folder, name))
     sc = spark.sparkContext
     added = getattr(sc, "_embedrec_files", None)
     if added is None:
         added = set()
         sc._embedrec_files = added
     if name not in added:
-        sc.addFile(shipped)
+        sc.addFile(os.path.join(folder, name))
         added.add(name)
     return name, trained
 
