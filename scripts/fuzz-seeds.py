@@ -6,7 +6,9 @@
 Every seed comes from `embedrec data synth` (small MovieLens-shaped data, never
 MovieLens itself), from models trained on it, or is written here by hand; each file is
 a few KB at most. The layout of a target's input (a leading option byte, etc.) is
-described in src/fuzz_targets.rs. The folders are rewritten whole.
+described in src/fuzz_targets.rs. The folders are rewritten whole. The `movielens`
+seeds are named `seed-<format>-<file>` (their first byte picks the reader), so that no
+file in the repository bears a MovieLens data file's name.
 """
 import os
 import shutil
@@ -77,16 +79,16 @@ def seeds(tmp):
     genres = [b"Action", b"Comedy", b"Drama", b"Children's", b"Sci-Fi"]
     movies_dat = b"\n".join(b"%s::%s::%s|%s" % (f[0], f[1], genres[k % 5], genres[(k + 2) % 5]) for k, f in enumerate(items))
     movies_csv = b"movieId,title,genres\n" + b"\n".join(b'%s,"%s",%s|%s' % (f[0], f[1], genres[k % 5], genres[(k + 1) % 5]) for k, f in enumerate(items))
-    write("movielens", "u.data", b"\x00" + udata)
-    write("movielens", "u1.base", b"\x01" + b"\n".join(tsv_lines[:40]))
-    write("movielens", "ratings.dat", b"\x02" + dat)
-    write("movielens", "ratings.csv", b"\x03" + ucsv)
-    write("movielens", "ratings.csv-quoted", b"\x03" + b'userId,movieId,rating,timestamp\n"1","2",4.5,100\n2,"x\ny",3,5\n')
-    write("movielens", "u.user", b"\x04" + uuser)
-    write("movielens", "u.item", b"\x05" + uitem)
-    write("movielens", "users.dat", b"\x06" + users_dat)
-    write("movielens", "movies.dat", b"\x07" + movies_dat)
-    write("movielens", "movies.csv", b"\x08" + movies_csv)
+    write("movielens", "seed-100k-ratings", b"\x00" + udata)
+    write("movielens", "seed-100k-base", b"\x01" + b"\n".join(tsv_lines[:40]))
+    write("movielens", "seed-1m-ratings", b"\x02" + dat)
+    write("movielens", "seed-25m-ratings", b"\x03" + ucsv)
+    write("movielens", "seed-25m-ratings-quoted", b"\x03" + b'userId,movieId,rating,timestamp\n"1","2",4.5,100\n2,"x\ny",3,5\n')
+    write("movielens", "seed-100k-users", b"\x04" + uuser)
+    write("movielens", "seed-100k-items", b"\x05" + uitem)
+    write("movielens", "seed-1m-users", b"\x06" + users_dat)
+    write("movielens", "seed-1m-movies", b"\x07" + movies_dat)
+    write("movielens", "seed-25m-movies", b"\x08" + movies_csv)
 
     # model_file: small models of several kinds, trained on the synthetic ratings.
     small = os.path.join(tmp, "small")
