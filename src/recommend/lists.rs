@@ -43,6 +43,15 @@ impl<'a> IntoIterator for &'a RecommendationList {
     }
 }
 
+/// A top-N list by item rows (see [`TrainedModel::recommend_rows`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowList {
+    /// `(item row, score)`, best first.
+    pub items: Vec<(u32, f32)>,
+    /// True when the user was unknown and the list is the most-rated items.
+    pub fallback: bool,
+}
+
 /// Refuses a list length of 0.
 pub(super) fn check_n(n: usize) -> Result<()> {
     if n == 0 {
@@ -96,9 +105,27 @@ impl TrainedModel {
         threads: usize,
         exclude_seen: bool,
     ) -> Result<Vec<RecommendationList>> {
+        Ok(self
+            .recommend_rows(users, n, threads, exclude_seen)?
+            .into_iter()
+            .map(|l| listing(self, l.items, false, l.fallback))
+            .collect())
+    }
+
+    /// [`TrainedModel::recommend_many_with`] by item rows: each list's `(item row,
+    /// score)` pairs, best first, scores clipped as in the lists by raw ids (the raw id of
+    /// a row is `self.items.raw(row)`). For fronts that map rows to their own ids once
+    /// (the Python and Spark lists) instead of one string per listed item.
+    pub fn recommend_rows<S: AsRef<str>>(
+        &self,
+        users: &[S],
+        n: usize,
+        threads: usize,
+        exclude_seen: bool,
+    ) -> Result<Vec<RowList>> {
         check_n(n)?;
         let rows: Vec<Option<u32>> = users.iter().map(|u| self.user_index(u.as_ref())).collect();
-        let mut lists: Vec<Option<RecommendationList>> = vec![None; users.len()];
+        let mut lists: Vec<Option<RowList>> = vec![None; users.len()];
         // Known users in row order through the blocked scorer; each row's list goes to
         // every position asking for it.
         let mut wanted: Vec<(u32, usize)> = rows
@@ -119,7 +146,11 @@ impl TrainedModel {
             };
             let mut at = 0;
             top_n_for_users(&self.model, &distinct, &rated, n, threads, |u, list| {
-                let l = listing(self, list.to_vec(), self.clip, false);
+                let clip = |(i, s): (u32, f32)| (i, if self.clip { self.scale.clip(s) } else { s });
+                let l = RowList {
+                    items: list.iter().copied().map(clip).collect(),
+                    fallback: false,
+                };
                 while at < wanted.len() && wanted[at].0 == u {
                     lists[wanted[at].1] = Some(l.clone());
                     at += 1;
@@ -127,16 +158,14 @@ impl TrainedModel {
                 Ok(())
             })?;
         }
-        let popular = rows
-            .iter()
-            .any(Option::is_none)
-            .then(|| popular_items(self, n));
+        let popular = || RowList {
+            items: top_n(&item_popularity(self), n, &[]),
+            fallback: true,
+        };
+        let fallback = rows.iter().any(Option::is_none).then(popular);
         Ok(lists
             .into_iter()
-            .map(|l| {
-                l.or_else(|| popular.clone())
-                    .unwrap_or_else(|| popular_items(self, n))
-            })
+            .map(|l| l.or_else(|| fallback.clone()).unwrap_or_else(popular))
             .collect())
     }
 

@@ -11,6 +11,6 @@ pub use crate::metrics::heap::top_n;
 pub use all_users::{top_n_all_users, top_n_for_users};
 pub use fold_in::{FoldedUser, fold_in, recommend_folded};
 pub use lists::{
-    Recommendation, RecommendationList, has_item_embeddings, item_embeddings, item_popularity,
-    popular_items, recommend_user, recommend_user_with, similar_items,
+    Recommendation, RecommendationList, RowList, has_item_embeddings, item_embeddings,
+    item_popularity, popular_items, recommend_user, recommend_user_with, similar_items,
 };

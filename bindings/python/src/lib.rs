@@ -9,6 +9,7 @@ use embedrec::models::{EpochStats, FitOptions, Recommender, Validation, params_f
 use embedrec::{Error, TrainedModel};
 use pyo3::exceptions::{PyConnectionError, PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -368,7 +369,27 @@ struct PyTrainedModel {
 }
 
 /// A top-N list as `(item, score)` tuples.
-type Pairs = Vec<(String, f32)>;
+/// Lists by item rows as Python lists of `(item, score)` tuples; each item's id string
+/// is made once per call and shared by every list naming it.
+fn py_lists<'py>(
+    py: Python<'py>,
+    m: &TrainedModel,
+    lists: Vec<embedrec::recommend::RowList>,
+) -> PyResult<Vec<Bound<'py, PyList>>> {
+    let mut ids: Vec<Option<Bound<'py, PyString>>> = vec![None; m.items.len()];
+    lists
+        .into_iter()
+        .map(|l| {
+            let pairs = l.items.into_iter().map(|(i, s)| {
+                let id = ids[i as usize]
+                    .get_or_insert_with(|| PyString::new(py, m.items.raw(i)))
+                    .clone();
+                (id, s)
+            });
+            PyList::new(py, pairs.collect::<Vec<_>>())
+        })
+        .collect()
+}
 
 /// A list as `(item, score)` tuples.
 fn pairs(list: embedrec::recommend::RecommendationList) -> Vec<(String, f32)> {
@@ -506,18 +527,14 @@ impl PyTrainedModel {
             .detach(|| -> Result<_, String> {
                 let users = arrow_ids(reader, &[user])?.remove(0);
                 let lists = m
-                    .recommend_many_with(&users, n, threads.max(1), exclude_seen)
+                    .recommend_rows(&users, n, threads.max(1), exclude_seen)
                     .map_err(|e| e.to_string())?;
                 let (mut counts, mut items, mut scores) = (Vec::new(), Vec::new(), Vec::new());
                 for list in &lists {
                     counts.extend_from_slice(&(list.items.len() as u32).to_le_bytes());
-                    for r in list {
-                        let row = m
-                            .items
-                            .index_of(&r.item)
-                            .expect("a listed item is a model item");
+                    for &(row, score) in &list.items {
                         items.extend_from_slice(&row.to_le_bytes());
-                        scores.extend_from_slice(&r.score.to_le_bytes());
+                        scores.extend_from_slice(&score.to_le_bytes());
                     }
                 }
                 Ok((counts, items, scores))
@@ -549,38 +566,39 @@ impl PyTrainedModel {
 
     /// The lists of many users at once (blocked scoring on `threads` threads).
     #[pyo3(signature = (users, n=10, threads=1))]
-    fn recommend_many(
+    fn recommend_many<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         users: Vec<Bound<'_, PyAny>>,
         n: usize,
         threads: usize,
-    ) -> PyResult<Vec<Vec<(String, f32)>>> {
+    ) -> PyResult<Vec<Bound<'py, PyList>>> {
         let users: Vec<String> = users.iter().map(id_text).collect::<PyResult<_>>()?;
         let m = self.inner.clone();
         let lists = py
-            .detach(|| m.recommend_many(&users, n, threads.max(1)))
+            .detach(|| m.recommend_rows(&users, n, threads.max(1), true))
             .map_err(py_err)?;
-        Ok(lists.into_iter().map(pairs).collect())
+        py_lists(py, &m, lists)
     }
 
     /// Every user's list (the model's users, in their order): `[(user, [(item, score),
     /// ...]), ...]`.
     #[pyo3(signature = (n=10, threads=1))]
-    fn recommend_all(
+    fn recommend_all<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         n: usize,
         threads: usize,
-    ) -> PyResult<Vec<(String, Pairs)>> {
+    ) -> PyResult<Vec<(Bound<'py, PyString>, Bound<'py, PyList>)>> {
         let m = self.inner.clone();
-        let users: Vec<String> = m.users.raw_ids().to_vec();
+        let users = self.inner.users.raw_ids();
         let lists = py
-            .detach(|| m.recommend_many(&users, n, threads.max(1)))
+            .detach(|| m.recommend_rows(users, n, threads.max(1), true))
             .map_err(py_err)?;
         Ok(users
-            .into_iter()
-            .zip(lists.into_iter().map(pairs))
+            .iter()
+            .map(|u| PyString::new(py, u))
+            .zip(py_lists(py, &m, lists)?)
             .collect())
     }
 
