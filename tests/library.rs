@@ -272,6 +272,54 @@ fn a_blend_trains_its_members_through_the_library() {
     assert!(matches!(p.fit(&train, &none), Err(Error::Usage(_))));
 }
 
+/// The default blend fits its weights on out-of-fold predictions of every training
+/// rating (5 folds); one carve with `folds = 1`. Folds trained at once give the same model.
+#[test]
+fn a_blend_fits_its_weights_on_out_of_fold_predictions() {
+    let (train, test) = data();
+    let p = BlendParams {
+        members: vec!["baseline".into(), "knn".into()],
+        ..Default::default()
+    };
+    let one = p.fit(&train, &FitOptions::default()).unwrap();
+    let v = &one.params["validation"];
+    assert_eq!(v["folds"], 5);
+    assert_eq!(v["ratings"].as_u64().unwrap() as usize, train.ratings.len());
+    let two = BlendParams {
+        threads: 2,
+        ..p.clone()
+    }
+    .fit(&train, &FitOptions::default())
+    .unwrap();
+    assert_eq!(two.params["validation"], one.params["validation"]);
+    let pairs: Vec<(String, String)> = (0..test.ratings.len())
+        .map(|k| {
+            let r = &test.ratings;
+            (
+                test.users.raw(r.users[k]).to_string(),
+                test.items.raw(r.items[k]).to_string(),
+            )
+        })
+        .collect();
+    for (u, i) in &pairs {
+        assert_eq!(
+            one.predict(u, i).value.to_bits(),
+            two.predict(u, i).value.to_bits()
+        );
+    }
+    let carve = BlendParams { folds: 1, ..p }
+        .fit(&train, &FitOptions::default())
+        .unwrap();
+    let v = &carve.params["validation"];
+    assert_eq!(v["folds"], 1);
+    let carved = v["ratings"].as_u64().unwrap() as usize;
+    assert!(carved < train.ratings.len() / 5, "{carved} carved");
+    assert_ne!(
+        carve.params["validation"]["weights"],
+        one.params["validation"]["weights"]
+    );
+}
+
 /// The command line is a front over the same calls: a model trained by `embedrec train`
 /// on a file predicts exactly as one trained by the library on the same file and split.
 #[test]

@@ -2,10 +2,13 @@
 //! "feature-weighted" idea of the Netflix-prize blends reduced to its linear core).
 //!
 //! `prediction = w_0 + sum_k w_k * prediction_k(u, i)`. The weights are fitted by ridge
-//! regression of the ratings of a **validation split carved from the training data** on
-//! the members' (clipped) predictions, with the members trained on the rest of the
-//! training data; then (by default) every member is refitted on all the training data and
-//! the weights are kept. The test set is never seen. [`super::fit`] trains the members
+//! regression of training ratings on the members' (clipped) **out-of-fold** predictions:
+//! by default the training data is cut into `folds` (5) folds and each fold is predicted
+//! by members trained on the other four (stacking by cross-fitting, as scikit-learn's
+//! `StackingRegressor` does), so every training rating is a validation target; with
+//! `folds = 1`, one validation split carved from the training data instead. Then every
+//! member is refitted on all the training data and the weights are kept. The test set is
+//! never seen. [`super::fit`] trains the members
 //! (each kind with its own defaults, see `embedrec train --model blend --members ...`):
 //! this module holds the weight fit and the [`Recommender`] that combines the members.
 
@@ -19,32 +22,48 @@ use crate::error::{Error, Result};
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
 /// | `members` | `["mf", "knn", "autorec"]` | member model kinds, each trained with its own defaults | ≥ 2 of [`BlendParams::blendable`] |
-/// | `val_fraction` | 0.1 | share of the training data carved out to fit the weights | (0, 0.5] |
+/// | `folds` | 5 | folds of the out-of-fold predictions the weights are fitted on; 1: one carve of `val_fraction` | 1..=20 |
+/// | `val_fraction` | 0.1 | with `folds = 1`: share of the training data carved out to fit the weights | (0, 0.5] |
 /// | `ridge` | 1.0 | L2 penalty on the member weights (not the intercept), in units of validation ratings | ≥ 0 |
-/// | `refit` | true | retrain every member on all the training data once the weights are fitted | |
-/// | `seed` | 42 | seed of the validation carve (members use it too) | any |
+/// | `refit` | true | retrain every member on all the training data once the weights are fitted (always, with `folds` ≥ 2) | |
+/// | `threads` | 1 | folds trained at once (each member with its own threads); results do not depend on it | ≥ 1 |
+/// | `seed` | 42 | seed of the folds or the validation carve (members use it too) | any |
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct BlendParams {
     /// Member model kinds, as on the command line.
     pub members: Vec<String>,
-    /// Share of the training data carved out to fit the weights.
+    /// Folds of the out-of-fold member predictions the weights are fitted on (1: one
+    /// carve of `val_fraction`). Model files from before this field read as 1, the way
+    /// they were fitted.
+    #[serde(default = "one_carve")]
+    pub folds: usize,
+    /// With `folds = 1`, the share of the training data carved out to fit the weights.
     pub val_fraction: f64,
     /// L2 penalty on the member weights.
     pub ridge: f64,
     /// Retrain the members on all the training data after the weight fit.
     pub refit: bool,
+    /// Folds trained at once.
+    pub threads: usize,
     /// Seed of the validation carve.
     pub seed: u64,
+}
+
+/// `folds` of a blend whose params predate the field: it was fitted on one carve.
+fn one_carve() -> usize {
+    1
 }
 
 impl Default for BlendParams {
     fn default() -> Self {
         BlendParams {
             members: vec!["mf".into(), "knn".into(), "autorec".into()],
+            folds: 5,
             val_fraction: 0.1,
             ridge: 1.0,
             refit: true,
+            threads: 1,
             seed: 42,
         }
     }
@@ -79,6 +98,20 @@ impl BlendParams {
                 "blend member `{bad}` is not a rating model that can be blended (blendable: {})",
                 Self::blendable().join(", ")
             )));
+        }
+        if !(1..=20).contains(&self.folds) {
+            return Err(Error::Usage(format!(
+                "blend folds must be in 1..=20, got {}",
+                self.folds
+            )));
+        }
+        if self.threads == 0 {
+            return Err(Error::Usage("blend threads must be >= 1, got 0".into()));
+        }
+        if self.folds > 1 && !self.refit {
+            return Err(Error::Usage(
+                "blend refit = false needs folds = 1: the models of the folds are not kept".into(),
+            ));
         }
         if !(self.val_fraction > 0.0 && self.val_fraction <= 0.5) {
             return Err(Error::Usage(format!(
@@ -517,5 +550,19 @@ mod tests {
             ..Default::default()
         };
         assert!(p.check().is_err());
+        for (folds, refit, ok) in [
+            (0, true, false),
+            (21, true, false),
+            (5, false, false),
+            (1, false, true),
+            (20, true, true),
+        ] {
+            p = BlendParams {
+                folds,
+                refit,
+                ..Default::default()
+            };
+            assert_eq!(p.check().is_ok(), ok, "folds {folds} refit {refit}");
+        }
     }
 }

@@ -14,8 +14,8 @@ pub(crate) enum ModelKind {
     Knn,
     /// I-AutoRec: an autoencoder of each item's ratings (code size --hidden).
     Autorec,
-    /// A linear blend of other models (--members), weights fitted on validation data
-    /// carved from the training data.
+    /// A linear blend of other models (--members), weights fitted on the members'
+    /// out-of-fold predictions of the training data.
     Blend,
     /// Weighted ALS for implicit feedback (Hu, Koren and Volinsky), conjugate gradient.
     Ials,

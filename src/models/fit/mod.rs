@@ -27,7 +27,7 @@ use super::{
     AnyModel, AutoRecInput, AutoRecParams, BaselineParams, DeepParams, EaseParams, IalsParams,
     KnnParams, MfParams, MfRankParams, NeuMfParams, Popularity, Recommender,
 };
-use crate::data::split::validation_split;
+use crate::data::split::{kfold, validation_split};
 use crate::data::{Dataset, Features, IdMap, RatingScale, Ratings, TrainTest};
 use crate::error::{Error, Result};
 use crate::metrics::ranking::{DEFAULT_THRESHOLD, ranking_metrics_of};

@@ -17,6 +17,38 @@ pub(super) fn member_params(p: &BlendParams) -> Result<Vec<Box<dyn Fit>>> {
         .collect()
 }
 
+/// One fold of a cross-fitted blend: the held-out rating indices, each member's
+/// predictions of them, and each member's params as fitted.
+type FoldPredictions = (Vec<usize>, Vec<Vec<f32>>, Vec<Value>);
+
+/// `f(0), ..., f(n - 1)` in order, computed on up to `threads` threads (fold `i` on thread
+/// `i % threads`): the results do not depend on `threads`.
+fn in_parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, n.max(1));
+    if threads == 1 {
+        return (0..n).map(f).collect();
+    }
+    let f = &f;
+    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..n)
+                        .step_by(threads)
+                        .map(|i| (i, f(i)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a blend fold thread panicked"))
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
 pub(super) fn rmse(predictions: &[f32], values: &[f32]) -> f64 {
     let se: f64 = predictions
         .iter()
@@ -37,9 +69,11 @@ impl Fit for BlendParams {
         BlendParams::check(self)
     }
 
-    /// Trains the members on the training data less a validation carve (or on all of it
-    /// when validation data is given), the weights on the members' predictions of the
-    /// validation data, then (with `refit`) the members again on all the training data.
+    /// Trains the members on `folds` folds of the training data, each fold predicted by
+    /// the members trained on the others (or, with `folds = 1`, on the training data less
+    /// a validation carve, or on all of it when validation data is given); the weights on
+    /// those predictions; then (with `refit`, always with folds) the members again on all
+    /// the training data.
     fn fit_rows(&self, set: &TrainingSet<'_>, options: &RowOptions<'_>) -> Result<Fitted> {
         let p = self;
         Fit::check(p)?;
@@ -52,55 +86,110 @@ impl Fit for BlendParams {
             threshold: options.threshold,
             on_epoch: None,
         };
-        let carve = match options.validation {
-            RowValidation::Params => p.val_fraction,
-            RowValidation::Carve(f) => f,
-            RowValidation::Ratings(_) => 0.0,
-            RowValidation::None => {
-                return Err(Error::Usage(
-                    "a blend fits its weights on validation data: it cannot train without".into(),
-                ));
+        let scale = set.scale;
+        let mut member_json = Vec::new();
+        let mut preds = Vec::new();
+        // Member k's clipped prediction of validation target t, in columns[k][t].
+        let predict = |model: &AnyModel, r: &Ratings, preds: &mut Vec<crate::model::Prediction>| {
+            model.predict_many_at(&r.users, &r.items, r.times.as_deref(), preds);
+            preds
+                .iter()
+                .map(|x| scale.clip(x.value))
+                .collect::<Vec<f32>>()
+        };
+        let folds = match options.validation {
+            RowValidation::Params => p.folds,
+            _ => 1,
+        };
+        let (columns, first_models, val) = if folds > 1 {
+            let n = set.ratings.len();
+            if n < 2 * folds {
+                return Err(Error::Usage(format!(
+                    "blend: too few training ratings ({n}) for {folds} folds"
+                )));
             }
-        };
-        let (fit_idx, val_idx) = if carve > 0.0 {
-            validation_split(set.ratings, carve, p.seed)
+            let (threads, threshold) = (options.threads, options.threshold);
+            let run_fold = |f: usize| -> Result<FoldPredictions> {
+                let (fit_idx, held_idx) = kfold(n, folds, f, p.seed);
+                let (fit_ratings, held) =
+                    (set.ratings.select(&fit_idx), set.ratings.select(&held_idx));
+                let fold_set = set.with_ratings(&fit_ratings);
+                let fold_options = RowOptions {
+                    threads,
+                    validation: RowValidation::Params,
+                    watch: None,
+                    threshold,
+                    on_epoch: None,
+                };
+                let (mut columns, mut params, mut preds) = (Vec::new(), Vec::new(), Vec::new());
+                for m in &members {
+                    let fitted = m.fit_rows(&fold_set, &fold_options)?;
+                    columns.push(predict(&fitted.model, &held, &mut preds));
+                    params.push(fitted.params);
+                }
+                Ok((held_idx, columns, params))
+            };
+            let mut columns = vec![vec![0.0f32; n]; members.len()];
+            for (f, fold) in in_parallel(folds, p.threads, run_fold)
+                .into_iter()
+                .enumerate()
+            {
+                let (held_idx, fold_columns, params) = fold?;
+                for (column, fold_column) in columns.iter_mut().zip(fold_columns) {
+                    for (&t, v) in held_idx.iter().zip(fold_column) {
+                        column[t] = v;
+                    }
+                }
+                if f == 0 {
+                    member_json = params;
+                }
+            }
+            (columns, Vec::new(), Cow::Borrowed(set.ratings))
         } else {
-            ((0..set.ratings.len()).collect(), Vec::new())
-        };
-        let (fit_ratings, carved);
-        let (first_set, val) = match options.validation {
-            RowValidation::Ratings(v) => (*set, v),
-            _ => {
-                if val_idx.is_empty() || fit_idx.is_empty() {
+            let carve = match options.validation {
+                RowValidation::Params => p.val_fraction,
+                RowValidation::Carve(f) => f,
+                RowValidation::Ratings(_) => 0.0,
+                RowValidation::None => {
                     return Err(Error::Usage(
-                        "blend: too few training ratings to carve a validation set".into(),
+                        "a blend fits its weights on validation data: it cannot train without"
+                            .into(),
                     ));
                 }
-                fit_ratings = set.ratings.select(&fit_idx);
-                carved = set.ratings.select(&val_idx);
-                (set.with_ratings(&fit_ratings), &carved)
+            };
+            let (fit_idx, val_idx) = if carve > 0.0 {
+                validation_split(set.ratings, carve, p.seed)
+            } else {
+                ((0..set.ratings.len()).collect(), Vec::new())
+            };
+            let fit_ratings;
+            let (first_set, val) = match options.validation {
+                RowValidation::Ratings(v) => (*set, Cow::Borrowed(v)),
+                _ => {
+                    if val_idx.is_empty() || fit_idx.is_empty() {
+                        return Err(Error::Usage(
+                            "blend: too few training ratings to carve a validation set".into(),
+                        ));
+                    }
+                    fit_ratings = set.ratings.select(&fit_idx);
+                    let carved = set.ratings.select(&val_idx);
+                    (set.with_ratings(&fit_ratings), Cow::Owned(carved))
+                }
+            };
+            if val.is_empty() {
+                return Err(Error::Usage("blend: the validation data is empty".into()));
             }
+            let mut columns = Vec::new();
+            let mut first_models = Vec::new();
+            for m in &members {
+                let fitted = m.fit_rows(&first_set, &member_options)?;
+                columns.push(predict(&fitted.model, &val, &mut preds));
+                member_json.push(fitted.params);
+                first_models.push(fitted.model);
+            }
+            (columns, first_models, val)
         };
-        if val.is_empty() {
-            return Err(Error::Usage("blend: the validation data is empty".into()));
-        }
-        let scale = set.scale;
-        let mut columns = Vec::new();
-        let mut first_models = Vec::new();
-        let mut member_json = Vec::new();
-        let mut member_rmse = Vec::new();
-        let mut preds = Vec::new();
-        for m in &members {
-            let fitted = m.fit_rows(&first_set, &member_options)?;
-            fitted
-                .model
-                .predict_many_at(&val.users, &val.items, val.times.as_deref(), &mut preds);
-            let column: Vec<f32> = preds.iter().map(|x| scale.clip(x.value)).collect();
-            member_rmse.push(rmse(&column, &val.values));
-            columns.push(column);
-            member_json.push(fitted.params);
-            first_models.push(fitted.model);
-        }
+        let member_rmse: Vec<f64> = columns.iter().map(|c| rmse(c, &val.values)).collect();
         let (intercept, weights) = fit_weights(&columns, &val.values, p.ridge)?;
         let blended: Vec<f32> = (0..val.len())
             .map(|t| {
@@ -113,7 +202,8 @@ impl Fit for BlendParams {
             })
             .collect();
         let blend_val_rmse = rmse(&blended, &val.values);
-        let refit = p.refit && !matches!(options.validation, RowValidation::Ratings(_));
+        let refit =
+            folds > 1 || (p.refit && !matches!(options.validation, RowValidation::Ratings(_)));
         let models = if refit {
             members
                 .iter()
@@ -128,6 +218,7 @@ impl Fit for BlendParams {
         params["member_clip"] = json!(scale);
         params["validation"] = json!({
             "ratings": val.len(),
+            "folds": folds,
             "member_rmse": member_rmse,
             "blend_rmse": blend_val_rmse,
             "intercept": blend.intercept,

@@ -337,8 +337,9 @@ class Popularity(_Model):
 
 
 class Blend(_Model):
-    """A linear blend of other models, weights fitted on validation data carved from the
-    training data."""
+    """A linear blend of other models: ridge weights fitted on the members' out-of-fold
+    predictions of the training ratings (``folds`` folds; ``folds=1``: one validation
+    carve), then the members refitted on all the training data."""
 
     _kind = "blend"
 
