@@ -430,11 +430,23 @@ fn load(
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "blend",
+    about: "A linear blend of other models (--members), weights fitted on validation data carved from the training data",
     load,
     member: None,
     params: super::rating_params::<BlendParams>,
     read: Some(super::read::<BlendParams>),
     presets: &[],
+    flags: |implicit| {
+        use super::flags::{Flag, names};
+        (!implicit).then(|| {
+            vec![
+                Flag::parsed("--members", "members", |s| Ok(names(s).into())),
+                Flag::field("--ridge", "ridge"),
+                Flag::field("--val-fraction", "val_fraction"),
+            ]
+        })
+    },
+    no_preset: None,
 };
 
 #[cfg(test)]
