@@ -696,6 +696,7 @@ fn load(
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "autorec",
+    about: "I-AutoRec: an autoencoder of each item's ratings (code size --hidden)",
     load,
     member: Some(|seed| {
         Box::new(AutoRecParams {
@@ -706,6 +707,22 @@ pub(crate) const KIND: Kind = Kind {
     params: super::rating_params::<AutoRecParams>,
     read: Some(super::read::<AutoRecParams>),
     presets: &[],
+    flags: |implicit| {
+        use super::flags::{self, Flag};
+        (!implicit).then(|| {
+            let mut v = flags::SCHEDULE.to_vec();
+            v.push(flags::L2);
+            v.extend(flags::STOPPING);
+            v.push(Flag::parsed("--hidden", "hidden", |s| {
+                let size: usize = s.trim().parse().map_err(|_| {
+                    Error::Usage(format!("--hidden: autorec takes one code size, got '{s}'"))
+                })?;
+                Ok(size.into())
+            }));
+            v
+        })
+    },
+    no_preset: None,
 };
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! squares (the method and defaults of Surprise's `BaselineOnly`).
 
 use super::Recommender;
+use super::flags::Flag;
 use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use crate::data::Ratings;
 use crate::error::{Error, Result};
@@ -266,11 +267,22 @@ impl Model for Baseline {
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "baseline",
+    about: "mu + user bias + item bias, fitted by ALS (Surprise's BaselineOnly)",
     load: |_, users, items, t| Baseline::load_tensors(users, items, t).map(AnyModel::new),
     member: Some(|_| Box::new(BaselineParams::default())),
     params: super::rating_params::<BaselineParams>,
     read: Some(super::read::<BaselineParams>),
     presets: &[],
+    flags: |implicit| {
+        (!implicit).then(|| {
+            vec![
+                Flag::field("--epochs", "epochs"),
+                Flag::field("--reg-user", "reg_user"),
+                Flag::field("--reg-item", "reg_item"),
+            ]
+        })
+    },
+    no_preset: Some("the baseline has no presets"),
 };
 
 #[cfg(test)]

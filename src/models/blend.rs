@@ -463,11 +463,25 @@ fn load(
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "blend",
+    about: "A linear blend of other models (--members), weights fitted on the members' out-of-fold predictions of the training data",
     load,
     member: None,
     params: super::rating_params::<BlendParams>,
     read: Some(super::read::<BlendParams>),
     presets: &[],
+    flags: |implicit| {
+        use super::flags::{Flag, names};
+        (!implicit).then(|| {
+            vec![
+                Flag::parsed("--members", "members", |s| Ok(names(s).into())),
+                Flag::field("--ridge", "ridge"),
+                Flag::field("--blend-folds", "folds"),
+                Flag::field("--val-fraction", "val_fraction"),
+                super::flags::THREADS,
+            ]
+        })
+    },
+    no_preset: None,
 };
 
 #[cfg(test)]

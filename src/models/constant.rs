@@ -96,6 +96,7 @@ impl Model for Constant {
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "constant",
+    about: "A constant prediction (tests only)",
     load: |_, users, items, t| {
         Ok(AnyModel::new(Constant {
             value: t.scalar("value")?,
@@ -107,4 +108,6 @@ pub(crate) const KIND: Kind = Kind {
     params: super::rating_params::<ConstantParams>,
     read: Some(super::read::<ConstantParams>),
     presets: &[],
+    flags: |implicit| (!implicit).then(Vec::new),
+    no_preset: None,
 };

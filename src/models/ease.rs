@@ -515,6 +515,7 @@ fn load(
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "ease",
+    about: "EASE (Steck 2019): closed-form item-item model (L2 --l2); implicit only",
     load,
     member: None,
     params: |preset, over, _| {
@@ -526,7 +527,31 @@ pub(crate) const KIND: Kind = Kind {
     },
     read: Some(super::read::<EaseParams>),
     presets: &["next-item"],
+    flags: |implicit| {
+        use super::flags::{self, Flag, L2, THREADS};
+        implicit.then(|| {
+            let mut v = vec![L2, THREADS, Flag::parsed("--recency", "", parse_recency)];
+            v.extend(flags::IMPLICIT);
+            v
+        })
+    },
+    no_preset: None,
 };
+
+/// `--recency BETA:TAU` -> `recency_beta`, `recency_tau`; `none` -> no recency (beta 0,
+/// the default tau).
+fn parse_recency(s: &str) -> Result<serde_json::Value> {
+    let (beta, tau) = if s == "none" {
+        (0.0, EaseParams::default().recency_tau)
+    } else {
+        let bad = || Error::Usage(format!("--recency: expected BETA:TAU or 'none', got '{s}'"));
+        let (beta, tau) = s.split_once(':').ok_or_else(bad)?;
+        let beta: f32 = beta.trim().parse().map_err(|_| bad())?;
+        let tau: f32 = tau.trim().parse().map_err(|_| bad())?;
+        (beta, tau)
+    };
+    Ok(serde_json::json!({ "recency_beta": beta, "recency_tau": tau }))
+}
 
 #[cfg(test)]
 mod tests {

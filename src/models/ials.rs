@@ -534,11 +534,31 @@ fn load(
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "ials",
+    about: "Weighted ALS for implicit feedback (Hu, Koren and Volinsky), conjugate gradient",
     load,
     member: None,
     params: super::implicit_params::<IalsParams>,
     read: Some(super::read::<IalsParams>),
     presets: &[],
+    flags: |implicit| {
+        use super::flags::{self, DIM, Flag, L2, THREADS, parsed};
+        implicit.then(|| {
+            let mut v = vec![
+                DIM,
+                Flag::field("--epochs", "iterations"),
+                L2,
+                THREADS,
+                Flag::parsed("--init", "init", |s| flags::normal_std(s, "ials")),
+                Flag::field("--alpha", "alpha"),
+                Flag::parsed("--confidence", "confidence", parsed::<Confidence>),
+                Flag::field("--cg-steps", "cg_steps"),
+                Flag::field("--l2-exponent", "l2_exponent"),
+            ];
+            v.extend(flags::IMPLICIT);
+            v
+        })
+    },
+    no_preset: None,
 };
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //! whole residual; on sparse data (few ratings an item) that made knn worse than the
 //! baseline alone. Chosen on validation carves (docs/tuning.md).
 
+use super::flags::Flag;
 use super::{AnyModel, Feedback, FoldedUser, Kind, Model, NamedTensor, Tensors};
 use super::{Baseline, BaselineParams, Recommender};
 use crate::data::Ratings;
@@ -363,11 +364,24 @@ fn load(
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "knn",
+    about: "Item-based k-nearest neighbours with baselines (Surprise's KNNBaseline method)",
     load,
     member: Some(|_| Box::new(KnnParams::default())),
     params: super::rating_params::<KnnParams>,
     read: Some(super::read::<KnnParams>),
     presets: &[],
+    flags: |implicit| {
+        (!implicit).then(|| {
+            vec![
+                Flag::field("--neighbors", "k"),
+                Flag::field("--shrinkage", "shrinkage"),
+                Flag::field("--epochs", "baseline.epochs"),
+                Flag::field("--reg-user", "baseline.reg_user"),
+                Flag::field("--reg-item", "baseline.reg_item"),
+            ]
+        })
+    },
+    no_preset: None,
 };
 
 #[cfg(test)]

@@ -93,6 +93,27 @@ pub struct MfRankParams {
     pub min_rating: Option<f32>,
 }
 
+/// The command-line flags of mf on implicit feedback (see [`Kind::flags`](super::Kind::flags)).
+pub(crate) fn flags() -> Vec<super::flags::Flag> {
+    use super::flags::{self, DIM, Flag, L2, parsed};
+    let mut v = vec![
+        DIM,
+        Flag::field("--epochs", "epochs"),
+        Flag::parsed("--optimizer", "optimizer", parsed::<RankOptimizer>),
+        Flag::field("--lr", "lr"),
+        Flag::field("--lr-decay", "lr_decay"),
+        L2,
+        Flag::field("--l2-bias", "l2_bias"),
+        Flag::parsed("--init", "init", |s| {
+            flags::normal_std(s, "mf on implicit feedback")
+        }),
+        Flag::parsed("--loss", "loss", parsed::<RankLoss>),
+    ];
+    v.extend(flags::IMPLICIT);
+    v.extend(flags::RANKING);
+    v
+}
+
 impl Default for MfRankParams {
     fn default() -> Self {
         MfRankParams {

@@ -26,6 +26,7 @@ pub(crate) mod constant;
 pub mod deep;
 pub mod ease;
 pub mod fit;
+pub mod flags;
 pub mod fm;
 pub mod ials;
 pub mod knn;

@@ -106,6 +106,7 @@ impl Model for Popularity {
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "popularity",
+    about: "Item popularity (training interaction counts): the top-N baseline; implicit only",
     load: |_, users, items, t| {
         let counts = t.values("counts", &[items])?;
         if counts.iter().any(|&c| c < 0.0) {
@@ -121,4 +122,6 @@ pub(crate) const KIND: Kind = Kind {
     params: super::implicit_params::<super::PopularityParams>,
     read: None,
     presets: &[],
+    flags: |implicit| implicit.then(|| super::flags::IMPLICIT.to_vec()),
+    no_preset: None,
 };

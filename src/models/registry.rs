@@ -1,5 +1,6 @@
 //! The registry of kinds: one [`Kind`] line per kind (its name, loader, blend-member
-//! defaults, params by name and presets), and the params of a kind by name.
+//! defaults, params by name, presets and command-line flags), and the params of a kind
+//! by name.
 
 use super::*;
 
@@ -13,6 +14,8 @@ pub type LoadFn =
 pub struct Kind {
     /// Its name, as on the command line and in the model file.
     pub name: &'static str,
+    /// What it is, in one line (the command line's help of `--model`).
+    pub about: &'static str,
     /// Rebuilds a trained model from the model file.
     pub load: LoadFn,
     /// A blend member of this kind: its default params, with the blend's seed; `None`
@@ -27,19 +30,80 @@ pub struct Kind {
     /// writes them; `true`: the implicit-feedback params), not yet checked; `None` for
     /// a kind without parameters to vary.
     pub read: Option<ReadFn>,
-    /// Its presets' names.
+    /// Its presets' names (those of the rating model, for a kind that trains on both
+    /// ratings and implicit feedback).
     pub presets: &'static [&'static str],
+    /// The hyper-parameter flags it takes on implicit feedback (`true`) or on ratings,
+    /// in the order the command line lists them, each with the field its value goes to;
+    /// `None` where it does not train on that feedback.
+    pub flags: FlagsFn,
+    /// The command line's answer to a `--preset` where the kind, in the mode asked, has
+    /// none, when it is not "NAME has no presets".
+    pub no_preset: Option<&'static str>,
+}
+
+/// See [`Kind::flags`]: (implicit) -> the flags, or `None`.
+pub type FlagsFn = fn(bool) -> Option<Vec<flags::Flag>>;
+
+impl Kind {
+    /// Whether it trains on ratings ([`Kind::flags`]).
+    pub fn trains_on_ratings(&self) -> bool {
+        (self.flags)(false).is_some()
+    }
+
+    /// Whether it trains on implicit feedback ([`Kind::flags`]).
+    pub fn trains_on_implicit(&self) -> bool {
+        (self.flags)(true).is_some()
+    }
+}
+
+/// A value that does not read as a kind's params ([`ReadFn`]): the error, and where.
+#[derive(Debug)]
+pub struct ReadError {
+    /// The keys leading to the value, outermost first (empty: the object itself, e.g.
+    /// an unknown key at the top).
+    pub keys: Vec<String>,
+    /// What is wrong.
+    pub error: serde_json::Error,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
 }
 
 /// See [`Kind::read`]: (every value, implicit) -> params.
-pub type ReadFn = fn(serde_json::Value, bool) -> serde_json::Result<Box<dyn Fit>>;
+pub type ReadFn = fn(serde_json::Value, bool) -> Result<Box<dyn Fit>, ReadError>;
 
 /// The [`ReadFn`] of a kind whose params are one type.
-pub(crate) fn read<T>(v: serde_json::Value, _: bool) -> serde_json::Result<Box<dyn Fit>>
+pub(crate) fn read<T>(v: serde_json::Value, _: bool) -> Result<Box<dyn Fit>, ReadError>
 where
     T: Fit + serde::de::DeserializeOwned + 'static,
 {
-    Ok(Box::new(serde_json::from_value::<T>(v)?))
+    match serde_path_to_error::deserialize::<_, T>(v) {
+        Ok(p) => Ok(Box::new(p)),
+        Err(e) => {
+            let mut keys: Vec<String> = e
+                .path()
+                .iter()
+                .filter_map(|s| match s {
+                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                    _ => None,
+                })
+                .collect();
+            let error = e.into_inner();
+            // An unknown key is a fault of the object holding it.
+            if keys.last().is_some_and(|k| {
+                error
+                    .to_string()
+                    .starts_with(&format!("unknown field `{k}`"))
+            }) {
+                keys.pop();
+            }
+            Err(ReadError { keys, error })
+        }
+    }
 }
 
 /// The [`ReadFn`] of the kind of `params`; a usage error for a kind without

@@ -2,32 +2,13 @@
 
 use super::*;
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ModelKind {
-    /// mu + user bias + item bias, fitted by ALS (Surprise's BaselineOnly).
-    Baseline,
-    /// Matrix factorization as a neural network: mu + b_u + b_i + dot(P_u, Q_i).
-    Mf,
-    /// Hidden dense layers over concatenated embeddings, biases and side variables.
-    Deep,
-    /// Item-based k-nearest neighbours with baselines (Surprise's KNNBaseline method).
-    Knn,
-    /// I-AutoRec: an autoencoder of each item's ratings (code size --hidden).
-    Autorec,
-    /// A linear blend of other models (--members), weights fitted on the members'
-    /// out-of-fold predictions of the training data.
-    Blend,
-    /// Weighted ALS for implicit feedback (Hu, Koren and Volinsky), conjugate gradient.
-    Ials,
-    /// Item popularity (training interaction counts): the top-N baseline; implicit only.
-    Popularity,
-    /// NeuMF (He et al. 2017): a GMF tower and an MLP tower fused by one output unit.
-    Neumf,
-    /// EASE (Steck 2019): closed-form item-item model (L2 --l2); implicit only.
-    Ease,
-    /// Factorization machine by Gibbs sampling (Bayesian FM): user, item, side variables
-    /// and the implicit sets as features (--features), no learning rate or L2 to tune.
-    Fm,
+/// `--model`: the registry's kinds, each with its one-line description.
+fn model_kinds() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        crate::models::REGISTRY
+            .iter()
+            .map(|k| clap::builder::PossibleValue::new(k.name).help(k.about)),
+    )
 }
 
 /// How an implicit model's test data is ranked.
@@ -98,8 +79,8 @@ impl DataArgs {
 #[derive(Args, Debug)]
 pub(crate) struct TrainArgs {
     /// Model to train.
-    #[arg(long, value_enum)]
-    pub(super) model: ModelKind,
+    #[arg(long, value_parser = model_kinds())]
+    pub(super) model: String,
     #[command(flatten)]
     pub(crate) data: DataArgs,
     /// Named settings: book-mf (the textbook's Keras MF); book-dl, book-dl-occ (its deep
@@ -131,6 +112,10 @@ pub(crate) struct TrainArgs {
     /// Blend: L2 penalty on the member weights.
     #[arg(long, help_heading = "Hyper-parameters")]
     pub(super) ridge: Option<f64>,
+    /// Blend: folds of the out-of-fold member predictions the weights are fitted on (1:
+    /// one carve of --val-fraction). Default 5.
+    #[arg(long, help_heading = "Hyper-parameters")]
+    pub(super) blend_folds: Option<usize>,
     /// Treat the ratings as implicit feedback (interactions): the model is trained for
     /// top-N ranking and reports ranking metrics. Implied by --model ials.
     #[arg(long, help_heading = "Implicit feedback")]
@@ -250,7 +235,8 @@ pub(crate) struct HyperArgs {
     #[arg(long)]
     pub(super) val_fraction: Option<f64>,
     /// Training threads (mf: > 1 only for per-example plain SGD, see the docs of
-    /// MfParams; deep: threads of the dense layers' matrix products).
+    /// MfParams; deep: threads of the dense layers' matrix products; blend: folds
+    /// trained at once).
     #[arg(long)]
     pub(super) threads: Option<usize>,
     /// NeuMF: size of each MLP-tower embedding (--dim is the GMF tower's).
@@ -295,42 +281,4 @@ pub(crate) struct HyperArgs {
     /// tables and dense layers use --lr).
     #[arg(long)]
     pub(super) table_lr: Option<f32>,
-}
-
-/// `2048,256` -> [2048, 256] (empty -> no layers).
-pub(super) fn parse_hidden(s: &str) -> Result<Vec<usize>> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            t.parse()
-                .map_err(|_| Error::Usage(format!("--hidden: '{t}' is not a layer width")))
-        })
-        .collect()
-}
-
-/// `BETA:TAU` -> (beta, tau); `none` -> no recency (beta 0, the default tau).
-pub(super) fn parse_recency(s: &str) -> Result<(f32, f32)> {
-    if s == "none" {
-        return Ok((0.0, EaseParams::default().recency_tau));
-    }
-    let bad = || Error::Usage(format!("--recency: expected BETA:TAU or 'none', got '{s}'"));
-    let (beta, tau) = s.split_once(':').ok_or_else(bad)?;
-    let beta: f32 = beta.trim().parse().map_err(|_| bad())?;
-    let tau: f32 = tau.trim().parse().map_err(|_| bad())?;
-    Ok((beta, tau))
-}
-
-/// `occupation:3,genres:8` -> [("occupation", 3), ("genres", 8)].
-pub(super) fn parse_features(s: &str) -> Result<Vec<(String, usize)>> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            let bad = || Error::Usage(format!("--features: expected name:size, got '{t}'"));
-            let (name, dim) = t.split_once(':').ok_or_else(bad)?;
-            let dim = dim.parse().map_err(|_| bad())?;
-            Ok((name.to_string(), dim))
-        })
-        .collect()
 }

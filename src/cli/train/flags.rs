@@ -1,228 +1,78 @@
-//! Which hyper-parameter flags each kind takes; any other given is a usage error naming
-//! the flag and the kind.
+//! The hyper-parameter flags given on the command line, with their values. Which of
+//! them a kind takes, and where each value goes in its params, the kind declares
+//! beside its registry line ([`Kind::flags`](crate::models::Kind::flags)); any other
+//! given is a usage error naming the flag and the kind.
 
 use super::*;
+use serde_json::Value;
 
-/// The implicit-feedback flags: what becomes an interaction, what is relevant, how the
-/// test data is ranked.
-pub(super) const IMPLICIT: &[&str] = &["--implicit", "--min-rating", "--threshold", "--protocol"];
-/// The ranking-loss flags.
-pub(super) const RANKING: &[&str] = &["--negatives", "--sampling"];
-/// The schedule and optimizer flags of the minibatch networks.
-pub(super) const NETWORK: &[&str] = &[
-    "--dim",
-    "--epochs",
-    "--batch",
-    "--optimizer",
-    "--lr",
-    "--lr-decay",
-    "--momentum",
-    "--nesterov",
-    "--l2",
-    "--l2-bias",
-    "--l2-mode",
-    "--init",
-    "--loss",
-    "--patience",
-    "--val-fraction",
-    "--threads",
-];
+/// A given flag's value as JSON (see [`crate::models::flags::Flag::apply`]).
+fn value<T: serde::Serialize>(x: &Option<T>) -> Option<Value> {
+    x.as_ref().map(|x| json!(x))
+}
 
-/// The one table of the hyper-parameter flags each model kind takes (on ratings, and on
-/// implicit feedback where the kind trains on both). Any other hyper-parameter flag is
-/// a usage error naming the flag and the kind, found before any data is read. Data,
-/// output and reporting flags (`--train`, `--seed`, `--json`, ...) apply to every kind;
-/// `--preset` and `--config` are checked by each kind's params.
-pub(super) fn accepted_flags(kind: ModelKind, implicit: bool) -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = Vec::new();
-    let deep_only: &[&str] = &[
-        "--hidden",
-        "--activation",
-        "--dropout",
-        "--features",
-        "--l2-dense",
-        "--product",
-        "--bias-shortcut",
-        "--dot-dim",
-        "--l2-dot",
-        "--l2-side",
-        "--pretrain",
-        "--table-lr",
-    ];
-    let neumf_only: &[&str] = &["--mlp-dim", "--hidden", "--activation", "--l2-dense"];
-    match (kind, implicit) {
-        (ModelKind::Baseline, _) => v.extend(["--epochs", "--reg-user", "--reg-item"]),
-        (ModelKind::Knn, _) => v.extend([
-            "--neighbors",
-            "--shrinkage",
-            "--epochs",
-            "--reg-user",
-            "--reg-item",
-        ]),
-        (ModelKind::Mf, false) => v.extend(NETWORK),
-        (ModelKind::Mf, true) => {
-            v.extend([
-                "--dim",
-                "--epochs",
-                "--optimizer",
-                "--lr",
-                "--lr-decay",
-                "--l2",
-                "--l2-bias",
-                "--init",
-                "--loss",
-            ]);
-            v.extend(IMPLICIT);
-            v.extend(RANKING);
-        }
-        (ModelKind::Deep | ModelKind::Neumf, implicit) => {
-            v.extend(NETWORK);
-            v.extend(if kind == ModelKind::Deep {
-                deep_only
-            } else {
-                neumf_only
-            });
-            if implicit {
-                // The ranking trainer has no validation data to stop on.
-                v.retain(|f| !matches!(*f, "--patience" | "--val-fraction"));
-                v.extend(IMPLICIT);
-                v.extend(RANKING);
-            }
-        }
-        (ModelKind::Autorec, _) => v.extend([
-            "--epochs",
-            "--batch",
-            "--optimizer",
-            "--lr",
-            "--lr-decay",
-            "--momentum",
-            "--nesterov",
-            "--l2",
-            "--patience",
-            "--val-fraction",
-            "--hidden",
-        ]),
-        (ModelKind::Blend, _) => v.extend(["--members", "--ridge", "--val-fraction"]),
-        (ModelKind::Ials, _) => {
-            v.extend([
-                "--dim",
-                "--epochs",
-                "--l2",
-                "--threads",
-                "--init",
-                "--alpha",
-                "--confidence",
-                "--cg-steps",
-                "--l2-exponent",
-            ]);
-            v.extend(IMPLICIT);
-        }
-        (ModelKind::Ease, _) => {
-            v.extend(["--l2", "--threads", "--recency"]);
-            v.extend(IMPLICIT);
-        }
-        (ModelKind::Popularity, _) => v.extend(IMPLICIT),
-        (ModelKind::Fm, _) => v.extend([
-            "--dim",
-            "--sweeps",
-            "--burn-in",
-            "--keep",
-            "--features",
-            "--solver",
-            "--l2",
-            "--threads",
-        ]),
-    }
-    v
+/// `true` for a switch that was given.
+fn switch(on: bool) -> Option<Value> {
+    on.then_some(Value::Bool(true))
 }
 
 impl TrainArgs {
-    /// Every hyper-parameter flag, as spelled on the command line, with whether it was
-    /// given.
-    pub(super) fn hyper_flags(&self) -> Vec<(&'static str, bool)> {
+    /// Every hyper-parameter flag, as spelled on the command line, with its value where
+    /// it was given (a number, `true` for a switch, the text of a text flag).
+    pub(super) fn given_flags(&self) -> Vec<(&'static str, Option<Value>)> {
         let h = &self.hyper;
         vec![
-            ("--dim", h.dim.is_some()),
-            ("--epochs", h.epochs.is_some()),
-            ("--batch", h.batch.is_some()),
-            ("--optimizer", h.optimizer.is_some()),
-            ("--lr", h.lr.is_some()),
-            ("--lr-decay", h.lr_decay.is_some()),
-            ("--momentum", h.momentum.is_some()),
-            ("--nesterov", h.nesterov),
-            ("--l2", h.l2.is_some()),
-            ("--l2-bias", h.l2_bias.is_some()),
-            ("--l2-mode", h.l2_mode.is_some()),
-            ("--init", h.init.is_some()),
-            ("--loss", h.loss.is_some()),
-            ("--patience", h.patience.is_some()),
-            ("--val-fraction", h.val_fraction.is_some()),
-            ("--threads", h.threads.is_some()),
-            ("--mlp-dim", h.mlp_dim.is_some()),
-            ("--hidden", h.hidden.is_some()),
-            ("--activation", h.activation.is_some()),
-            ("--dropout", h.dropout.is_some()),
-            ("--features", h.features.is_some()),
-            ("--l2-dense", h.l2_dense.is_some()),
-            ("--product", h.product.is_some()),
-            ("--bias-shortcut", h.bias_shortcut.is_some()),
-            ("--dot-dim", h.dot_dim.is_some()),
-            ("--l2-dot", h.l2_dot.is_some()),
-            ("--l2-side", h.l2_side.is_some()),
-            ("--pretrain", h.pretrain.is_some()),
-            ("--table-lr", h.table_lr.is_some()),
-            ("--reg-user", self.reg_user.is_some()),
-            ("--reg-item", self.reg_item.is_some()),
-            ("--neighbors", self.neighbors.is_some()),
-            ("--shrinkage", self.shrinkage.is_some()),
-            ("--members", self.members.is_some()),
-            ("--ridge", self.ridge.is_some()),
-            ("--implicit", self.implicit),
-            ("--min-rating", self.min_rating.is_some()),
-            ("--threshold", self.threshold.is_some()),
-            ("--negatives", self.negatives.is_some()),
-            ("--sampling", self.sampling.is_some()),
-            ("--protocol", self.protocol.is_some()),
-            ("--alpha", self.alpha.is_some()),
-            ("--confidence", self.confidence.is_some()),
-            ("--cg-steps", self.cg_steps.is_some()),
-            ("--l2-exponent", self.l2_exponent.is_some()),
-            ("--recency", self.recency.is_some()),
-            ("--sweeps", self.sweeps.is_some()),
-            ("--burn-in", self.burn_in.is_some()),
-            ("--keep", self.keep.is_some()),
-            ("--solver", self.solver.is_some()),
+            ("--dim", value(&h.dim)),
+            ("--epochs", value(&h.epochs)),
+            ("--batch", value(&h.batch)),
+            ("--optimizer", value(&h.optimizer)),
+            ("--lr", value(&h.lr)),
+            ("--lr-decay", value(&h.lr_decay)),
+            ("--momentum", value(&h.momentum)),
+            ("--nesterov", switch(h.nesterov)),
+            ("--l2", value(&h.l2)),
+            ("--l2-bias", value(&h.l2_bias)),
+            ("--l2-mode", value(&h.l2_mode)),
+            ("--init", value(&h.init)),
+            ("--loss", value(&h.loss)),
+            ("--patience", value(&h.patience)),
+            ("--val-fraction", value(&h.val_fraction)),
+            ("--threads", value(&h.threads)),
+            ("--mlp-dim", value(&h.mlp_dim)),
+            ("--hidden", value(&h.hidden)),
+            ("--activation", value(&h.activation)),
+            ("--dropout", value(&h.dropout)),
+            ("--features", value(&h.features)),
+            ("--l2-dense", value(&h.l2_dense)),
+            ("--product", value(&h.product)),
+            ("--bias-shortcut", value(&h.bias_shortcut)),
+            ("--dot-dim", value(&h.dot_dim)),
+            ("--l2-dot", value(&h.l2_dot)),
+            ("--l2-side", value(&h.l2_side)),
+            ("--pretrain", value(&h.pretrain)),
+            ("--table-lr", value(&h.table_lr)),
+            ("--reg-user", value(&self.reg_user)),
+            ("--reg-item", value(&self.reg_item)),
+            ("--neighbors", value(&self.neighbors)),
+            ("--shrinkage", value(&self.shrinkage)),
+            ("--members", value(&self.members)),
+            ("--ridge", value(&self.ridge)),
+            ("--blend-folds", value(&self.blend_folds)),
+            ("--implicit", switch(self.implicit)),
+            ("--min-rating", value(&self.min_rating)),
+            ("--threshold", value(&self.threshold)),
+            ("--negatives", value(&self.negatives)),
+            ("--sampling", value(&self.sampling)),
+            ("--protocol", switch(self.protocol.is_some())),
+            ("--alpha", value(&self.alpha)),
+            ("--confidence", value(&self.confidence)),
+            ("--cg-steps", value(&self.cg_steps)),
+            ("--l2-exponent", value(&self.l2_exponent)),
+            ("--recency", value(&self.recency)),
+            ("--sweeps", value(&self.sweeps)),
+            ("--burn-in", value(&self.burn_in)),
+            ("--keep", value(&self.keep)),
+            ("--solver", value(&self.solver)),
         ]
-    }
-
-    /// A given hyper-parameter flag that the chosen kind does not take, as a usage error
-    /// naming the flag and the kind ([`accepted_flags`]).
-    pub(super) fn refuse_foreign_flags(&self) -> Result<()> {
-        let implicit = self.is_implicit();
-        let accepted = accepted_flags(self.model, implicit);
-        let kind = self
-            .model
-            .to_possible_value()
-            .map_or_else(String::new, |v| v.get_name().to_string());
-        let with_both = matches!(
-            self.model,
-            ModelKind::Mf | ModelKind::Deep | ModelKind::Neumf
-        );
-        let what = match (with_both, implicit) {
-            (true, true) => format!("{kind} on implicit feedback"),
-            (true, false) => format!("{kind} on ratings"),
-            _ => kind,
-        };
-        match self
-            .hyper_flags()
-            .into_iter()
-            .find(|&(flag, given)| given && !accepted.contains(&flag))
-        {
-            Some((flag, _)) => Err(Error::Usage(format!(
-                "{flag} does not apply to {what} (it takes: {})",
-                accepted.join(" ")
-            ))),
-            None => Ok(()),
-        }
     }
 }

@@ -7,13 +7,7 @@ use crate::error::{Error, Result};
 pub(crate) use crate::eval::SAMPLED_SEED;
 use crate::eval::ranking::{DEFAULT_THRESHOLD, ranking_metrics_of};
 use crate::eval::rating_metrics;
-use crate::models::blend::BlendParams;
-use crate::models::ranking::NetLoss;
-use crate::models::{
-    AutoRecParams, BaselineParams, DeepParams, EaseParams, EpochStats, Fit, FitOptions, FmParams,
-    IalsParams, KnnParams, MfParams, MfRankParams, NeuMfParams, PopularityParams, RankLoss,
-    Recommender, Sampling,
-};
+use crate::models::{EpochStats, Fit, FitOptions, RankLoss, Recommender};
 use crate::store::TrainedModel;
 use clap::{Args, ValueEnum};
 use serde_json::json;

@@ -483,6 +483,7 @@ impl DeepParams {
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "deep",
+    about: "Hidden dense layers over concatenated embeddings, biases and side variables",
     load,
     member: Some(|seed| {
         Box::new(DeepParams {
@@ -508,7 +509,56 @@ pub(crate) const KIND: Kind = Kind {
     },
     read: Some(super::read::<DeepParams>),
     presets: &["book-dl", "book-dl-occ"],
+    flags: |implicit| {
+        use super::flags::{self, Flag, parsed};
+        let loss = if implicit {
+            Flag::parsed("--loss", "loss", |s| flags::ranking_net_loss(s, "Deep"))
+        } else {
+            Flag::parsed("--loss", "loss", parsed::<NetLoss>)
+        };
+        let mut v = flags::network(loss, implicit);
+        v.extend([
+            Flag::parsed("--hidden", "hidden", flags::hidden_layers),
+            Flag::parsed(
+                "--activation",
+                "activation",
+                parsed::<crate::nn::Activation>,
+            ),
+            Flag::field("--dropout", "dropout"),
+            Flag::parsed("--features", "features", parse_features),
+            Flag::field("--l2-dense", "l2_dense"),
+            Flag::field("--product", "product"),
+            Flag::field("--bias-shortcut", "bias_shortcut"),
+            Flag::field("--dot-dim", "dot_dim"),
+            Flag::field("--l2-dot", "l2_dot"),
+            Flag::field("--l2-side", "l2_side"),
+            Flag::parsed("--pretrain", "pretrain", parsed::<Pretrain>),
+            Flag::field("--table-lr", "table_lr"),
+        ]);
+        if implicit {
+            v.extend(flags::IMPLICIT);
+            v.extend(flags::RANKING);
+        }
+        Some(v)
+    },
+    no_preset: Some("the deep presets are rating models; --implicit takes no --preset"),
 };
+
+/// `--features occupation:3,genres:8` -> `[["occupation", 3], ["genres", 8]]`.
+fn parse_features(s: &str) -> Result<serde_json::Value> {
+    let features = s
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let bad = || Error::Usage(format!("--features: expected name:size, got '{t}'"));
+            let (name, dim) = t.split_once(':').ok_or_else(bad)?;
+            let dim: usize = dim.parse().map_err(|_| bad())?;
+            Ok((name.to_string(), dim))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(serde_json::json!(features))
+}
 
 #[cfg(test)]
 mod tests {

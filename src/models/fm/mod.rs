@@ -698,6 +698,7 @@ fn load(
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "fm",
+    about: "Factorization machine by Gibbs sampling (Bayesian FM): user, item, side variables and the implicit sets as features (--features), no learning rate or L2 to tune",
     load,
     member: Some(|seed| {
         Box::new(FmParams {
@@ -708,6 +709,8 @@ pub(crate) const KIND: Kind = Kind {
     params: super::rating_params::<FmParams>,
     read: Some(super::read::<FmParams>),
     presets: &[],
+    flags: super::flags::fm,
+    no_preset: None,
 };
 
 #[cfg(test)]

@@ -623,6 +623,7 @@ fn load(
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "mf",
+    about: "Matrix factorization as a neural network: mu + b_u + b_i + dot(P_u, Q_i)",
     load,
     member: Some(|seed| {
         Box::new(MfParams {
@@ -653,6 +654,15 @@ pub(crate) const KIND: Kind = Kind {
         }
     }),
     presets: &["book-mf"],
+    flags: |implicit| {
+        use super::flags::{self, Flag, parsed};
+        Some(if implicit {
+            super::mf_rank::flags()
+        } else {
+            flags::network(Flag::parsed("--loss", "loss", parsed::<Loss>), false)
+        })
+    },
+    no_preset: Some("mf on implicit feedback has no presets"),
 };
 
 #[cfg(test)]

@@ -268,6 +268,7 @@ impl NeuMfParams {
 /// The registry's entry.
 pub(crate) const KIND: Kind = Kind {
     name: "neumf",
+    about: "NeuMF (He et al. 2017): a GMF tower and an MLP tower fused by one output unit",
     load,
     member: Some(|seed| {
         Box::new(NeuMfParams {
@@ -287,6 +288,31 @@ pub(crate) const KIND: Kind = Kind {
     },
     read: Some(super::read::<NeuMfParams>),
     presets: &[],
+    flags: |implicit| {
+        use super::flags::{self, Flag, parsed};
+        let loss = if implicit {
+            Flag::parsed("--loss", "loss", |s| flags::ranking_net_loss(s, "Neumf"))
+        } else {
+            Flag::parsed("--loss", "loss", parsed::<NetLoss>)
+        };
+        let mut v = flags::network(loss, implicit);
+        v.extend([
+            Flag::field("--mlp-dim", "mlp_dim"),
+            Flag::parsed("--hidden", "hidden", flags::hidden_layers),
+            Flag::parsed(
+                "--activation",
+                "activation",
+                parsed::<crate::nn::Activation>,
+            ),
+            Flag::field("--l2-dense", "l2_dense"),
+        ]);
+        if implicit {
+            v.extend(flags::IMPLICIT);
+            v.extend(flags::RANKING);
+        }
+        Some(v)
+    },
+    no_preset: None,
 };
 
 #[cfg(test)]
