@@ -92,6 +92,36 @@ impl Flag {
     }
 }
 
+/// Params named as a front's keyword arguments (Python's `MF(lr=0.02, optimizer="adam")`),
+/// as one JSON object of the kind's params fields: a name that spells one of the kind's
+/// flags with `_` for `-` (`lr_decay` for `--lr-decay`) goes where the flag goes, a text
+/// value parsed as the flag's text is; any other name, and a value that is not text for a
+/// flag that parses text, is a params field by that name. So the names of the command
+/// line and those of the params (as `get_params` shows them) are both accepted.
+pub fn fields_of_named(kind: &super::Kind, implicit: bool, named: &Value) -> Result<Value> {
+    let Some(named) = named.as_object() else {
+        return Ok(named.clone());
+    };
+    let flags = (kind.flags)(implicit).unwrap_or_default();
+    let mut over = json!({});
+    for (name, value) in named {
+        let spelled = format!("--{}", name.replace('_', "-"));
+        let flag = flags
+            .iter()
+            .find(|f| f.name == spelled)
+            .filter(|f| match f.target {
+                Target::Field(_) => !value.is_object(),
+                Target::Parsed(..) => value.is_string(),
+                Target::Front => false,
+            });
+        match flag {
+            Some(flag) => flag.apply(value, &mut over)?,
+            None => merge(&mut over, json!({ name: value })),
+        }
+    }
+    Ok(over)
+}
+
 /// `over`'s keys laid over `base` (objects merged key by key, anything else replaced).
 pub fn merge(base: &mut Value, over: Value) {
     match (base, over) {
@@ -293,6 +323,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A keyword argument named as a flag lands where the flag does; other names, and
+    /// values in the params' own form, are fields.
+    #[test]
+    fn named_params_go_where_the_flags_go_or_to_their_fields() {
+        let mf = crate::models::kind("mf").unwrap();
+        let over = fields_of_named(
+            mf,
+            false,
+            &json!({"lr_decay": 0.5, "optimizer": "adam", "momentum": 0.8, "dim": 16, "seed": 3}),
+        )
+        .unwrap();
+        assert_eq!(
+            over,
+            json!({"lr_decay": 0.5, "optimizer": {"kind": "adam", "momentum": 0.8}, "dim": 16, "seed": 3})
+        );
+        // The params' own form passes through: an object is a field's value.
+        let whole = json!({"optimizer": {"kind": "sgd"}});
+        assert_eq!(fields_of_named(mf, false, &whole).unwrap(), whole);
+        let knn = crate::models::kind("knn").unwrap();
+        assert_eq!(
+            fields_of_named(knn, false, &json!({"neighbors": 30})).unwrap(),
+            json!({"k": 30})
+        );
+        let deep = crate::models::kind("deep").unwrap();
+        assert!(fields_of_named(deep, false, &json!({"hidden": "64,x"})).is_err());
     }
 
     /// A flag's value lands at its dotted path, objects merged key by key; a parsed

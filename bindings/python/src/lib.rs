@@ -716,8 +716,17 @@ fn resolve_params(
 ) -> PyResult<String> {
     let over: serde_json::Value = serde_json::from_str(params_json)
         .map_err(|e| PyValueError::new_err(format!("params: {e}")))?;
-    let p = params_for(kind, preset, &over, implicit).map_err(py_err)?;
+    let p = params_for(kind, preset, &named(kind, implicit, &over)?, implicit).map_err(py_err)?;
     Ok(p.to_json().to_string())
+}
+
+/// Keyword arguments (CLI flag names with `_`, or params field names) as params fields
+/// ([`embedrec::models::flags::fields_of_named`]).
+fn named(kind: &str, implicit: bool, over: &serde_json::Value) -> PyResult<serde_json::Value> {
+    let k = embedrec::models::kind(kind).map_err(PyValueError::new_err)?;
+    // A kind that trains on implicit feedback only takes its implicit flags.
+    let implicit = implicit || !k.trains_on_ratings();
+    embedrec::models::flags::fields_of_named(k, implicit, over).map_err(py_err)
 }
 
 /// Presets of a kind.
@@ -748,7 +757,8 @@ fn fit(
 ) -> PyResult<PyTrainedModel> {
     let over: serde_json::Value = serde_json::from_str(params_json)
         .map_err(|e| PyValueError::new_err(format!("params: {e}")))?;
-    let params = params_for(kind, preset, &over, implicit).map_err(py_err)?;
+    let params =
+        params_for(kind, preset, &named(kind, implicit, &over)?, implicit).map_err(py_err)?;
     let train = train.inner.clone();
     let valid = valid.map(|v| v.inner.clone());
     let watch = watch.map(|w| w.inner.clone());
@@ -827,7 +837,8 @@ fn fold_metrics(
     use embedrec::eval::folds::{Folds, Ranked};
     let over: serde_json::Value = serde_json::from_str(params_json)
         .map_err(|e| PyValueError::new_err(format!("params: {e}")))?;
-    let params = params_for(kind, preset, &over, implicit).map_err(py_err)?;
+    let params =
+        params_for(kind, preset, &named(kind, implicit, &over)?, implicit).map_err(py_err)?;
     let folds = if folds == 1 {
         Folds::Holdout(val_share)
     } else {

@@ -81,6 +81,24 @@ def test_params_repr_presets_and_errors():
     assert embedrec.MF(implicit=True).get_params()["loss"] in ("bpr", "warp", "bce", "softmax")
 
 
+def test_keyword_arguments_take_the_flag_names_and_the_field_names():
+    # Named as the command line's flags, they land where the flags do (the same table).
+    mf = embedrec.MF(momentum=0.8, nesterov=True, lr_decay=0.5).get_params()
+    assert mf["optimizer"]["momentum"] == 0.8 and mf["optimizer"]["nesterov"]
+    assert mf["lr_decay"] == 0.5
+    assert embedrec.KNN(neighbors=30).get_params()["k"] == 30
+    assert embedrec.IALS(epochs=7).get_params()["iterations"] == 7
+    assert embedrec.Deep(hidden="64,32").get_params()["hidden"] == [64, 32]
+    assert embedrec.Blend(blend_folds=3).get_params()["folds"] == 3
+    # Named as the params fields (what get_params shows), they are those fields.
+    assert embedrec.KNN(k=25).get_params()["k"] == 25
+    assert embedrec.Deep(hidden=[16]).get_params()["hidden"] == [16]
+    deep = embedrec.Deep(dim=8)
+    assert embedrec.Deep(**deep.get_params()).get_params() == deep.get_params()
+    with pytest.raises(ValueError, match="hidden"):
+        embedrec.Deep(hidden="64,x")
+
+
 def test_patience_needs_validation_and_uses_it(split):
     train, test = split
     with pytest.raises(ValueError, match="patience"):

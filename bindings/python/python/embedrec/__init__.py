@@ -1,7 +1,8 @@
 """embedrec: embedding recommenders in Rust, from Python.
 
 Data in (``Dataset``), one class per model kind with keyword arguments named as the
-command line's flags (``MF(dim=128, epochs=25, lr=0.02)``), ``fit`` (the Python thread
+command line's flags (``MF(dim=128, epochs=25, lr=0.02)``, ``lr_decay`` for
+``--lr-decay``) or as the params fields ``get_params()`` shows, ``fit`` (the Python thread
 released while Rust trains; Ctrl-C stops it within one epoch), and a trained model that
 predicts, recommends, evaluates and saves by raw ids, in the same model file as the
 ``embedrec`` command line::
@@ -71,14 +72,10 @@ def from_arrow(table, user="user", item="item", rating="rating", time=None, scal
 
 
 # Command-line flag names that map onto nested or renamed params fields.
-_OPTIMIZER_KEYS = {"optimizer": "kind", "momentum": "momentum", "nesterov": "nesterov"}
-
-
 class _Model:
     """A model kind's params; ``fit`` trains and keeps the trained model."""
 
     _kind = None
-    _renamed = {}
 
     def __init__(self, **params):
         self._preset = None
@@ -109,12 +106,9 @@ class _Model:
     def _overrides(self):
         out = {}
         for key, value in self._params.items():
-            if key in _OPTIMIZER_KEYS:
-                out.setdefault("optimizer", {})[_OPTIMIZER_KEYS[key]] = value
-                continue
             if isinstance(value, tuple):
                 value = list(value)
-            out[self._renamed.get(key, key)] = value
+            out[key] = value
         return out
 
     def _json(self):
@@ -308,7 +302,6 @@ class KNN(_Model):
     """Item-based k-nearest neighbours with baselines."""
 
     _kind = "knn"
-    _renamed = {"neighbors": "k"}
 
 
 class Baseline(_Model):
@@ -321,7 +314,6 @@ class IALS(_Model):
     """Weighted ALS for implicit feedback (conjugate gradient)."""
 
     _kind = "ials"
-    _renamed = {"epochs": "iterations"}
 
 
 class EASE(_Model):
