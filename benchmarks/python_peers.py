@@ -76,7 +76,11 @@ def main():
 
     train = embedrec.load(d / "u1.base")
     test = embedrec.load(d / "u1.test")
-    for name, make in [("embedrec mf", lambda: embedrec.MF()), ("embedrec blend (mf, knn, autorec)", lambda: embedrec.Blend())]:
+    for name, make in [
+        ("embedrec mf", lambda: embedrec.MF()),
+        ("embedrec blend (mf, knn, autorec)", lambda: embedrec.Blend()),
+        ("embedrec fm", lambda: embedrec.FM()),
+    ]:
         m, s = timed(lambda: make().fit(train))
         results.append((name, "RMSE", m.evaluate(test)["rmse"], s))
     for name, make in [("embedrec ials", lambda: embedrec.IALS()), ("embedrec mf + warp", lambda: embedrec.MF(implicit=True, loss="warp"))]:

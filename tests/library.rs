@@ -320,6 +320,58 @@ fn a_blend_fits_its_weights_on_out_of_fold_predictions() {
     );
 }
 
+/// `evaluate` of a trained model scores each test rating at its own time, as training
+/// reports it: a model with time features (fm's `day`) gets the same RMSE from
+/// `evaluate` as from its predictions at the test times, and another without the times.
+#[test]
+fn evaluate_predicts_the_test_ratings_at_their_times() {
+    let (mut train, mut test) = data();
+    for d in [&mut train, &mut test] {
+        let n = d.ratings.len() as i64;
+        d.ratings.times = Some(
+            (0..n)
+                .map(|k| 1_000_000_000 + (k * 7_919 % 400) * 86_400)
+                .collect(),
+        );
+    }
+    let p = embedrec::models::FmParams {
+        sweeps: 30,
+        burn_in: 10,
+        features: vec!["day".into()],
+        ..Default::default()
+    };
+    let fm = p.fit(&train, &FitOptions::default()).unwrap();
+    let r = &test.ratings;
+    let (mut users, mut items, mut times, mut values) = (vec![], vec![], vec![], vec![]);
+    for k in 0..r.len() {
+        let (u, i) = (test.users.raw(r.users[k]), test.items.raw(r.items[k]));
+        if let (Some(u), Some(i)) = (fm.user_index(u), fm.item_index(i)) {
+            users.push(u);
+            items.push(i);
+            times.push(r.times.as_ref().unwrap()[k]);
+            values.push(r.values[k]);
+        }
+    }
+    assert_eq!(values.len(), r.len(), "every test id is known");
+    let mut at = Vec::new();
+    fm.model
+        .predict_many_at(&users, &items, Some(&times), &mut at);
+    let se: f64 = at
+        .iter()
+        .zip(&values)
+        .map(|(p, v)| ((fm.scale.clip(p.value) - v) as f64).powi(2))
+        .sum();
+    let expected = (se / values.len() as f64).sqrt();
+    let rmse = fm.evaluate(&test).unwrap().rmse;
+    assert!(
+        (rmse - expected).abs() < 1e-9,
+        "evaluate {rmse}, at the times {expected}"
+    );
+    let mut untimed = test.clone();
+    untimed.ratings.times = None;
+    assert_ne!(fm.evaluate(&untimed).unwrap().rmse, rmse);
+}
+
 /// The command line is a front over the same calls: a model trained by `embedrec train`
 /// on a file predicts exactly as one trained by the library on the same file and split.
 #[test]

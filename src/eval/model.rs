@@ -124,7 +124,8 @@ impl TrainedModel {
             users: r.users.iter().map(|&u| user_rows[u as usize]).collect(),
             items: r.items.iter().map(|&i| item_rows[i as usize]).collect(),
             values: r.values.clone(),
-            times: None,
+            // Each rating is predicted at its own time by a model with time features.
+            times: r.times.clone(),
         };
         let mut train = Ratings::default();
         for u in 0..self.users.len() as u32 {
