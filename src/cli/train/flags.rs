@@ -129,6 +129,7 @@ pub(super) fn accepted_flags(kind: ModelKind, implicit: bool) -> Vec<&'static st
             "--keep",
             "--features",
             "--solver",
+            "--link",
             "--l2",
             "--threads",
         ]),
@@ -192,6 +193,7 @@ impl TrainArgs {
             ("--burn-in", self.burn_in.is_some()),
             ("--keep", self.keep.is_some()),
             ("--solver", self.solver.is_some()),
+            ("--link", self.link.is_some()),
         ]
     }
 

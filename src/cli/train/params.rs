@@ -485,6 +485,9 @@ impl TrainArgs {
         if let Some(v) = &self.solver {
             p.solver = v.parse()?;
         }
+        if let Some(v) = &self.link {
+            p.link = v.parse()?;
+        }
         set!(p, h, l2);
         set!(p, h, threads);
         if let Some(f) = &h.features {
