@@ -25,7 +25,7 @@
 //! | `sweeps` | 512 | Gibbs sweeps over every parameter | >= 1 |
 //! | `burn_in` | 100 | sweeps discarded before samples are kept | < sweeps |
 //! | `keep` | 64 | samples kept in the model (evenly thinned after burn-in) | >= 1 |
-//! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names; `side` = every side variable of the data, `time` = `day` when the ratings have timestamps | |
+//! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names (`zip`, the zip code's first character, only by name); `side` = every side variable of the data but `zip`, `time` = `day` when the ratings have timestamps | |
 //! | `init_std` | 0.1 | standard deviation of the initial factors | >= 0 |
 //! | `solver` | `mcmc` | `mcmc` (Gibbs sampling) or `als` (alternating least squares for a fixed `l2`: the MAP estimate, the last sweep's state the model; `burn_in` and `keep` do not apply) | |
 //! | `link` | `gaussian` | `gaussian` (ratings = output + normal noise of sampled precision) or `ordered-probit` (the rating levels, the distinct training values, as intervals of a latent normal around the output; cut points learned: see [`probit`]) | |
@@ -1153,6 +1153,85 @@ mod tests {
             ..p
         };
         assert!(als.check().is_err());
+    }
+
+    /// Under the ordered-probit link a score is the expected level of each sample's
+    /// output, from whole feature rows, averaged over the samples.
+    #[test]
+    fn probit_scores_average_each_samples_expected_level() {
+        let (train, _) = data();
+        let fm = FmParams {
+            sweeps: 20,
+            burn_in: 10,
+            keep: 5,
+            features: vec!["rated".into(), "raters".into(), "side".into()],
+            link: Link::OrderedProbit,
+            ..Default::default()
+        }
+        .fit(&train, &FitOptions::default())
+        .unwrap();
+        let m = fm.model.downcast_ref::<Fm>().unwrap();
+        let (s, nf, k) = (m.samples(), m.design.n_features(), m.k);
+        let c = m.levels.len() - 1;
+        let mut scores = vec![0f32; fm.model.n_items() as usize];
+        for u in [0u32, 7, 31] {
+            fm.model.score_items(u, &mut scores);
+            for i in [0u32, 5, 77] {
+                let mut expected = 0.0;
+                for t in 0..s {
+                    let w: Vec<f64> = m.w[t * nf..(t + 1) * nf]
+                        .iter()
+                        .map(|&x| x as f64)
+                        .collect();
+                    let v: Vec<f64> = (m.v[t * nf * k..(t + 1) * nf * k].iter())
+                        .map(|&x| x as f64)
+                        .collect();
+                    let (au, qu) = gibbs::row_summaries(&m.design.user, &w, &v, k);
+                    let (ai, qi) = gibbs::row_summaries(&m.design.item, &w, &v, k);
+                    let (u, i) = (u as usize, i as usize);
+                    let f = m.w0[t] as f64
+                        + au[u]
+                        + ai[i]
+                        + (0..k).map(|f| qu[u * k + f] * qi[i * k + f]).sum::<f64>();
+                    let cuts = &m.cuts[t * c..(t + 1) * c];
+                    let mut y = m.levels[0] as f64;
+                    for l in 1..=c {
+                        let step = (m.levels[l] - m.levels[l - 1]) as f64;
+                        y += step * probit::norm_cdf(f - cuts[l - 1] as f64);
+                    }
+                    expected += y / s as f64;
+                }
+                let got = fm.model.score(u, i);
+                assert!((got as f64 - expected).abs() < 1e-4, "{got} vs {expected}");
+                assert_eq!(scores[i as usize], got);
+            }
+        }
+    }
+
+    /// `side` leaves out `zip`; named, it is a group.
+    #[test]
+    fn side_leaves_out_the_zip_prefix_unless_named() {
+        let (mut train, _) = data();
+        let mut zip = train.features.users.variable("occupation").unwrap().clone();
+        zip.name = "zip".into();
+        train.features.users.variables.push(zip);
+        let set = TrainingSet {
+            ratings: &train.ratings,
+            users: &train.users,
+            items: &train.items,
+            n_users: train.users.len() as u32,
+            n_items: train.items.len() as u32,
+            features: &train.features,
+            scale: train.scale,
+        };
+        let names = |features: &[&str]| -> Vec<String> {
+            let f: Vec<String> = features.iter().map(|s| s.to_string()).collect();
+            let d = Design::build(&set, &f).unwrap();
+            d.groups.into_iter().map(|g| g.name).collect()
+        };
+        let side = names(&["side"]);
+        assert!(side.contains(&"occupation".to_string()) && !side.contains(&"zip".to_string()));
+        assert!(names(&["side", "zip"]).contains(&"zip".to_string()));
     }
 
     /// A malformed group table or feature rows in a model file are refused, not trusted.
