@@ -16,7 +16,7 @@
 
 use super::design::{AGE_BUCKETS, Clock, Design};
 use super::gibbs::row_summaries;
-use super::probit::expected_level;
+use super::probit::Curves;
 use crate::models::{Prediction, Recommender};
 use crate::nn::kernels::dot;
 
@@ -42,9 +42,8 @@ pub(crate) struct Scorer {
 /// concatenated factor sums (each scaled by `1/sqrt(S)`).
 #[derive(Debug, Clone, PartialEq)]
 struct Linked {
-    levels: Vec<f32>,
-    /// `[S, L - 1]`.
-    cuts: Vec<f32>,
+    /// Each sample's expected level as a function of its output.
+    curves: Curves,
     /// `[S]`.
     w0: Vec<f32>,
     /// `[S, users]`: each sample's user-row terms (with the user's days), as `ua`.
@@ -103,8 +102,7 @@ impl Scorer {
         );
         let (mut age_a, mut age_v) = table(clock.and_then(|c| c.age), AGE_BUCKETS as usize);
         let mut per = Linked {
-            levels: Vec::new(),
-            cuts: Vec::new(),
+            curves: Curves::new(&[0.0, 1.0], &[]),
             w0: Vec::new(),
             ua: Vec::new(),
             ua_raw: Vec::new(),
@@ -213,8 +211,7 @@ impl Scorer {
             age_v,
         });
         let link = link.map(|(levels, cuts)| Linked {
-            levels: levels.to_vec(),
-            cuts: cuts.to_vec(),
+            curves: Curves::new(levels, cuts),
             ..per
         });
         Scorer {
@@ -236,10 +233,7 @@ impl Scorer {
     fn linked(&self, lk: &Linked, outputs: impl Fn(usize, usize) -> f32) -> f32 {
         let s = lk.w0.len();
         let k = self.width / s;
-        let c = lk.levels.len() - 1;
-        let total: f32 = (0..s)
-            .map(|t| expected_level(&lk.levels, &lk.cuts[t * c..(t + 1) * c], outputs(t, k)))
-            .sum();
+        let total: f32 = (0..s).map(|t| lk.curves.at(t, outputs(t, k))).sum();
         total / s as f32
     }
 
