@@ -7,12 +7,17 @@ Setup (myFM installs from PyPI as a binary wheel):
     /tmp/fmpeers/bin/python benchmarks/fm_peers.py                  # u1, 512 sweeps
     /tmp/fmpeers/bin/python benchmarks/fm_peers.py --folds 5 \\
         --features rated,raters,side --features rated,raters --time
+    /tmp/fmpeers/bin/python benchmarks/fm_peers.py --features rated,raters,side,day \\
+        --link gaussian --link ordered-probit
 
 Options: --folds N (u1..uN, with mean rows when N > 1), --sweeps 512, --burn-in 100,
 --keep 64 (embedrec's thinned samples), --myfm-keep (default sweeps - burn-in: myFM keeps
 the last N samples, it cannot thin), --dim 10, --seed 42, --features LIST (repeatable:
 one comparison per set), --time (adds, per set, a copy with the time groups
-`day,item_age`). The embedrec binary is target/release/embedrec (env EMBEDREC_BIN); the
+`day,item_age`), --link gaussian|ordered-probit (repeatable: each set with each link;
+default gaussian; ordered probit is myFM's `MyFMOrderedProbit` on the rating levels
+as classes, its prediction the expected level under `predict_proba`, and embedrec's
+`--link ordered-probit`). The embedrec binary is target/release/embedrec (env EMBEDREC_BIN); the
 data is EMBEDREC_DATA/ml-100k (default ../shared/data beside the repository root).
 
 Features (user and item one-hot always; every group has its own normal-gamma prior in
@@ -23,6 +28,8 @@ file of the fold only:
   side     user occupation, gender, age (MovieLens-1M bins); item genres (weight
            1/n_genres; an item without genres gets an extra level), year (release date's
            year, one level per year, missing -> 'unknown'); one group each
+  zip      the zip code's first character, as in myFM's MovieLens examples (user
+           block; not in `side`, as in embedrec)
   day      one-hot of floor((t - t_min) / 86400), t_min = earliest training timestamp,
            clipped to the training days                      (per rating)
   item_age floor(log2(days + 1)), days since the item's first training rating
@@ -54,7 +61,8 @@ import scipy.sparse as sps
 
 REPO = Path(__file__).resolve().parent.parent
 TIME_GROUPS = ("day", "item_age")
-USER_SIDE = ("occupation", "gender", "age")
+USER_SIDE = ("occupation", "gender", "age", "zip")
+LINKS = ("gaussian", "ordered-probit")
 ITEM_SIDE = ("genres", "year")
 AGE_BINS = [1, 18, 25, 35, 45, 50, 56]  # lower bounds, as embedrec's AGE_BINS
 
@@ -74,6 +82,8 @@ def parse_args():
                    help="a feature set (repeatable); default rated,raters,side")
     p.add_argument("--time", action="store_true",
                    help="also run each set with day,item_age added")
+    p.add_argument("--link", action="append", default=None, choices=LINKS,
+                   help="a link (repeatable); default gaussian")
     p.add_argument("--data", default=None, help="the ml-100k folder")
     p.add_argument("--bin", default=None, help="the embedrec binary")
     a = p.parse_args()
@@ -87,6 +97,7 @@ def parse_args():
     if a.time:
         sets = sets + [",".join(filter(None, [x, *TIME_GROUPS])) for x in sets]
     a.sets = list(dict.fromkeys(sets))
+    a.links = list(dict.fromkeys(a.link or ["gaussian"]))
     known = {"rated", "raters", "side", *USER_SIDE, *ITEM_SIDE, *TIME_GROUPS}
     for s in a.sets:
         bad = [g for g in s.split(",") if g and g not in known]
@@ -99,7 +110,7 @@ def expand(fset):
     """The groups of a set: 'side' spelled out, in a fixed order."""
     gs = set(filter(None, fset.split(",")))
     if "side" in gs:
-        gs |= set(USER_SIDE) | set(ITEM_SIDE)
+        gs |= (set(USER_SIDE) - {"zip"}) | set(ITEM_SIDE)
     order = [*USER_SIDE, "rated", *ITEM_SIDE, "raters", *TIME_GROUPS]
     return [g for g in order if g in gs]
 
@@ -116,8 +127,8 @@ def read_meta(d):
     users = {}
     for line in (d / "u.user").read_text(encoding="latin-1").splitlines():
         if line.strip():
-            uid, age, gender, occ, _ = line.split("|")
-            users[int(uid)] = (int(age), gender, occ)
+            uid, age, gender, occ, zipcode = line.split("|")
+            users[int(uid)] = (int(age), gender, occ, zipcode.strip()[:1] or "unknown")
     genre_file = d / "u.genre"
     n_genres = sum(1 for ln in genre_file.read_text().splitlines() if ln.strip()) \
         if genre_file.is_file() else 19
@@ -150,6 +161,7 @@ class Design:
         # Levels of the side variables (over the whole metadata, as embedrec's).
         occs = sorted({m[2] for m in users_meta.values()})
         genders = sorted({m[1] for m in users_meta.values()})
+        zips = sorted({m[3] for m in users_meta.values()})
         years = sorted({m[0] for m in items_meta.values() if m[0] is not None})
         year_unknown = any(m[0] is None for m in items_meta.values())
 
@@ -159,6 +171,8 @@ class Design:
                 return (len(occs), [(occs.index(m[2]), 1.0)] if m else [(len(occs), 1.0)])
             if name == "gender":
                 return (len(genders), [(genders.index(m[1]), 1.0)] if m else [(len(genders), 1.0)])
+            if name == "zip":
+                return (len(zips), [(zips.index(m[3]), 1.0)] if m else [(len(zips), 1.0)])
             if name == "age":
                 if m is None:
                     return (len(AGE_BINS), [(len(AGE_BINS), 1.0)])
@@ -281,23 +295,34 @@ class Design:
 # ---------------------------------------------------------------- the two tools
 
 
-def run_myfm(args, train, test, meta, fset):
+def run_myfm(args, train, test, meta, fset, link):
     import myfm
     design = Design(train, meta, expand(fset))
     X, rel = design.train_rows
     Xt, relt = design.rows(test)
-    fm = myfm.MyFMRegressor(rank=args.dim, random_seed=args.seed)
+    y = train[2]
+    if link == "ordered-probit":
+        # The rating levels (the distinct training ratings) as classes 0..L-1.
+        levels = np.unique(y)
+        y = np.searchsorted(levels, y)
+        fm = myfm.MyFMOrderedProbit(rank=args.dim, random_seed=args.seed)
+    else:
+        fm = myfm.MyFMRegressor(rank=args.dim, random_seed=args.seed)
     started = time.perf_counter()
-    fm.fit(X, train[2], X_rel=rel, n_iter=args.sweeps, n_kept_samples=args.myfm_keep,
+    fm.fit(X, y, X_rel=rel, n_iter=args.sweeps, n_kept_samples=args.myfm_keep,
            group_shapes=design.group_shapes(), callback=lambda *_: (False, None))
     seconds = time.perf_counter() - started
-    pred = np.clip(fm.predict(Xt, relt), 1.0, 5.0)
+    if link == "ordered-probit":
+        pred = fm.predict_proba(Xt, relt) @ levels
+    else:
+        pred = fm.predict(Xt, relt)
+    pred = np.clip(pred, 1.0, 5.0)
     rmse = float(np.sqrt(np.mean((pred - test[2]) ** 2)))
     return rmse, seconds
 
 
-def run_embedrec(args, binary, d, fold, fset):
-    cmd = [str(binary), "train", "--model", "fm",
+def run_embedrec(args, binary, d, fold, fset, link):
+    cmd = [str(binary), "train", "--model", "fm", "--link", link,
            "--train", str(d / f"u{fold}.base"), "--test", str(d / f"u{fold}.test"),
            "--dim", str(args.dim), "--sweeps", str(args.sweeps),
            "--burn-in", str(args.burn_in), "--keep", str(args.keep),
@@ -346,21 +371,22 @@ def main():
     for fold in range(1, args.folds + 1):
         train = read_ratings(d / f"u{fold}.base")
         test = read_ratings(d / f"u{fold}.test")
-        for fset in args.sets:
+        for fset, link in [(f, lk) for f in args.sets for lk in args.links]:
             tools = ["embedrec", "myfm"]
             if any(g in skip_embedrec for g in expand(fset)):
                 tools = ["myfm"]
             if run_no % 2:
                 tools.reverse()
             run_no += 1
+            label = fset if link == "gaussian" else f"{fset}, ordered probit"
             for tool in tools:
                 if tool == "embedrec":
-                    r, s = run_embedrec(args, binary, d, fold, fset)
+                    r, s = run_embedrec(args, binary, d, fold, fset, link)
                 else:
-                    r, s = run_myfm(args, train, test, meta, fset)
-                print(f"# u{fold} {tool:8} {fset}: rmse {r:.4f}, fit {s:.2f} s",
+                    r, s = run_myfm(args, train, test, meta, fset, link)
+                print(f"# u{fold} {tool:8} {label}: rmse {r:.4f}, fit {s:.2f} s",
                       file=sys.stderr, flush=True)
-                results.append((f"u{fold}", tool, fset, r, s))
+                results.append((f"u{fold}", tool, label, r, s))
 
     print(f"\nML-100K, fm with K = {args.dim}, {args.sweeps} sweeps, burn-in {args.burn_in}; "
           f"embedrec averages {args.keep} thinned samples, myFM the last {args.myfm_keep} "
@@ -369,7 +395,7 @@ def main():
     print("|---|---|---|---:|---:|---:|")
     rows = list(results)
     if args.folds > 1:
-        for fset in args.sets:
+        for fset in dict.fromkeys(x[2] for x in results):
             for tool in ["embedrec", "myfm"]:
                 xs = [x for x in results if x[1] == tool and x[2] == fset]
                 if len(xs) == args.folds:

@@ -106,7 +106,7 @@ fn ml100k(dir: &TempDir) {
     );
     dir.write(
         "u.user",
-        "196|49|M|writer|55105\n186|39|F|executive|00000\n22|25|M|writer|40206\n",
+        "196|49|M|writer|55105\n186|39|F|executive|00000\n22|25|M|writer|40206\n7|57|M|writer|V3N4P\n8|36|M|writer|\n",
     );
     let mut item =
         b"242|Kolya (1996)|24-Jan-1997||http://x|0|0|0|0|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n\
@@ -148,6 +148,12 @@ fn ml100k_folder_loads_ratings_and_metadata() {
     assert_eq!(users.variable("age").unwrap().levels.len(), 7);
     assert_eq!(levels_of(users, "age", "196"), ["45-49"]);
     assert_eq!(levels_of(users, "occupation", "22"), ["writer"]);
+    // The zip code's first character; a letter for a Canadian code, unknown when empty.
+    assert_eq!(
+        users.variable("zip").unwrap().levels,
+        ["5", "0", "4", "V", "unknown"]
+    );
+    assert_eq!(levels_of(users, "zip", "22"), ["4"]);
     let items = &d.features.items;
     assert_eq!(d.item_title(0), Some("Kolya (1996)"));
     assert_eq!(items.title("1633"), Some("Á köldum klaka (1994)"));
@@ -167,7 +173,7 @@ fn ml100k_split_file_picks_up_metadata_beside_it() {
     ml100k(&dir);
     let d = load(&dir.0.join("u1.base")).unwrap();
     assert_eq!(d.ratings.len(), 2);
-    assert_eq!(d.features.users.ids.len(), 3);
+    assert_eq!(d.features.users.ids.len(), 5);
     assert_eq!(d.features.items.title("242"), Some("Kolya (1996)"));
     // Overrides and the default genre names when u.genre is absent.
     let other = TempDir::new("100k-items");
@@ -215,6 +221,7 @@ fn ml1m_reads_latin1_titles_and_coded_users() {
     assert_eq!(levels_of(users, "occupation", "2"), ["self-employed"]);
     assert_eq!(users.variable("occupation").unwrap().levels.len(), 21);
     assert_eq!(levels_of(users, "gender", "2"), ["M"]);
+    assert_eq!(levels_of(users, "zip", "2"), ["7"]);
     let items = &d.features.items;
     assert_eq!(items.title("3"), Some("Café Society (1995)"));
     assert_eq!(levels_of(items, "genres", "3"), ["Comedy", "Romance"]);

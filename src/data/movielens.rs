@@ -331,7 +331,10 @@ fn csv_error(path: &Path, e: csv::Error) -> Error {
 /// Variables: `occupation` (100K: levels in order of first appearance; 1M: the 21 names
 /// of [`OCCUPATIONS_1M`] in code order), `gender` (levels in order of first appearance),
 /// `age` (the 1M bins of [`AGE_BINS`], in order; 100K's raw ages are binned with
-/// [`age_group`]). An empty value is the level `"unknown"`.
+/// [`age_group`]), `zip` (the zip code's first character, as myFM's MovieLens examples
+/// take it: a region of the US, or a letter for a Canadian postal code; levels in order
+/// of first appearance; a missing zip code is `"unknown"`). An empty value is the level
+/// `"unknown"`.
 pub fn read_users(path: &Path) -> Result<SideTable> {
     let dat = path.extension().is_some_and(|e| e == "dat");
     let (delim, names) = if dat {
@@ -346,10 +349,11 @@ pub fn read_users(path: &Path) -> Result<SideTable> {
     } else {
         IdMap::default()
     };
-    let (mut occupation, mut gender, mut age) = (
+    let (mut occupation, mut gender, mut age, mut zip) = (
         VariableBuilder::new("occupation", occupations),
         VariableBuilder::new("gender", IdMap::default()),
         VariableBuilder::new("age", ages),
+        VariableBuilder::new("zip", IdMap::default()),
     );
     for_each_latin1_line(path, |line_no, line| {
         let f = fields(path, line_no, &line, delim, &names)?;
@@ -377,9 +381,16 @@ pub fn read_users(path: &Path) -> Result<SideTable> {
         } else {
             occupation.push_one(o);
         }
+        let z = f.get(4).copied().unwrap_or("");
+        zip.push_one(&z[..z.chars().next().map_or(0, char::len_utf8)]);
         Ok(())
     })?;
-    Ok(table.finish(vec![occupation.into(), gender.into(), age.into()]))
+    Ok(table.finish(vec![
+        occupation.into(),
+        gender.into(),
+        age.into(),
+        zip.into(),
+    ]))
 }
 
 /// Reads item metadata: 1M / 10M `movies.dat` (`MovieID::Title::Genres`, Latin-1),

@@ -267,6 +267,7 @@ pub(crate) fn fm(implicit: bool) -> Option<Vec<Flag>> {
             Flag::field("--keep", "keep"),
             Flag::parsed("--features", "features", fm_features),
             Flag::parsed("--solver", "solver", parsed::<crate::models::FmSolver>),
+            Flag::parsed("--link", "link", parsed::<crate::models::fm::Link>),
             L2,
             THREADS,
         ]

@@ -99,6 +99,25 @@ def test_keyword_arguments_take_the_flag_names_and_the_field_names():
         embedrec.Deep(hidden="64,x")
 
 
+def test_fm_takes_the_ordered_probit_link(split, tmp_path):
+    train, test = split
+    fm = embedrec.FM(dim=4, sweeps=12, burn_in=4, features=["rated"], link="ordered-probit")
+    assert fm.get_params()["link"] == "ordered-probit"
+    assert embedrec.FM().get_params()["link"] == "gaussian"
+    assert "link = 'gaussian'" in embedrec.FM.__doc__
+    fm.fit(train)
+    scores = fm.predict(["1", "2"], ["1", "2"])
+    assert all(1.0 <= s <= 5.0 for s in scores)
+    assert "rmse" in fm.evaluate(test)
+    folded = fm.fold_in([("1", 5.0), ("2", 1.0)], n=3)
+    assert len(folded) == 3
+    fm.save(tmp_path / "fm.emb")
+    back = embedrec.load_model(str(tmp_path / "fm.emb"))
+    assert back.recommend("1", 5) == fm.model.recommend("1", 5)
+    with pytest.raises(ValueError, match="ordered-probit"):
+        embedrec.FM(link="logit")
+
+
 def test_patience_needs_validation_and_uses_it(split):
     train, test = split
     with pytest.raises(ValueError, match="patience"):

@@ -165,6 +165,9 @@ pub(crate) struct TrainArgs {
     /// FM: mcmc (Gibbs sampling) | als (alternating least squares for a fixed --l2).
     #[arg(long, help_heading = "Hyper-parameters")]
     pub(super) solver: Option<String>,
+    /// FM: gaussian | ordered-probit (rating levels as intervals of a latent normal).
+    #[arg(long, help_heading = "Hyper-parameters")]
+    pub(super) link: Option<String>,
     /// Random seed (splits, initialisation, shuffling).
     #[arg(long, default_value_t = 42)]
     pub(crate) seed: u64,

@@ -73,6 +73,7 @@ impl TrainArgs {
             ("--burn-in", value(&self.burn_in)),
             ("--keep", value(&self.keep)),
             ("--solver", value(&self.solver)),
+            ("--link", value(&self.link)),
         ]
     }
 }

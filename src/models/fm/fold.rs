@@ -5,8 +5,17 @@
 //! row also holds their `rated` set (the items given, 1/sqrt(n)) when the model has
 //! that group, and with a `day` group the day averaged over every training rating's
 //! day; side variables of a new user are unknown and left out.
+//!
+//! Under the ordered-probit link the same unknowns take the mode of their conditional
+//! posterior under the probit likelihood (each rating at its nearest level, the
+//! sample's cut points, unit noise), found by EM on the latent values (Albert and
+//! Chib's latent normal: each E step puts a rating's latent value at its truncated
+//! normal's mean, each M step is the ridge regression above on those values); the
+//! folded user's `factors` then end with the user row's own terms of each sample
+//! (`S` values), which scoring needs sample by sample.
 
 use super::Fm;
+use super::probit::truncated_mean;
 use crate::models::FoldedUser;
 use crate::nn::linalg::solve_spd;
 
@@ -26,6 +35,7 @@ impl Fm {
         let x = 1.0 / (ratings.len().max(1) as f64).sqrt();
         let mut bias = 0.0;
         let mut factors = vec![0f32; width];
+        let mut own_terms = Vec::with_capacity(s);
         let dim = k + 1;
         for t in 0..s {
             let w = &self.w[t * nf..(t + 1) * nf];
@@ -71,13 +81,16 @@ impl Fm {
                 a[d * dim + d] += lam;
                 b[d] += lam * mu;
             }
-            let mut z = vec![0f64; dim];
+            // Each rating's regressors (the unknowns' coefficients) and the rest of
+            // its output.
+            let mut rows: Vec<(Vec<f64>, f64, f32)> = Vec::with_capacity(ratings.len());
             for &(i, y) in ratings {
                 let i = i as usize;
                 if i >= items {
                     continue;
                 }
                 let qi = &self.scorer.q[i * width + t * k..i * width + (t + 1) * k];
+                let mut z = vec![0f64; dim];
                 z[0] = 1.0;
                 let mut dot = 0.0;
                 for f in 0..k {
@@ -85,25 +98,68 @@ impl Fm {
                     z[f + 1] = q_rated[f] + q;
                     dot += q_rated[f] * q;
                 }
-                let target = y as f64
-                    - self.w0[t] as f64
-                    - a_rated
-                    - self.scorer.item_a[t * items + i] as f64
-                    - dot;
-                for r in 0..dim {
-                    b[r] += alpha * z[r] * target;
-                    for c in 0..dim {
-                        a[r * dim + c] += alpha * z[r] * z[c];
+                let rest =
+                    self.w0[t] as f64 + a_rated + self.scorer.item_a[t * items + i] as f64 + dot;
+                rows.push((z, rest, y));
+            }
+            let solve = |targets: &mut dyn FnMut(usize) -> f64, alpha: f64| {
+                let (mut a, mut b) = (a.clone(), b.clone());
+                for (n, (z, rest, _)) in rows.iter().enumerate() {
+                    let target = targets(n) - rest;
+                    for r in 0..dim {
+                        b[r] += alpha * z[r] * target;
+                        for c in 0..dim {
+                            a[r * dim + c] += alpha * z[r] * z[c];
+                        }
                     }
                 }
-            }
-            let own = solve_spd(a, b, dim);
+                solve_spd(a, b, dim)
+            };
+            let own = if self.levels.is_empty() {
+                solve(&mut |n| rows[n].2 as f64, alpha)
+            } else {
+                // EM on the latent values, from the prior's mean.
+                let c = self.levels.len() - 1;
+                let cuts = &self.cuts[t * c..(t + 1) * c];
+                let bounds: Vec<(f64, f64)> = (rows.iter())
+                    .map(|(_, _, y)| {
+                        let level = nearest(&self.levels, *y);
+                        let lo = if level == 0 {
+                            f64::NEG_INFINITY
+                        } else {
+                            cuts[level - 1] as f64
+                        };
+                        let hi = if level == c {
+                            f64::INFINITY
+                        } else {
+                            cuts[level] as f64
+                        };
+                        (lo, hi)
+                    })
+                    .collect();
+                let mut own: Vec<f64> = (0..dim).map(|d| hyper[d * 2] as f64).collect();
+                for _ in 0..EM_STEPS {
+                    let latent = |n: usize| {
+                        let (z, rest, _) = &rows[n];
+                        let f = rest + z.iter().zip(&own).map(|(z, o)| z * o).sum::<f64>();
+                        let (lo, hi) = bounds[n];
+                        f + truncated_mean(lo - f, hi - f)
+                    };
+                    let latent: Vec<f64> = (0..rows.len()).map(latent).collect();
+                    own = solve(&mut |n| latent[n], 1.0);
+                }
+                own
+            };
             let (w_u, v_u) = (own[0], &own[1..]);
             let pair: f64 = (0..k).map(|f| v_u[f] * q_rated[f]).sum();
             bias += (a_rated + w_u + pair) / s as f64;
+            own_terms.push((a_rated + w_u + pair) as f32);
             for f in 0..k {
                 factors[t * k + f] = ((q_rated[f] + v_u[f]) / root) as f32;
             }
+        }
+        if !self.levels.is_empty() {
+            factors.extend(own_terms);
         }
         FoldedUser {
             bias: bias as f32,
@@ -111,4 +167,14 @@ impl Fm {
             ..base
         }
     }
+}
+
+/// EM steps of a fold-in under the ordered-probit link, from the prior mean.
+const EM_STEPS: usize = 40;
+
+/// The index of the level nearest to `y` (ties to the lower).
+fn nearest(levels: &[f32], y: f32) -> usize {
+    (0..levels.len())
+        .min_by(|&a, &b| (levels[a] - y).abs().total_cmp(&(levels[b] - y).abs()))
+        .unwrap_or(0)
 }

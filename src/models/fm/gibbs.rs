@@ -23,6 +23,7 @@
 //! O(block entries x K), whatever the size of the rows.
 
 use super::design::{Block, Design};
+use super::probit::Probit;
 use crate::rng::Rng;
 
 /// The noise precision's prior: Gamma(ALPHA_0 / 2, rate BETA_0 / 2).
@@ -309,6 +310,10 @@ pub(crate) struct Sampler<'a> {
     /// Alternating least squares (MAP with the hyper-parameters fixed): every "draw"
     /// takes its conditional posterior's mean, no noise.
     pub map: bool,
+    /// The ordered-probit link: the residuals are those of the latent values (the
+    /// targets), drawn with the cut points at the start of every sweep; the noise
+    /// precision stays 1.
+    pub probit: Option<Probit>,
     /// Tests: before every draw, compare the sums the draw uses with the same sums
     /// computed from whole predictions (`sum h^2` and `sum h e`, with `h` the change of
     /// every prediction when the parameter grows by one).
@@ -371,6 +376,7 @@ impl<'a> Sampler<'a> {
             fixed_hyper: false,
             threads: 1,
             map: false,
+            probit: None,
             #[cfg(test)]
             check_moments: false,
             #[cfg(test)]
@@ -431,15 +437,44 @@ impl<'a> Sampler<'a> {
         sse + l2 * norm
     }
 
-    /// The residuals' root mean square (the training RMSE of the current state).
+    /// The training RMSE of the current state (under the ordered-probit link, of its
+    /// expected ratings).
     pub fn train_rmse(&self) -> f64 {
         let n = self.e.len().max(1) as f64;
+        if let Some(p) = &self.probit {
+            let cuts: Vec<f32> = p.cuts.iter().map(|&c| c as f32).collect();
+            let sse: f64 = (p.z.iter().zip(&self.e).enumerate())
+                .map(|(i, (z, e))| {
+                    let y = p.levels[p.level(i)];
+                    let f = super::probit::expected_level(&p.levels, &cuts, (z - e) as f32);
+                    (f as f64 - y as f64).powi(2)
+                })
+                .sum();
+            return (sse / n).sqrt();
+        }
         (self.e.iter().map(|e| e * e).sum::<f64>() / n).sqrt()
+    }
+
+    /// The chain under the ordered-probit link (`probit` made for the same ratings,
+    /// whose latent values the chain was started on): unit noise precision.
+    pub fn use_probit(&mut self, probit: Probit) {
+        self.s.alpha = 1.0;
+        self.probit = Some(probit);
     }
 
     /// One sweep over every parameter.
     pub fn sweep(&mut self) {
-        if !self.fixed_hyper {
+        if let Some(p) = self.probit.as_mut() {
+            // The outputs f = z - e; the cut points given f, then the latent values.
+            let f: Vec<f64> = p.z.iter().zip(&self.e).map(|(z, e)| z - e).collect();
+            if !self.map {
+                p.draw_cuts(&mut self.rng, &f);
+                p.draw_latent(&mut self.rng, &f);
+            }
+            for ((e, z), f) in self.e.iter_mut().zip(&p.z).zip(&f) {
+                *e = z - f;
+            }
+        } else if !self.fixed_hyper {
             self.draw_alpha();
         }
         self.draw_w0();
@@ -939,6 +974,96 @@ mod tests {
                 cov[k][k]
             );
         }
+    }
+
+    /// Ordinal data from a known model — `z = w0 + w_user + w_item + N(0, 1)`, the level
+    /// by known cut points — sampled under the ordered-probit link with the factors off:
+    /// the posterior means recover the cut points, `w0` and the weights, and the chain
+    /// keeps unit noise precision.
+    #[test]
+    fn the_probit_sampler_recovers_known_cut_points_and_weights() {
+        use super::super::probit::{Probit, levels_of};
+        let (users, items) = (40u32, 40u32);
+        let one_hot = |n: u32| (0..n).map(|r| vec![(r, 1.0)]).collect::<Vec<_>>();
+        let design = Design {
+            user: block(0, users, &one_hot(users)),
+            item: block(users, items, &one_hot(items)),
+            groups: vec![
+                Group {
+                    name: "user".into(),
+                    first: 0,
+                    len: users,
+                },
+                Group {
+                    name: "item".into(),
+                    first: users,
+                    len: items,
+                },
+            ],
+            clock: None,
+        };
+        let mut rng = Rng::seeded(21);
+        let w0 = 1.4;
+        let cuts = [0.0, 0.7, 1.9, 2.8];
+        let w: Vec<f64> = (0..users + items).map(|_| 0.8 * rng.normal()).collect();
+        let (mut us, mut is, mut ys) = (Vec::new(), Vec::new(), Vec::new());
+        for u in 0..users {
+            for i in 0..items {
+                let z = w0 + w[u as usize] + w[(users + i) as usize] + rng.normal();
+                us.push(u);
+                is.push(i);
+                ys.push(1.0 + cuts.iter().filter(|&&c| z > c).count() as f32);
+            }
+        }
+        let (probit, _) = Probit::new(levels_of(&ys).unwrap(), &ys);
+        let latent: Vec<f32> = probit.z.iter().map(|&z| z as f32).collect();
+        let blocks = vec![(&design.user, &us[..]), (&design.item, &is[..])];
+        let mut chain = Sampler::new(&design, blocks, &latent, 0, 0.0, 4);
+        chain.use_probit(probit);
+        let (burn, n) = (200, 1_000);
+        let (mut c_sum, mut w0_sum) = ([0f64; 4], 0.0);
+        let mut w_sum = vec![0f64; w.len()];
+        for t in 0..burn + n {
+            chain.sweep();
+            assert_eq!(chain.s.alpha, 1.0);
+            if t >= burn {
+                let p = chain.probit.as_ref().unwrap();
+                for (s, c) in c_sum.iter_mut().zip(&p.cuts) {
+                    *s += c;
+                }
+                w0_sum += chain.s.w0;
+                for (s, x) in w_sum.iter_mut().zip(&chain.s.w) {
+                    *s += x;
+                }
+            }
+        }
+        let p = chain.probit.as_ref().unwrap();
+        assert!(
+            p.accepted * 2 > p.proposed,
+            "{} of {}",
+            p.accepted,
+            p.proposed
+        );
+        // Everything up to the group means, which w0 absorbs: compare centred weights.
+        let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+        let est: Vec<f64> = w_sum.iter().map(|s| s / n as f64).collect();
+        let (eu, ei) = (mean(&est[..40]), mean(&est[40..]));
+        let (tu, ti) = (mean(&w[..40]), mean(&w[40..]));
+        let w0_est = w0_sum / n as f64 + eu + ei;
+        assert!((w0_est - (w0 + tu + ti)).abs() < 0.15, "w0 {w0_est}");
+        for (k, t) in cuts.iter().enumerate() {
+            let c = c_sum[k] / n as f64;
+            assert!((c - t).abs() < 0.1, "cut {k}: {c} vs {t}");
+        }
+        let err: f64 = (0..w.len())
+            .map(|j| {
+                let (e, t) = if j < 40 { (eu, tu) } else { (ei, ti) };
+                ((est[j] - e) - (w[j] - t)).powi(2)
+            })
+            .sum::<f64>()
+            / w.len() as f64;
+        // 40 ratings a weight: a posterior sd of about 0.2.
+        assert!(err.sqrt() < 0.25, "weights' RMSE {}", err.sqrt());
     }
 
     /// Gauss-Jordan inverse of a symmetric positive definite matrix.

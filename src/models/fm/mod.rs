@@ -25,9 +25,10 @@
 //! | `sweeps` | 512 | Gibbs sweeps over every parameter | >= 1 |
 //! | `burn_in` | 100 | sweeps discarded before samples are kept | < sweeps |
 //! | `keep` | 64 | samples kept in the model (evenly thinned after burn-in) | >= 1 |
-//! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names; `side` = every side variable of the data, `time` = `day` when the ratings have timestamps | |
+//! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names (`zip`, the zip code's first character, only by name); `side` = every side variable of the data but `zip`, `time` = `day` when the ratings have timestamps | |
 //! | `init_std` | 0.1 | standard deviation of the initial factors | >= 0 |
 //! | `solver` | `mcmc` | `mcmc` (Gibbs sampling) or `als` (alternating least squares for a fixed `l2`: the MAP estimate, the last sweep's state the model; `burn_in` and `keep` do not apply) | |
+//! | `link` | `gaussian` | `gaussian` (ratings = output + normal noise of sampled precision) or `ordered-probit` (the rating levels, the distinct training values, as intervals of a latent normal around the output; cut points learned: see [`probit`]) | |
 //! | `l2` | 30 | ALS: the L2 penalty of every weight and factor (the squared error unscaled) | > 0 |
 //! | `threads` | 1 | threads of the passes over the ratings (the draws of the parameters stay in one order; results do not depend on it) | >= 1 |
 //! | `seed` | 42 | the chain's seed | |
@@ -35,6 +36,7 @@
 pub(crate) mod design;
 mod fold;
 pub(crate) mod gibbs;
+pub(crate) mod probit;
 mod scorer;
 
 use super::fit::{Feedback, Fit, Fitted, RowOptions, RowValidation, TrainingSet};
@@ -42,6 +44,7 @@ use super::{AnyModel, EpochStats, Kind, Model, NamedTensor, Prediction, Recommen
 use crate::error::{Error, Result};
 use design::{AGE_BUCKETS, Block, Clock, Design, Group, MAX_DAYS};
 use gibbs::Sampler;
+use probit::Probit;
 use scorer::Scorer;
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -65,6 +68,8 @@ pub struct FmParams {
     /// `mcmc` (Gibbs sampling, the default) or `als` (alternating least squares: the
     /// MAP estimate for a fixed `l2`, the last sweep's state being the model).
     pub solver: Solver,
+    /// How ratings relate to the FM's output: `gaussian` or `ordered-probit`.
+    pub link: Link,
     /// ALS only: the L2 penalty of every weight and factor.
     pub l2: f32,
     /// Threads of the passes over the ratings; results do not depend on it.
@@ -96,6 +101,30 @@ impl std::str::FromStr for Solver {
     }
 }
 
+/// How [`FmParams`] links ratings to the FM's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Link {
+    /// `rating = output + noise`, the noise normal with a sampled precision.
+    Gaussian,
+    /// Ordered probit: the rating levels are intervals of `output + N(0, 1)` between
+    /// learned cut points; a prediction is the expected level.
+    OrderedProbit,
+}
+
+impl std::str::FromStr for Link {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "gaussian" => Ok(Link::Gaussian),
+            "ordered-probit" => Ok(Link::OrderedProbit),
+            _ => Err(Error::Usage(format!(
+                "--link: expected gaussian or ordered-probit, got '{s}'"
+            ))),
+        }
+    }
+}
+
 impl Default for FmParams {
     fn default() -> Self {
         FmParams {
@@ -111,6 +140,7 @@ impl Default for FmParams {
             ],
             init_std: 0.1,
             solver: Solver::Mcmc,
+            link: Link::Gaussian,
             l2: 30.0,
             threads: 1,
             seed: 42,
@@ -139,6 +169,9 @@ impl FmParams {
         }
         if self.threads == 0 {
             return bad("fm: threads must be at least 1".into());
+        }
+        if self.solver == Solver::Als && self.link == Link::OrderedProbit {
+            return bad("fm: the ordered-probit link needs the mcmc solver".into());
         }
         if self.keep == 0 {
             return bad("fm: keep must be at least 1".into());
@@ -194,6 +227,10 @@ pub struct Fm {
     /// Per group: first feature, count, block (0 users, 1 items, 2 time), for the model
     /// file.
     group_table: Vec<u32>,
+    /// Under the ordered-probit link: the rating levels `[L]` and each sample's cut
+    /// points `[S, L - 1]` (both empty under the gaussian link).
+    levels: Vec<f32>,
+    cuts: Vec<f32>,
     /// The time features' definition, for the model file: `[t0 >> 32, t0 & 0xffffffff,
     /// days, day group's first feature + 1 or 0, item_age's + 1 or 0]` (empty without
     /// time features; the rest of the clock is written from `design.clock`).
@@ -209,11 +246,19 @@ pub(crate) struct Samples {
     pub v: Vec<f32>,
     pub alpha: Vec<f32>,
     pub hyper: Vec<f32>,
+    /// Ordered probit: the levels and each sample's cut points.
+    pub levels: Vec<f32>,
+    pub cuts: Vec<f32>,
 }
 
 impl Samples {
     /// Appends the chain's current state.
-    fn push(&mut self, s: &gibbs::State, groups: usize) {
+    fn push(&mut self, chain: &Sampler<'_>, groups: usize) {
+        let s = &chain.s;
+        if let Some(p) = &chain.probit {
+            self.levels.clone_from(&p.levels);
+            self.cuts.extend(p.cuts.iter().map(|&c| c as f32));
+        }
         let k = s.k;
         self.w0.push(s.w0 as f32);
         self.w.extend(s.w.iter().map(|&x| x as f32));
@@ -237,6 +282,8 @@ impl Fm {
             v,
             alpha,
             hyper,
+            levels,
+            cuts,
         } = samples;
         let nf = design.n_features();
         let s = w0.len();
@@ -249,7 +296,8 @@ impl Fm {
                 &v64[t * nf * k..(t + 1) * nf * k],
             )
         });
-        let scorer = Scorer::of_samples(&design, k, samples);
+        let link = (!levels.is_empty()).then_some((&levels[..], &cuts[..]));
+        let scorer = Scorer::of_samples(&design, k, samples, link);
         let group_table = (design.groups.iter())
             .flat_map(|g| {
                 let block = if g.first < design.item.first {
@@ -274,6 +322,8 @@ impl Fm {
         Fm {
             k,
             design,
+            levels,
+            cuts,
             group_table,
             clock_table,
             w0,
@@ -350,6 +400,11 @@ impl Model for Fm {
                 &self.design.item.val,
             ),
         ];
+        if !self.levels.is_empty() {
+            let c = self.levels.len() - 1;
+            out.push(NamedTensor::new("levels", &[c + 1], &self.levels));
+            out.push(NamedTensor::new("cuts", &[s, c], &self.cuts));
+        }
         if let Some(c) = &self.design.clock {
             out.push(NamedTensor::new(
                 "day_share",
@@ -398,15 +453,7 @@ impl Model for Fm {
     }
 
     fn folded_scores(&self, user: &super::FoldedUser) -> Vec<f32> {
-        let w = self.scorer.width;
-        (0..self.scorer.ia.len())
-            .map(|i| {
-                self.scorer.bias
-                    + user.bias
-                    + self.scorer.ia[i]
-                    + crate::nn::kernels::dot(&user.factors, &self.scorer.q[i * w..(i + 1) * w])
-            })
-            .collect()
+        self.scorer.folded_scores(user.bias, &user.factors)
     }
 }
 
@@ -448,14 +495,24 @@ impl FmParams {
         if let Some((b, rows)) = &time_block {
             blocks.push((b, &rows[..]));
         }
+        // Under the ordered-probit link the chain starts on the latent values.
+        let probit = match self.link {
+            Link::Gaussian => None,
+            Link::OrderedProbit => Some(Probit::new(probit::levels_of(&r.values)?, &r.values).0),
+        };
+        let latent: Option<Vec<f32>> =
+            (probit.as_ref()).map(|p| p.z.iter().map(|&z| z as f32).collect());
         let mut chain = Sampler::new(
             &design,
             blocks,
-            &r.values,
+            latent.as_deref().unwrap_or(&r.values),
             k,
             self.init_std as f64,
             self.seed,
         );
+        if let Some(p) = probit {
+            chain.use_probit(p);
+        }
         chain.threads = self.threads;
         if self.solver == Solver::Als {
             chain.use_als(self.l2 as f64);
@@ -476,17 +533,23 @@ impl FmParams {
             chain.sweep();
             let keep_now = kept.binary_search(&sweep).is_ok();
             if keep_now {
-                samples.push(&chain.s, design.groups.len());
+                samples.push(&chain, design.groups.len());
             }
             let seconds = started.elapsed().as_secs_f64();
             train_seconds += seconds;
             if options.watch.is_none() && options.on_epoch.is_none() {
                 continue;
             }
+            let cuts_now: Option<Vec<f32>> =
+                (chain.probit.as_ref()).map(|p| p.cuts.iter().map(|&c| c as f32).collect());
+            let link_now = (chain.probit.as_ref())
+                .zip(cuts_now.as_deref())
+                .map(|(p, c)| (&p.levels[..], c));
             let now = Scorer::of_samples(
                 &design,
                 k,
                 std::iter::once((chain.s.w0, &chain.s.w[..], &chain.s.v[..])),
+                link_now,
             );
             let mut watch_rmse = None;
             if let (Some(x), Some(sum)) = (options.watch, watch_sum.as_mut()) {
@@ -685,12 +748,33 @@ fn load(
     let v = t.values("v", &[s, nf, k])?;
     let alpha = t.values("alpha", &[s])?;
     let hyper = t.values("hyper", &[s, design.groups.len(), k + 1, 2])?;
+    let (levels, cuts) = match p.link {
+        Link::Gaussian => (Vec::new(), Vec::new()),
+        Link::OrderedProbit => {
+            let (shape, levels) = t.f32("levels", None)?;
+            let l = levels.len();
+            let ascending = levels.windows(2).all(|w| w[0] < w[1]);
+            if shape.len() != 1 || !(2..=probit::MAX_LEVELS).contains(&l) || !ascending {
+                return Err("fm: malformed rating levels".into());
+            }
+            let cuts = t.values("cuts", &[s, l - 1])?;
+            let ordered = cuts
+                .chunks(l - 1)
+                .all(|c| c[0] == 0.0 && c.windows(2).all(|w| w[0] < w[1]));
+            if !ordered {
+                return Err("fm: malformed cut points".into());
+            }
+            (levels, cuts)
+        }
+    };
     let samples = Samples {
         w0,
         w,
         v,
         alpha,
         hyper,
+        levels,
+        cuts,
     };
     Ok(AnyModel::new(Fm::new(k, design, samples)))
 }
@@ -979,6 +1063,178 @@ mod tests {
             ..p
         };
         assert!(quiet.fit(&untimed, &FitOptions::default()).is_ok());
+    }
+
+    /// The ordered-probit link: better than the baseline, predictions within the rating
+    /// levels, seeded runs and thread counts give the same model bit for bit, the model
+    /// file gives back the same model and predictions, fold-in recovers a training
+    /// user's scores, and ratings off an ordinal scale are refused.
+    #[test]
+    fn the_ordered_probit_link_fits_reproduces_round_trips_and_folds_in() {
+        let (train, test) = data();
+        let p = FmParams {
+            sweeps: 40,
+            burn_in: 10,
+            keep: 16,
+            link: Link::OrderedProbit,
+            ..Default::default()
+        };
+        let fm = p.fit(&train, &FitOptions::default()).unwrap();
+        let base = BaselineParams::default()
+            .fit(&train, &FitOptions::default())
+            .unwrap();
+        let (f, b) = (
+            fm.evaluate(&test).unwrap().rmse,
+            base.evaluate(&test).unwrap().rmse,
+        );
+        assert!(f < b - 0.01, "fm {f} vs baseline {b}");
+        let m = fm.model.downcast_ref::<Fm>().unwrap();
+        assert_eq!(m.levels, [1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(m.cuts.len(), m.samples() * 4);
+        let mut scores = vec![0f32; fm.model.n_items() as usize];
+        fm.model.score_items(0, &mut scores);
+        assert!(scores.iter().all(|s| (1.0..=5.0).contains(s)));
+        assert_eq!(scores[3], fm.model.score(0, 3));
+        // Reproducible, whatever the threads.
+        assert_eq!(
+            p.fit(&train, &FitOptions::default()).unwrap().model,
+            fm.model
+        );
+        let two = FitOptions {
+            threads: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(p.fit(&train, &two).unwrap().model, fm.model);
+        // The model file.
+        let back = crate::model::TrainedModel::from_bytes(
+            &fm.to_bytes().unwrap(),
+            std::path::Path::new("fm.emb"),
+        )
+        .unwrap();
+        assert_eq!(back.model, fm.model);
+        assert_eq!(back.evaluate(&test).unwrap().rmse, f);
+        // Fold-in of training users from their training ratings (their whole row: the
+        // one-hot and the rated set).
+        let fm = FmParams {
+            features: vec!["rated".into()],
+            ..p.clone()
+        }
+        .fit(&train, &FitOptions::default())
+        .unwrap();
+        let items = fm.model.n_items();
+        let (mut diff, mut count) = (0.0, 0);
+        for u in 0..20u32 {
+            let raw = fm.users.raw(u);
+            let t = train.users.index_of(raw).unwrap();
+            let ratings: Vec<(u32, f32)> = (0..train.ratings.len())
+                .filter(|&r| train.ratings.users[r] == t)
+                .map(|r| {
+                    let item = train.items.raw(train.ratings.items[r]);
+                    (fm.items.index_of(item).unwrap(), train.ratings.values[r])
+                })
+                .collect();
+            let folded = (fm.model)
+                .fold_in(&json!({}), Feedback::Ratings, &ratings, Default::default())
+                .unwrap();
+            let scores = fm.model.folded_scores(&folded);
+            for i in 0..items {
+                diff += (scores[i as usize] - fm.model.score(u, i)).abs() as f64;
+                count += 1;
+            }
+        }
+        let mean_diff = diff / count as f64;
+        assert!(mean_diff < 0.15, "folded vs trained: {mean_diff}");
+        // Not an ordinal scale.
+        let mut wide = train.clone();
+        for (k, v) in wide.ratings.values.iter_mut().enumerate() {
+            *v = 1.0 + (k % 97) as f32 * 0.04;
+        }
+        let err = p.fit(&wide, &FitOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("ordinal"), "{err}");
+        let als = FmParams {
+            solver: Solver::Als,
+            ..p
+        };
+        assert!(als.check().is_err());
+    }
+
+    /// Under the ordered-probit link a score is the expected level of each sample's
+    /// output, from whole feature rows, averaged over the samples.
+    #[test]
+    fn probit_scores_average_each_samples_expected_level() {
+        let (train, _) = data();
+        let fm = FmParams {
+            sweeps: 20,
+            burn_in: 10,
+            keep: 5,
+            features: vec!["rated".into(), "raters".into(), "side".into()],
+            link: Link::OrderedProbit,
+            ..Default::default()
+        }
+        .fit(&train, &FitOptions::default())
+        .unwrap();
+        let m = fm.model.downcast_ref::<Fm>().unwrap();
+        let (s, nf, k) = (m.samples(), m.design.n_features(), m.k);
+        let c = m.levels.len() - 1;
+        let mut scores = vec![0f32; fm.model.n_items() as usize];
+        for u in [0u32, 7, 31] {
+            fm.model.score_items(u, &mut scores);
+            for i in [0u32, 5, 77] {
+                let mut expected = 0.0;
+                for t in 0..s {
+                    let w: Vec<f64> = m.w[t * nf..(t + 1) * nf]
+                        .iter()
+                        .map(|&x| x as f64)
+                        .collect();
+                    let v: Vec<f64> = (m.v[t * nf * k..(t + 1) * nf * k].iter())
+                        .map(|&x| x as f64)
+                        .collect();
+                    let (au, qu) = gibbs::row_summaries(&m.design.user, &w, &v, k);
+                    let (ai, qi) = gibbs::row_summaries(&m.design.item, &w, &v, k);
+                    let (u, i) = (u as usize, i as usize);
+                    let f = m.w0[t] as f64
+                        + au[u]
+                        + ai[i]
+                        + (0..k).map(|f| qu[u * k + f] * qi[i * k + f]).sum::<f64>();
+                    let cuts = &m.cuts[t * c..(t + 1) * c];
+                    let mut y = m.levels[0] as f64;
+                    for l in 1..=c {
+                        let step = (m.levels[l] - m.levels[l - 1]) as f64;
+                        y += step * probit::norm_cdf(f - cuts[l - 1] as f64);
+                    }
+                    expected += y / s as f64;
+                }
+                let got = fm.model.score(u, i);
+                assert!((got as f64 - expected).abs() < 1e-4, "{got} vs {expected}");
+                assert_eq!(scores[i as usize], got);
+            }
+        }
+    }
+
+    /// `side` leaves out `zip`; named, it is a group.
+    #[test]
+    fn side_leaves_out_the_zip_prefix_unless_named() {
+        let (mut train, _) = data();
+        let mut zip = train.features.users.variable("occupation").unwrap().clone();
+        zip.name = "zip".into();
+        train.features.users.variables.push(zip);
+        let set = TrainingSet {
+            ratings: &train.ratings,
+            users: &train.users,
+            items: &train.items,
+            n_users: train.users.len() as u32,
+            n_items: train.items.len() as u32,
+            features: &train.features,
+            scale: train.scale,
+        };
+        let names = |features: &[&str]| -> Vec<String> {
+            let f: Vec<String> = features.iter().map(|s| s.to_string()).collect();
+            let d = Design::build(&set, &f).unwrap();
+            d.groups.into_iter().map(|g| g.name).collect()
+        };
+        let side = names(&["side"]);
+        assert!(side.contains(&"occupation".to_string()) && !side.contains(&"zip".to_string()));
+        assert!(names(&["side", "zip"]).contains(&"zip".to_string()));
     }
 
     /// A malformed group table or feature rows in a model file are refused, not trusted.
