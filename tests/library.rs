@@ -307,6 +307,14 @@ fn a_blend_fits_its_weights_on_out_of_fold_predictions() {
             two.predict(u, i).value.to_bits()
         );
     }
+    // A blend holding fm (time features by default) needs the timestamps a front may
+    // otherwise drop; one of rating models without time features does not.
+    assert!(!p.needs_times());
+    let with_fm = BlendParams {
+        members: vec!["baseline".into(), "fm".into()],
+        ..p.clone()
+    };
+    assert!(with_fm.needs_times());
     let carve = BlendParams { folds: 1, ..p }
         .fit(&train, &FitOptions::default())
         .unwrap();

@@ -68,6 +68,10 @@ impl Fit for BlendParams {
     fn check(&self) -> Result<()> {
         BlendParams::check(self)
     }
+    /// A member that reads the timestamps (fm with time features) needs them kept.
+    fn needs_times(&self) -> bool {
+        member_params(self).is_ok_and(|members| members.iter().any(|m| m.needs_times()))
+    }
 
     /// Trains the members on `folds` folds of the training data, each fold predicted by
     /// the members trained on the others (or, with `folds = 1`, on the training data less
