@@ -10,9 +10,11 @@ Setup (myFM installs from PyPI as a binary wheel):
     /tmp/fmpeers/bin/python benchmarks/fm_peers.py --features rated,raters,side,day \\
         --link gaussian --link ordered-probit
 
-Options: --folds N (u1..uN, with mean rows when N > 1), --sweeps 512, --burn-in 100,
---keep 64 (embedrec's thinned samples), --myfm-keep (default sweeps - burn-in: myFM keeps
-the last N samples, it cannot thin), --dim 10, --seed 42, --features LIST (repeatable:
+Options: --folds N (u1..uN, with mean rows when N > 1), --chains 1 (independent chains;
+myFM has none, so it runs N fits with seeds seed, seed + 1, ... and averages their
+predictions, its fit time their sum), --sweeps 512, --burn-in 100 (both per chain),
+--keep 64 (embedrec's thinned samples per chain), --myfm-keep (default sweeps - burn-in:
+myFM keeps the last N samples, it cannot thin), --dim 10, --seed 42, --features LIST (repeatable:
 one comparison per set), --time (adds, per set, a copy with the time groups
 `day,item_age`), --link gaussian|ordered-probit (repeatable: each set with each link;
 default gaussian; ordered probit is myFM's `MyFMOrderedProbit` on the rating levels
@@ -71,6 +73,7 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--folds", type=int, default=1, help="u1..uN (1..5)")
+    p.add_argument("--chains", type=int, default=1, help="independent chains (per tool)")
     p.add_argument("--sweeps", type=int, default=512)
     p.add_argument("--burn-in", type=int, default=100)
     p.add_argument("--keep", type=int, default=64, help="embedrec's kept samples")
@@ -89,6 +92,8 @@ def parse_args():
     a = p.parse_args()
     if not 1 <= a.folds <= 5:
         p.error("--folds is 1..5")
+    if a.chains < 1:
+        p.error("--chains is at least 1")
     if not 0 <= a.burn_in < a.sweeps:
         p.error("--burn-in must be below --sweeps")
     a.myfm_keep = a.myfm_keep or a.sweeps - a.burn_in
@@ -305,18 +310,21 @@ def run_myfm(args, train, test, meta, fset, link):
         # The rating levels (the distinct training ratings) as classes 0..L-1.
         levels = np.unique(y)
         y = np.searchsorted(levels, y)
-        fm = myfm.MyFMOrderedProbit(rank=args.dim, random_seed=args.seed)
-    else:
-        fm = myfm.MyFMRegressor(rank=args.dim, random_seed=args.seed)
-    started = time.perf_counter()
-    fm.fit(X, y, X_rel=rel, n_iter=args.sweeps, n_kept_samples=args.myfm_keep,
-           group_shapes=design.group_shapes(), callback=lambda *_: (False, None))
-    seconds = time.perf_counter() - started
-    if link == "ordered-probit":
-        pred = fm.predict_proba(Xt, relt) @ levels
-    else:
-        pred = fm.predict(Xt, relt)
-    pred = np.clip(pred, 1.0, 5.0)
+    seconds, pred = 0.0, np.zeros(len(test[2]))
+    for c in range(args.chains):  # one fit per chain, predictions averaged
+        if link == "ordered-probit":
+            fm = myfm.MyFMOrderedProbit(rank=args.dim, random_seed=args.seed + c)
+        else:
+            fm = myfm.MyFMRegressor(rank=args.dim, random_seed=args.seed + c)
+        started = time.perf_counter()
+        fm.fit(X, y, X_rel=rel, n_iter=args.sweeps, n_kept_samples=args.myfm_keep,
+               group_shapes=design.group_shapes(), callback=lambda *_: (False, None))
+        seconds += time.perf_counter() - started
+        if link == "ordered-probit":
+            pred += fm.predict_proba(Xt, relt) @ levels
+        else:
+            pred += fm.predict(Xt, relt)
+    pred = np.clip(pred / args.chains, 1.0, 5.0)
     rmse = float(np.sqrt(np.mean((pred - test[2]) ** 2)))
     return rmse, seconds
 
@@ -324,7 +332,7 @@ def run_myfm(args, train, test, meta, fset, link):
 def run_embedrec(args, binary, d, fold, fset, link):
     cmd = [str(binary), "train", "--model", "fm", "--link", link,
            "--train", str(d / f"u{fold}.base"), "--test", str(d / f"u{fold}.test"),
-           "--dim", str(args.dim), "--sweeps", str(args.sweeps),
+           "--dim", str(args.dim), "--chains", str(args.chains), "--sweeps", str(args.sweeps),
            "--burn-in", str(args.burn_in), "--keep", str(args.keep),
            "--features", fset, "--seed", str(args.seed), "--json"]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -388,8 +396,10 @@ def main():
                       file=sys.stderr, flush=True)
                 results.append((f"u{fold}", tool, label, r, s))
 
-    print(f"\nML-100K, fm with K = {args.dim}, {args.sweeps} sweeps, burn-in {args.burn_in}; "
+    chains = f"{args.chains} chains of " if args.chains > 1 else ""
+    print(f"\nML-100K, fm with K = {args.dim}, {chains}{args.sweeps} sweeps, burn-in {args.burn_in}; "
           f"embedrec averages {args.keep} thinned samples, myFM the last {args.myfm_keep} "
+          f"{'per chain ' if args.chains > 1 else ''}"
           f"(myFM {myfm.__version__}, relation blocks; seed {args.seed}).\n")
     print("| fold | tool | features | test RMSE | fit s | fit s / embedrec's |")
     print("|---|---|---|---:|---:|---:|")

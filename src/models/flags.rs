@@ -262,6 +262,7 @@ pub(crate) fn fm(implicit: bool) -> Option<Vec<Flag>> {
     (!implicit).then(|| {
         vec![
             DIM,
+            Flag::field("--chains", "chains"),
             Flag::field("--sweeps", "sweeps"),
             Flag::field("--burn-in", "burn_in"),
             Flag::field("--keep", "keep"),

@@ -57,6 +57,7 @@ pub use crate::model::{AnyModel, FoldedUser, Model, NamedTensor, Prediction, Rec
 
 mod registry;
 mod tensors;
+pub(crate) mod threads;
 mod training;
 pub use registry::*;
 pub use tensors::*;

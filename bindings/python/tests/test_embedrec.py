@@ -99,13 +99,19 @@ def test_keyword_arguments_take_the_flag_names_and_the_field_names():
         embedrec.Deep(hidden="64,x")
 
 
-def test_fm_takes_the_ordered_probit_link(split, tmp_path):
+def test_fm_takes_the_ordered_probit_link_and_chains(split, tmp_path):
     train, test = split
-    fm = embedrec.FM(dim=4, sweeps=12, burn_in=4, features=["rated"], link="ordered-probit")
+    fm = embedrec.FM(dim=4, chains=2, sweeps=12, burn_in=4, keep=3, features=["rated"],
+                     link="ordered-probit", threads=2)
     assert fm.get_params()["link"] == "ordered-probit"
+    assert fm.get_params()["chains"] == 2
     assert embedrec.FM().get_params()["link"] == "gaussian"
+    with pytest.raises(ValueError, match="chains"):
+        embedrec.FM(chains=0).fit(train)
     assert "link = 'gaussian'" in embedrec.FM.__doc__
     fm.fit(train)
+    _, _, width = fm.model.item_factors_flat()
+    assert width == 2 * 3 * 4, "K = 4 factors of each of 2 chains x 3 kept samples"
     scores = fm.predict(["1", "2"], ["1", "2"])
     assert all(1.0 <= s <= 5.0 for s in scores)
     assert "rmse" in fm.evaluate(test)

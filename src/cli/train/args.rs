@@ -153,13 +153,17 @@ pub(crate) struct TrainArgs {
     /// user's interactions after it (needs timestamps), or 'none'.
     #[arg(long, value_name = "BETA:TAU", help_heading = "Hyper-parameters")]
     pub(super) recency: Option<String>,
-    /// FM: Gibbs sweeps.
+    /// FM: Gibbs sweeps of each chain.
     #[arg(long, help_heading = "Hyper-parameters")]
     pub(super) sweeps: Option<usize>,
+    /// FM: independent Gibbs chains, their samples pooled (--sweeps, --burn-in and --keep
+    /// are per chain; --threads runs chains at once).
+    #[arg(long, help_heading = "Hyper-parameters")]
+    pub(super) chains: Option<usize>,
     /// FM: sweeps discarded before samples are kept.
     #[arg(long, help_heading = "Hyper-parameters")]
     pub(super) burn_in: Option<usize>,
-    /// FM: samples kept in the model (evenly thinned after burn-in).
+    /// FM: samples kept of each chain (evenly thinned after burn-in).
     #[arg(long, help_heading = "Hyper-parameters")]
     pub(super) keep: Option<usize>,
     /// FM: mcmc (Gibbs sampling) | als (alternating least squares for a fixed --l2).

@@ -69,6 +69,7 @@ impl TrainArgs {
             ("--cg-steps", value(&self.cg_steps)),
             ("--l2-exponent", value(&self.l2_exponent)),
             ("--recency", value(&self.recency)),
+            ("--chains", value(&self.chains)),
             ("--sweeps", value(&self.sweeps)),
             ("--burn-in", value(&self.burn_in)),
             ("--keep", value(&self.keep)),

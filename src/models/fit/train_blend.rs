@@ -21,34 +21,6 @@ pub(super) fn member_params(p: &BlendParams) -> Result<Vec<Box<dyn Fit>>> {
 /// predictions of them, and each member's params as fitted.
 type FoldPredictions = (Vec<usize>, Vec<Vec<f32>>, Vec<Value>);
 
-/// `f(0), ..., f(n - 1)` in order, computed on up to `threads` threads (fold `i` on thread
-/// `i % threads`): the results do not depend on `threads`.
-fn in_parallel<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = threads.clamp(1, n.max(1));
-    if threads == 1 {
-        return (0..n).map(f).collect();
-    }
-    let f = &f;
-    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..n)
-                        .step_by(threads)
-                        .map(|i| (i, f(i)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a blend fold thread panicked"))
-            .collect()
-    });
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, t)| t).collect()
-}
-
 pub(super) fn rmse(predictions: &[f32], values: &[f32]) -> f64 {
     let se: f64 = predictions
         .iter()
@@ -134,9 +106,10 @@ impl Fit for BlendParams {
                 Ok((held_idx, columns, params))
             };
             let mut columns = vec![vec![0.0f32; n]; members.len()];
-            for (f, fold) in in_parallel(folds, p.threads, run_fold)
-                .into_iter()
-                .enumerate()
+            for (f, fold) in
+                crate::models::threads::map_ordered((0..folds).collect(), p.threads, run_fold)
+                    .into_iter()
+                    .enumerate()
             {
                 let (held_idx, fold_columns, params) = fold?;
                 for (column, fold_column) in columns.iter_mut().zip(fold_columns) {

@@ -24,6 +24,7 @@
 
 use super::design::{Block, Design};
 use super::probit::Probit;
+use crate::models::threads::map_ordered;
 use crate::rng::Rng;
 
 /// The noise precision's prior: Gamma(ALPHA_0 / 2, rate BETA_0 / 2).
@@ -133,33 +134,10 @@ fn over_chunks<T: Send>(
     f: impl Fn(std::ops::Range<usize>) -> T + Sync,
 ) -> Vec<T> {
     let len = chunk_len(n);
-    let ranges: Vec<std::ops::Range<usize>> = (0..n.div_ceil(len))
+    let ranges = (0..n.div_ceil(len))
         .map(|c| c * len..((c + 1) * len).min(n))
         .collect();
-    if threads <= 1 || ranges.len() <= 1 {
-        return ranges.into_iter().map(f).collect();
-    }
-    let threads = threads.min(ranges.len());
-    let f = &f;
-    let ranges = &ranges;
-    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..ranges.len())
-                        .step_by(threads)
-                        .map(|c| (c, f(ranges[c].clone())))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a sampler thread panicked"))
-            .collect()
-    });
-    out.sort_by_key(|(c, _)| *c);
-    out.into_iter().map(|(_, t)| t).collect()
+    map_ordered(ranges, threads, f)
 }
 
 /// [`over_chunks`] handing each chunk its slice of `xs` (and its first index) to change.
@@ -169,39 +147,10 @@ fn over_chunks_mut<T: Send>(
     f: impl Fn(usize, &mut [f64]) -> T + Sync,
 ) -> Vec<T> {
     let len = chunk_len(xs.len());
-    let chunks: Vec<(usize, &mut [f64])> = xs
-        .chunks_mut(len)
-        .enumerate()
+    let chunks = (xs.chunks_mut(len).enumerate())
         .map(|(c, x)| (c * len, x))
         .collect();
-    if threads <= 1 || chunks.len() <= 1 {
-        return chunks.into_iter().map(|(s, x)| f(s, x)).collect();
-    }
-    let threads = threads.min(chunks.len());
-    let mut per_thread: Vec<Vec<(usize, usize, &mut [f64])>> =
-        (0..threads).map(|_| Vec::new()).collect();
-    for (c, (start, x)) in chunks.into_iter().enumerate() {
-        per_thread[c % threads].push((c, start, x));
-    }
-    let f = &f;
-    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = per_thread
-            .into_iter()
-            .map(|work| {
-                scope.spawn(move || {
-                    work.into_iter()
-                        .map(|(c, start, x)| (c, f(start, x)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a sampler thread panicked"))
-            .collect()
-    });
-    out.sort_by_key(|(c, _)| *c);
-    out.into_iter().map(|(_, t)| t).collect()
+    map_ordered(chunks, threads, |(start, x)| f(start, x))
 }
 
 /// Most blocks a design has: users, items, time rows.

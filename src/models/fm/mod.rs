@@ -10,11 +10,11 @@
 //! there is no learning rate or L2 to tune; the prediction is the average over the
 //! samples kept after burn-in.
 //!
-//! What the model file keeps: the kept samples (`keep` of them, evenly thinned from the
-//! sweeps after burn-in): `w0` `[S]`, `w` `[S, F]`, `v` `[S, F, K]`, and the feature rows
+//! What the model file keeps: the kept samples (`keep` of each of the `chains`
+//! independent chains, evenly thinned from the sweeps after burn-in): `w0` `[S]`, `w` `[S, F]`, `v` `[S, F, K]`, and the feature rows
 //! of the users and items (CSR: `user_ptr`, `user_feat`, `user_val`, the same for items)
 //! with the groups (`groups`: first feature, count and block of each). At K = 10 and 64
-//! samples on ML-100K u1 (5,290 features) that is 14 MB. Loading derives, per user and
+//! samples (8 chains x 8) on ML-100K u1 (5,290 features) that is 14 MB. Loading derives, per user and
 //! per item, the average of the row's own terms and the concatenation of its factor sums
 //! over the samples (scaled by `1/sqrt(S)`), so that a prediction is one dot product of
 //! `S x K` values: `w0 + a_u + a_i + <p_u, q_i>`.
@@ -22,16 +22,17 @@
 //! | name | default | meaning | valid range |
 //! |---|---|---|---|
 //! | `dim` | 10 | factors K per feature | >= 1 |
-//! | `sweeps` | 512 | Gibbs sweeps over every parameter | >= 1 |
-//! | `burn_in` | 100 | sweeps discarded before samples are kept | < sweeps |
-//! | `keep` | 64 | samples kept in the model (evenly thinned after burn-in) | >= 1 |
+//! | `chains` | 8 | independent chains (seeds from `seed`: [`chain_seed`]), their kept samples pooled | >= 1 |
+//! | `sweeps` | 64 | Gibbs sweeps over every parameter, per chain | >= 1 |
+//! | `burn_in` | 20 | sweeps discarded before samples are kept, per chain | < sweeps |
+//! | `keep` | 8 | samples kept of each chain (evenly thinned after burn-in) | >= 1 |
 //! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names (`zip`, the zip code's first character, only by name); `side` = every side variable of the data but `zip`, `time` = `day` when the ratings have timestamps | |
 //! | `init_std` | 0.1 | standard deviation of the initial factors | >= 0 |
 //! | `solver` | `mcmc` | `mcmc` (Gibbs sampling) or `als` (alternating least squares for a fixed `l2`: the MAP estimate, the last sweep's state the model; `burn_in` and `keep` do not apply) | |
 //! | `link` | `gaussian` | `gaussian` (ratings = output + normal noise of sampled precision) or `ordered-probit` (the rating levels, the distinct training values, as intervals of a latent normal around the output; cut points learned: see [`probit`]) | |
 //! | `l2` | 30 | ALS: the L2 penalty of every weight and factor (the squared error unscaled) | > 0 |
-//! | `threads` | 1 | threads of the passes over the ratings (the draws of the parameters stay in one order; results do not depend on it) | >= 1 |
-//! | `seed` | 42 | the chain's seed | |
+//! | `threads` | 1 | threads: chains at once (chain `c` on thread `c % threads`), the rest within each chain for the passes over the ratings (the draws of the parameters stay in one order; results do not depend on it) | >= 1 |
+//! | `seed` | 42 | the first chain's seed | |
 
 pub(crate) mod design;
 mod fold;
@@ -42,6 +43,7 @@ mod scorer;
 use super::fit::{Feedback, Fit, Fitted, RowOptions, RowValidation, TrainingSet};
 use super::{AnyModel, EpochStats, Kind, Model, NamedTensor, Prediction, Recommender, Tensors};
 use crate::error::{Error, Result};
+use crate::models::threads::map_ordered;
 use design::{AGE_BUCKETS, Block, Clock, Design, Group, MAX_DAYS};
 use gibbs::Sampler;
 use probit::Probit;
@@ -55,11 +57,15 @@ use std::time::Instant;
 pub struct FmParams {
     /// Factors K per feature.
     pub dim: usize,
-    /// Gibbs sweeps.
+    /// Independent chains, each with its own seed; their kept samples are pooled.
+    /// Model files from before chains read 1 (one chain is how they were sampled).
+    #[serde(default = "one_chain")]
+    pub chains: usize,
+    /// Gibbs sweeps of each chain.
     pub sweeps: usize,
     /// Sweeps discarded before samples are kept.
     pub burn_in: usize,
-    /// Samples kept in the model, evenly thinned from the sweeps after burn-in.
+    /// Samples kept of each chain, evenly thinned from the sweeps after burn-in.
     pub keep: usize,
     /// Feature groups beyond user and item.
     pub features: Vec<String>,
@@ -72,10 +78,27 @@ pub struct FmParams {
     pub link: Link,
     /// ALS only: the L2 penalty of every weight and factor.
     pub l2: f32,
-    /// Threads of the passes over the ratings; results do not depend on it.
+    /// Threads: chains at once, then the passes over the ratings within a chain;
+    /// results do not depend on it.
     pub threads: usize,
-    /// The chain's seed.
+    /// The seed of the first chain (chain `c` gets [`chain_seed`]`(seed, c)`).
     pub seed: u64,
+}
+
+fn one_chain() -> usize {
+    1
+}
+
+/// Chain `c`'s seed: `seed` itself for the first chain (so one chain samples as before
+/// chains existed), then a splitmix64 step of `seed + c` for each other chain.
+pub fn chain_seed(seed: u64, c: usize) -> u64 {
+    if c == 0 {
+        return seed;
+    }
+    let mut z = seed.wrapping_add((c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// How [`FmParams`] fits.
@@ -129,9 +152,10 @@ impl Default for FmParams {
     fn default() -> Self {
         FmParams {
             dim: 10,
-            sweeps: 512,
-            burn_in: 100,
-            keep: 64,
+            chains: 8,
+            sweeps: 64,
+            burn_in: 20,
+            keep: 8,
             features: vec![
                 "rated".into(),
                 "raters".into(),
@@ -154,6 +178,9 @@ impl FmParams {
         let bad = |m: String| Err(Error::Usage(m));
         if self.dim == 0 {
             return bad("fm: dim must be at least 1".into());
+        }
+        if self.chains == 0 {
+            return bad("fm: chains must be at least 1".into());
         }
         if self.sweeps == 0 {
             return bad("fm: sweeps must be at least 1".into());
@@ -502,26 +529,36 @@ impl FmParams {
         };
         let latent: Option<Vec<f32>> =
             (probit.as_ref()).map(|p| p.z.iter().map(|&z| z as f32).collect());
-        let mut chain = Sampler::new(
-            &design,
-            blocks,
-            latent.as_deref().unwrap_or(&r.values),
-            k,
-            self.init_std as f64,
-            self.seed,
+        // Chains at once, then threads within each chain; neither changes the draws.
+        let (outer, inner) = (
+            self.threads.min(self.chains),
+            (self.threads / self.chains).max(1),
         );
-        if let Some(p) = probit {
-            chain.use_probit(p);
-        }
-        chain.threads = self.threads;
-        if self.solver == Solver::Als {
-            chain.use_als(self.l2 as f64);
-        }
+        let mut chains: Vec<Sampler<'_>> = (0..self.chains)
+            .map(|c| {
+                let mut chain = Sampler::new(
+                    &design,
+                    blocks.clone(),
+                    latent.as_deref().unwrap_or(&r.values),
+                    k,
+                    self.init_std as f64,
+                    chain_seed(self.seed, c),
+                );
+                if let Some(p) = &probit {
+                    chain.use_probit(p.clone());
+                }
+                chain.threads = inner;
+                if self.solver == Solver::Als {
+                    chain.use_als(self.l2 as f64);
+                }
+                chain
+            })
+            .collect();
         let kept = self.kept_sweeps();
         let nf = design.n_features();
         let mut samples = Samples {
-            w: Vec::with_capacity(kept.len() * nf),
-            v: Vec::with_capacity(kept.len() * nf * k),
+            w: Vec::with_capacity(self.chains * kept.len() * nf),
+            v: Vec::with_capacity(self.chains * kept.len() * nf * k),
             ..Default::default()
         };
         let clip = Some(set.scale);
@@ -530,25 +567,33 @@ impl FmParams {
         let mut train_seconds = 0.0;
         for sweep in 1..=self.sweeps {
             let started = Instant::now();
-            chain.sweep();
+            map_ordered(chains.iter_mut().collect(), outer, |c| c.sweep());
             let keep_now = kept.binary_search(&sweep).is_ok();
             if keep_now {
-                samples.push(&chain, design.groups.len());
+                for chain in &chains {
+                    samples.push(chain, design.groups.len());
+                }
             }
             let seconds = started.elapsed().as_secs_f64();
             train_seconds += seconds;
             if options.watch.is_none() && options.on_epoch.is_none() {
                 continue;
             }
-            let cuts_now: Option<Vec<f32>> =
-                (chain.probit.as_ref()).map(|p| p.cuts.iter().map(|&c| c as f32).collect());
-            let link_now = (chain.probit.as_ref())
+            // The chains' current states, as one model of `chains` samples.
+            let cuts_now: Option<Vec<f32>> = (chains[0].probit.is_some()).then(|| {
+                (chains
+                    .iter()
+                    .flat_map(|c| &c.probit.as_ref().expect("probit").cuts))
+                .map(|&c| c as f32)
+                .collect()
+            });
+            let link_now = (chains[0].probit.as_ref())
                 .zip(cuts_now.as_deref())
                 .map(|(p, c)| (&p.levels[..], c));
             let now = Scorer::of_samples(
                 &design,
                 k,
-                std::iter::once((chain.s.w0, &chain.s.w[..], &chain.s.v[..])),
+                (chains.iter()).map(|c| (c.s.w0, &c.s.w[..], &c.s.v[..])),
                 link_now,
             );
             let mut watch_rmse = None;
@@ -560,7 +605,7 @@ impl FmParams {
                         *slot += p.value as f64;
                     }
                 }
-                let kept_so_far = samples.w0.len();
+                let kept_so_far = samples.w0.len() / self.chains;
                 watch_rmse = Some(if kept_so_far == 0 {
                     crate::metrics::rating_metrics(&now, x, clip).rmse
                 } else {
@@ -578,7 +623,9 @@ impl FmParams {
                 epoch: sweep,
                 epochs: self.sweeps,
                 seconds,
-                train_rmse: Some(chain.train_rmse()),
+                train_rmse: Some(
+                    chains.iter().map(|c| c.train_rmse()).sum::<f64>() / self.chains as f64,
+                ),
                 val_rmse: None,
                 watch_rmse,
                 watch_ndcg: None,
@@ -589,7 +636,7 @@ impl FmParams {
             }
             history.push(stats);
         }
-        drop(chain);
+        drop(chains);
         let model = Fm::new(k, design, samples);
         Ok(Fitted {
             model: AnyModel::new(model),
@@ -854,6 +901,69 @@ mod tests {
         }
     }
 
+    /// Chains pool their kept samples, sweep by sweep: the first chain is the one-chain
+    /// model's, the others have seeds of their own; threads (chains at once, then within
+    /// a chain) give the same model bit for bit; params without `chains` read one chain.
+    #[test]
+    fn chains_pool_their_samples_whatever_the_threads() {
+        let (train, _) = data();
+        let p = FmParams {
+            chains: 3,
+            sweeps: 8,
+            burn_in: 2,
+            keep: 2,
+            ..Default::default()
+        };
+        let fit = |p: &FmParams, threads| {
+            let options = FitOptions {
+                threads: Some(threads),
+                ..Default::default()
+            };
+            p.fit(&train, &options).unwrap()
+        };
+        let three = fit(&p, 1);
+        let one = fit(
+            &FmParams {
+                chains: 1,
+                ..p.clone()
+            },
+            1,
+        );
+        let (m3, m1) = (
+            three.model.downcast_ref::<Fm>().unwrap(),
+            one.model.downcast_ref::<Fm>().unwrap(),
+        );
+        assert_eq!(m1.w0.len(), 2);
+        assert_eq!(m3.w0.len(), 6, "3 chains x 2 kept");
+        let nf = m1.design.n_features();
+        for j in 0..2 {
+            assert_eq!(m3.w0[3 * j], m1.w0[j], "first chain's sample {j}");
+            assert_eq!(
+                m3.w[3 * j * nf..(3 * j + 1) * nf],
+                m1.w[j * nf..(j + 1) * nf]
+            );
+            assert_ne!(m3.w0[3 * j + 1], m1.w0[j], "second chain's own draws");
+            assert_ne!(m3.w0[3 * j + 2], m3.w0[3 * j + 1]);
+        }
+        for threads in [2, 3, 7] {
+            assert_eq!(fit(&p, threads).model, three.model, "{threads} threads");
+        }
+        assert!(
+            three
+                .history
+                .iter()
+                .all(|e| e.train_rmse.unwrap().is_finite())
+        );
+        let seeds: std::collections::HashSet<u64> = (0..1000).map(|c| chain_seed(5, c)).collect();
+        assert_eq!(seeds.len(), 1000);
+        assert_eq!(chain_seed(5, 0), 5);
+        let mut old = serde_json::to_value(&p).unwrap();
+        old.as_object_mut().unwrap().remove("chains");
+        let read: FmParams = serde_json::from_value(old).unwrap();
+        assert_eq!(read.chains, 1);
+        assert!(FmParams { chains: 0, ..p }.check().is_err());
+    }
+
     /// One thread, one seed: the same model bit for bit; another seed: another chain.
     #[test]
     fn seeded_runs_reproduce() {
@@ -1073,9 +1183,10 @@ mod tests {
     fn the_ordered_probit_link_fits_reproduces_round_trips_and_folds_in() {
         let (train, test) = data();
         let p = FmParams {
+            chains: 2,
             sweeps: 40,
             burn_in: 10,
-            keep: 16,
+            keep: 8,
             link: Link::OrderedProbit,
             ..Default::default()
         };

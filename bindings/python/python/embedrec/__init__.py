@@ -339,7 +339,8 @@ class Blend(_Model):
 class FM(_Model):
     """Factorization machine trained by Gibbs sampling (Bayesian FM): the user, the item,
     their side variables and the implicit sets (``rated``, ``raters``) as features;
-    predictions averaged over the samples kept after burn-in. ``link="ordered-probit"``
+    predictions averaged over the samples kept after burn-in, pooled over ``chains``
+    independent chains (``threads`` runs chains at once). ``link="ordered-probit"``
     treats the rating levels as intervals of a latent normal with learned cut points
     (a prediction is the expected level); the default ``"gaussian"`` adds normal noise."""
 
