@@ -6,7 +6,7 @@
 #              split random:0.2 (seed 42)
 #   users20    u1.base/u1.test restricted to a random 20% of the users (scripts/subsample.py)
 #   rare50     u1.base/u1.test restricted to the items with at most 50 ratings in u.data
-# Usage: scripts/robustness.sh [KIND...]   (default: baseline mf deep neumf knn autorec blend)
+# Usage: scripts/robustness.sh [KIND...]   (default: baseline mf deep neumf knn autorec blend fm)
 # Env: EMBEDREC (binary, default target/release/embedrec), DATA (default ../shared/data/ml-100k),
 #      WORK (scratch folder, default a new temp folder), EXTRA (flags added to every train).
 set -euo pipefail
@@ -15,7 +15,7 @@ data=${DATA:-../shared/data/ml-100k}
 work=${WORK:-$(mktemp -d)}
 here=$(dirname "$0")
 kinds=("$@")
-[ ${#kinds[@]} -eq 0 ] && kinds=(baseline mf deep neumf knn autorec blend)
+[ ${#kinds[@]} -eq 0 ] && kinds=(baseline mf deep neumf knn autorec blend fm)
 mkdir -p "$work"
 "$bin" data synth --out "$work/wide" --users 610 --items 9724 --ratings 100836 --scale 0.5:5 >/dev/null
 python3 "$here/subsample.py" --data "$data" --fold u1 --out "$work/users20" --users 0.2 >/dev/null

@@ -378,6 +378,25 @@ fn evaluate_predicts_the_test_ratings_at_their_times() {
     let mut untimed = test.clone();
     untimed.ratings.times = None;
     assert_ne!(fm.evaluate(&untimed).unwrap().rmse, rmse);
+    // One pair at its time by raw ids: the same prediction, clipped; no time: the
+    // untimed prediction; an unknown user: the fallback whatever the time.
+    for k in [0, 7, 19] {
+        let (u, i) = (test.users.raw(r.users[k]), test.items.raw(r.items[k]));
+        let t = r.times.as_ref().unwrap()[k];
+        let p = fm.predict_at(u, i, Some(t));
+        assert_eq!(p.value, fm.scale.clip(at[k].value), "pair {k}");
+        assert!(!p.fallback);
+        assert_eq!(fm.predict_at(u, i, None), fm.predict(u, i));
+        assert_eq!(fm.predict_at("nobody", i, Some(t)), fm.predict("nobody", i));
+    }
+    let times = r.times.as_ref().unwrap();
+    let (first, last) = (times.iter().min().unwrap(), times.iter().max().unwrap());
+    let (u, i) = (test.users.raw(r.users[0]), test.items.raw(r.items[0]));
+    assert_ne!(
+        fm.predict_at(u, i, Some(*first)),
+        fm.predict_at(u, i, Some(*last)),
+        "the day matters"
+    );
 }
 
 /// The command line is a front over the same calls: a model trained by `embedrec train`

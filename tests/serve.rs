@@ -364,6 +364,81 @@ async fn predict_pairs_and_body_errors() {
     );
 }
 
+/// A pair's `time` reaches a model with time features (fm's day): the answer is the
+/// model's prediction at that time, which differs from the untimed one; a time of the
+/// wrong type is a 400.
+#[tokio::test]
+async fn predict_takes_a_time_for_a_model_with_time_features() {
+    let dir = TempDir::new("serve-predict-time");
+    train(&dir, "mf", "mf.emb"); // writes the synthetic data
+    let model = dir.path("fm.emb");
+    let o = embedrec(&[
+        "train",
+        "--model",
+        "fm",
+        "--data",
+        dir.path("syn").to_str().unwrap(),
+        "--split",
+        "random:0.2",
+        "--dim",
+        "4",
+        "--chains",
+        "2",
+        "--sweeps",
+        "8",
+        "--burn-in",
+        "2",
+        "--out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let state = AppState::load(&model, 8).unwrap();
+    let saved = store::load(&model).unwrap();
+    let (user, item) = (saved.users.raw(1), saved.items.raw(2));
+    let (early, late) = (891_000_000_i64, 899_000_000_i64);
+    let body = json!({"pairs": [
+        {"user": user, "item": item, "time": early},
+        {"user": user, "item": item, "time": late},
+        {"user": user, "item": item},
+    ]});
+    let (status, answer) = post(&state, "/v1/predict", &body.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let got: Vec<f32> = (answer["predictions"].as_array().unwrap().iter())
+        .map(|p| p["prediction"].as_f64().unwrap() as f32)
+        .collect();
+    assert_eq!(got[0], saved.predict_at(user, item, Some(early)).value);
+    assert_eq!(got[1], saved.predict_at(user, item, Some(late)).value);
+    assert_eq!(got[2], saved.predict_raw(user, item).value);
+    assert_ne!(got[0], got[1], "the day matters to fm");
+    // The command line's `predict --time` is the same call.
+    let o = embedrec(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--user",
+        user,
+        "--item",
+        item,
+        "--time",
+        &early.to_string(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line: Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(line["prediction"].as_f64().unwrap() as f32, got[0]);
+    assert_error(
+        &post(
+            &state,
+            "/v1/predict",
+            &json!({"pairs": [{"user": user, "item": item, "time": "yesterday"}]}).to_string(),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    );
+}
+
 #[tokio::test]
 async fn fold_in_recommendations_for_a_new_user() {
     let dir = TempDir::new("serve-foldin");

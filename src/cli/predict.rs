@@ -18,6 +18,10 @@ pub(crate) struct PredictArgs {
     /// Raw item id, as in the training data.
     #[arg(long)]
     item: String,
+    /// The rating's time, Unix seconds: a model with time features (fm's day) predicts
+    /// on that day; without it, fm averages the day over the user's training days.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    time: Option<i64>,
     /// Print one JSON object as the last line: user, item, prediction, fallback.
     #[arg(long)]
     json: bool,
@@ -25,7 +29,7 @@ pub(crate) struct PredictArgs {
 
 pub(crate) fn run(a: &PredictArgs) -> Result<()> {
     let saved = store::load(&a.model)?;
-    let p = saved.predict_raw(&a.user, &a.item);
+    let p = saved.predict_at(&a.user, &a.item, a.time);
     if a.json {
         print_json(&json!({
             "user": a.user,

@@ -114,6 +114,53 @@ impl TrainedModel {
         p
     }
 
+    /// [`TrainedModel::predict_raw`] at a time (Unix seconds, as the training data's
+    /// timestamps): a model with time features (fm's `day`) scores a known pair on that
+    /// day, a time past the training days as the last of them; other models, and the
+    /// fallback of an unknown id, ignore it. `None` is [`TrainedModel::predict_raw`] (for
+    /// fm: the day averaged over the user's training days).
+    ///
+    /// ```
+    /// use embedrec::{Dataset, Fit, FitOptions, models::MfParams};
+    /// let data = Dataset::synthetic(30, 20, 400, 1).unwrap();
+    /// let m = MfParams { dim: 4, epochs: 2, ..Default::default() }
+    ///     .fit(&data, &FitOptions::default())
+    ///     .unwrap();
+    /// let (u, i) = (data.users.raw(0), data.items.raw(0));
+    /// // MF has no time features: the time changes nothing.
+    /// assert_eq!(m.predict_at(u, i, Some(1_000_000_000)), m.predict(u, i));
+    /// ```
+    pub fn predict_at(&self, user: &str, item: &str, time: Option<i64>) -> Prediction {
+        self.predict_index_at(self.user_index(user), self.item_index(item), time)
+    }
+
+    /// [`TrainedModel::predict_at`] on model rows (`None` or an index past the model's
+    /// rows = unknown).
+    pub fn predict_index_at(
+        &self,
+        user: Option<u32>,
+        item: Option<u32>,
+        time: Option<i64>,
+    ) -> Prediction {
+        let user = user.filter(|&u| u < self.model.n_users());
+        let item = item.filter(|&i| i < self.model.n_items());
+        let (Some(t), Some(u), Some(i)) = (time, user, item) else {
+            return self.predict_index(user, item);
+        };
+        let mut out = Vec::with_capacity(1);
+        self.model.predict_many_at(&[u], &[i], Some(&[t]), &mut out);
+        let mut value = out
+            .first()
+            .map_or_else(|| self.model.score(u, i), |p| p.value);
+        if self.clip {
+            value = self.scale.clip(value);
+        }
+        Prediction {
+            value,
+            fallback: false,
+        }
+    }
+
     /// The items (model rows, ascending, no repeats) user row `user` rated in training;
     /// empty for an unknown row.
     pub fn rated_items(&self, user: u32) -> &[u32] {

@@ -12,7 +12,7 @@
 //! | `GET /health` | | `{"status":"ok"}` |
 //! | `GET /v1/users/{id}/recommendations?n=10&exclude_seen=true` | | `{"items":[{"item","score","title"}],"fallback"}`; an unknown user gets the most-rated items with `"fallback":true`; `exclude_seen=false` may list the user's training items |
 //! | `GET /v1/items/{id}/similar?n=10` | | the same list shape, by cosine similarity of item embeddings |
-//! | `POST /v1/predict` | `{"pairs":[{"user","item"}]}` (at most 10,000) | `{"predictions":[{"user","item","prediction","fallback"}]}` |
+//! | `POST /v1/predict` | `{"pairs":[{"user","item","time"?}]}` (at most 10,000; `time`: Unix seconds, for models with time features) | `{"predictions":[{"user","item","prediction","fallback"}]}` |
 //! | `POST /v1/recommend` | `{"ratings":[{"item","rating"}],"n":10}` (at most 10,000 ratings) | a fold-in list for a new user, plus `unknown_items` (the ids skipped); no known item: the most-rated items, `"fallback":true` |
 //! | `GET /v1/model` | | `model_md5` (MD5 of the model file's bytes, as `md5sum` prints it: which file is live; `null` for a model given in memory), `kind, params, users, items, param_count, scale, clip, training, fingerprint` (MD5 of the training data: the same for every model trained on it) |
 //! | `POST /v1/admin/reload` | | re-reads the model file: `{"status":"reloaded",...}`, or 422 `reload_failed` and the old model keeps serving |
@@ -481,6 +481,9 @@ struct PredictRequest {
 struct Pair {
     user: String,
     item: String,
+    /// Unix seconds: a model with time features predicts on that day.
+    #[serde(default)]
+    time: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -514,7 +517,7 @@ async fn predict(
             .pairs
             .into_iter()
             .map(|p| {
-                let pred = m.predict_raw(&p.user, &p.item);
+                let pred = m.predict_at(&p.user, &p.item, p.time);
                 PredictionOut {
                     user: p.user,
                     item: p.item,

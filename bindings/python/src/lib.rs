@@ -427,23 +427,32 @@ impl PyTrainedModel {
 
     /// Predictions for pairs of raw ids (an unknown user or item gets the fallback
     /// estimate, as the command line does); clipped when the model clips.
+    #[pyo3(signature = (users, items, times=None))]
     fn predict(
         &self,
         py: Python<'_>,
         users: Vec<Bound<'_, PyAny>>,
         items: Vec<Bound<'_, PyAny>>,
+        times: Option<Vec<i64>>,
     ) -> PyResult<Vec<f32>> {
         if users.len() != items.len() {
             return Err(PyValueError::new_err("users and items differ in length"));
+        }
+        if let Some(t) = &times
+            && t.len() != users.len()
+        {
+            return Err(PyValueError::new_err(format!(
+                "{} times for {} pairs",
+                t.len(),
+                users.len()
+            )));
         }
         let users: Vec<String> = users.iter().map(id_text).collect::<PyResult<_>>()?;
         let items: Vec<String> = items.iter().map(id_text).collect::<PyResult<_>>()?;
         let m = self.inner.clone();
         Ok(py.detach(|| {
-            users
-                .iter()
-                .zip(&items)
-                .map(|(u, i)| m.predict(u, i).value)
+            (users.iter().zip(&items).enumerate())
+                .map(|(k, (u, i))| m.predict_at(u, i, times.as_ref().map(|t| t[k])).value)
                 .collect()
         }))
     }

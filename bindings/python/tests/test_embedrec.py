@@ -2,6 +2,7 @@
 shared model file, errors, and the thread released while Rust works."""
 
 import os
+import random
 import subprocess
 import sys
 import threading
@@ -122,6 +123,31 @@ def test_fm_takes_the_ordered_probit_link_and_chains(split, tmp_path):
     assert back.recommend("1", 5) == fm.model.recommend("1", 5)
     with pytest.raises(ValueError, match="ordered-probit"):
         embedrec.FM(link="logit")
+
+
+def test_predict_takes_times_for_a_model_with_time_features():
+    rng = random.Random(5)
+    n = 3000
+    users = [str(rng.randrange(80)) for _ in range(n)]
+    items = [str(rng.randrange(60)) for _ in range(n)]
+    days = [rng.randrange(50) for _ in range(n)]
+    # Later days rate higher: the day feature has something to learn.
+    ratings = [float(min(5, max(1, 1 + d // 12 + rng.randrange(2)))) for d in days]
+    times = [1_000_000_000 + d * 86_400 for d in days]
+    data = embedrec.Dataset.from_arrays(users, items, ratings, times=times)
+    fm = embedrec.FM(dim=4, chains=2, sweeps=10, burn_in=2, features=["day"]).fit(data)
+    early, late = 1_000_000_000, 1_000_000_000 + 49 * 86_400
+    p = fm.predict(["1", "1", "1"], ["2", "2", "2"], times=[early, late, late])
+    assert p[0] < p[1] - 0.5, "later days rate higher"
+    assert p[1] == p[2]
+    assert list(fm.predict(["1"], ["2"], times=None)) == list(fm.predict(["1"], ["2"]))
+    assert fm.model.predict(["1"], ["2"], [late]) == [p[1]]
+    with pytest.raises(ValueError, match="times"):
+        fm.predict(["1", "1"], ["2", "2"], times=[early])
+    with pytest.raises(TypeError, match="Unix seconds"):
+        fm.predict(["1"], ["2"], times=["2024-01-01"])
+    mf = embedrec.MF(dim=4, epochs=2).fit(data)
+    assert list(mf.predict(["1"], ["2"], times=[early])) == list(mf.predict(["1"], ["2"]))
 
 
 def test_patience_needs_validation_and_uses_it(split):

@@ -18,6 +18,7 @@ predicts, recommends, evaluates and saves by raw ids, in the same model file as 
 """
 
 import json as _json
+import numbers as _numbers
 
 from ._embedrec import Dataset, TrainedModel, load_model
 from . import _embedrec
@@ -153,12 +154,21 @@ class _Model:
             raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit(train)")
         return self._model
 
-    def predict(self, users, items):
+    def predict(self, users, items, times=None):
         """Predicted scores of the pairs ``(users[k], items[k])`` (raw ids, str or int);
-        an unknown user or item gets the fallback estimate."""
+        an unknown user or item gets the fallback estimate. ``times`` (Unix seconds, one
+        int per pair) predicts each pair at its time, for a model with time features
+        (fm's day); without them fm averages the day over the user's training days."""
         users, items = list(users), list(items)
         if len(users) != len(items):
             raise ValueError(f"{len(users)} users but {len(items)} items")
+        if times is not None:
+            times = list(times)
+            if len(times) != len(users):
+                raise ValueError(f"{len(times)} times for {len(users)} pairs")
+            if not all(isinstance(t, _numbers.Integral) for t in times):
+                raise TypeError("times are Unix seconds, one int per pair")
+            return _array(self.model.predict(users, items, [int(t) for t in times]))
         if not users:
             return _array([])
         sep = "\x1f"
