@@ -570,6 +570,24 @@ pub fn id_strings(col: &dyn Array, name: &str) -> std::result::Result<Vec<String
         .collect()
 }
 
+/// The times of an Arrow column (integers as Unix seconds, timestamps or dates, as
+/// [`read_batches`] takes them) in Unix seconds; a null is `None` (no time). A column of
+/// another type, or a time out of range, is an error naming `name`.
+pub fn time_values(col: &dyn Array, name: &str) -> std::result::Result<Vec<Option<i64>>, String> {
+    let get = time_getter(col).map_err(|m| format!("column `{name}`: {m}"))?;
+    let nulls = col.logical_nulls();
+    (0..col.len())
+        .map(|k| {
+            if nulls.as_ref().is_some_and(|n| n.is_null(k)) {
+                return Ok(None);
+            }
+            get(k)
+                .map(Some)
+                .ok_or_else(|| format!("column `{name}`, row {}: time out of range", k + 1))
+        })
+        .collect()
+}
+
 /// Appends the id at a row, as text, to a buffer.
 type IdGetter<'a> = Box<dyn Fn(usize, &mut Vec<u8>) + 'a>;
 
@@ -844,6 +862,31 @@ impl<'w> ListWriter<'w> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Times of an Arrow column in Unix seconds: integers as they are, timestamps of any
+    /// unit and dates scaled, nulls as no time; a string column is refused by name.
+    #[test]
+    fn time_values_read_seconds_timestamps_dates_and_nulls() {
+        use arrow_array::{Date32Array, Int64Array, StringArray, TimestampMillisecondArray};
+        let secs = Int64Array::from(vec![Some(86_400), None, Some(-5)]);
+        assert_eq!(
+            time_values(&secs, "t").unwrap(),
+            [Some(86_400), None, Some(-5)]
+        );
+        let ms = TimestampMillisecondArray::from(vec![1_700_000_000_999, -1]);
+        assert_eq!(
+            time_values(&ms, "t").unwrap(),
+            [Some(1_700_000_000), Some(-1)]
+        );
+        let days = Date32Array::from(vec![2]);
+        assert_eq!(time_values(&days, "t").unwrap(), [Some(172_800)]);
+        let text = StringArray::from(vec!["yesterday"]);
+        let e = time_values(&text, "when").unwrap_err();
+        assert!(
+            e.contains("column `when`") && e.contains("times must be"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn list_writer_streams_several_batches_into_one_file() {

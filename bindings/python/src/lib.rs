@@ -339,17 +339,27 @@ fn arrow_ids(
     reader: arrow_array::ffi_stream::RecordBatchStreamReader,
     names: &[&str],
 ) -> Result<Vec<Vec<String>>, String> {
+    Ok(arrow_ids_and_times(reader, names, None)?.0)
+}
+
+/// [`arrow_ids`], and the column `time` in Unix seconds when named (a null: no time).
+#[allow(clippy::type_complexity)]
+fn arrow_ids_and_times(
+    reader: arrow_array::ffi_stream::RecordBatchStreamReader,
+    names: &[&str],
+    time: Option<&str>,
+) -> Result<(Vec<Vec<String>>, Option<Vec<Option<i64>>>), String> {
     use arrow_array::RecordBatchReader;
     let schema = reader.schema();
-    let at: Vec<usize> = names
-        .iter()
-        .map(|n| {
-            schema
-                .index_of(n)
-                .map_err(|_| format!("the table has no column `{n}`"))
-        })
-        .collect::<Result<_, _>>()?;
+    let index = |n: &str| {
+        schema
+            .index_of(n)
+            .map_err(|_| format!("the table has no column `{n}`"))
+    };
+    let at: Vec<usize> = names.iter().map(|n| index(n)).collect::<Result<_, _>>()?;
+    let time_at = time.map(|t| index(t).map(|c| (t, c))).transpose()?;
     let mut out = vec![Vec::new(); names.len()];
+    let mut times = time_at.map(|_| Vec::new());
     for batch in reader {
         let batch = batch.map_err(|e| format!("arrow: {e}"))?;
         for ((ids, &c), name) in out.iter_mut().zip(&at).zip(names) {
@@ -358,8 +368,14 @@ fn arrow_ids(
                 name,
             )?);
         }
+        if let (Some((name, c)), Some(times)) = (time_at, times.as_mut()) {
+            times.extend(embedrec::data::parquet::time_values(
+                batch.column(c).as_ref(),
+                name,
+            )?);
+        }
     }
-    Ok(out)
+    Ok((out, times))
 }
 
 /// A trained model with its ids: what `fit` returns and `load_model` reads.
@@ -487,23 +503,27 @@ impl PyTrainedModel {
 
     /// Predictions for the `(user, item)` columns of an Arrow stream (ids as strings or
     /// integers; no Python object per value), as little-endian f32 bytes in row order;
-    /// unknown ids get the fallback estimate as in [`PyTrainedModel::predict`].
-    #[pyo3(signature = (stream, user="user", item="item"))]
+    /// unknown ids get the fallback estimate as in [`PyTrainedModel::predict`]. `time`
+    /// names a column of times (Unix seconds, timestamps or dates; a null: none) at
+    /// which a model with time features predicts.
+    #[pyo3(signature = (stream, user="user", item="item", time=None))]
     fn predict_arrow<'py>(
         &self,
         py: Python<'py>,
         stream: &Bound<'_, PyAny>,
         user: &str,
         item: &str,
+        time: Option<&str>,
     ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
         let reader = arrow_stream(stream)?;
         let m = self.inner.clone();
         let bytes = py
             .detach(|| -> Result<Vec<u8>, String> {
-                let ids = arrow_ids(reader, &[user, item])?;
+                let (ids, times) = arrow_ids_and_times(reader, &[user, item], time)?;
                 let mut out = Vec::with_capacity(ids[0].len() * 4);
-                for (u, i) in ids[0].iter().zip(&ids[1]) {
-                    out.extend_from_slice(&m.predict(u, i).value.to_le_bytes());
+                for (k, (u, i)) in ids[0].iter().zip(&ids[1]).enumerate() {
+                    let t = times.as_ref().and_then(|t| t[k]);
+                    out.extend_from_slice(&m.predict_at(u, i, t).value.to_le_bytes());
                 }
                 Ok(out)
             })

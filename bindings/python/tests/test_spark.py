@@ -117,6 +117,22 @@ def test_distributed_predict_equals_single_machine(spark, mf):
     assert (got["prediction"].to_numpy() == want).all()
 
 
+def test_distributed_predict_at_the_times_equals_single_machine(spark):
+    """An fm with the day feature, scored on the executors at each test rating's time
+    (`time_col`), predicts as the single-machine `predict(..., times=...)`; without
+    `time_col`, as the untimed `predict`."""
+    fm = embedrec.FM(dim=4, chains=2, sweeps=8, burn_in=2, features=["day"])
+    fm.fit(embedrec.Dataset.load(str(ML100K / "u1.base")))
+    test = _ratings_df(spark, ML100K / "u1.test").repartition(3)
+    got = embedrec.spark.predict(fm, test, time_col="timestamp").toPandas()
+    users, items = list(got["user"]), list(got["item"])
+    timed = fm.predict(users, items, times=[int(t) for t in got["timestamp"]])
+    assert (got["prediction"].to_numpy() == timed).all()
+    untimed = embedrec.spark.predict(fm, test).toPandas()
+    assert (untimed["prediction"].to_numpy() == fm.predict(list(untimed["user"]), list(untimed["item"]))).all()
+    assert (timed != fm.predict(users, items)).any(), "the day matters"
+
+
 def test_a_model_file_path_is_scored_as_the_model(spark, mf, tmp_path):
     path = tmp_path / "mf.emb"
     mf.save(path)

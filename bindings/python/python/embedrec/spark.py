@@ -239,10 +239,13 @@ def recommend_for_all_users(model, users_df, n=10, user_col="user", exclude_seen
     return users_df.select(user_col).mapInArrow(run, schema)
 
 
-def predict(model, pairs_df, user_col="user", item_col="item", output_col="prediction"):
+def predict(model, pairs_df, user_col="user", item_col="item", output_col="prediction",
+            time_col=None):
     """``pairs_df`` with a column ``output_col`` (float) of the model's predictions for
     its ``(user_col, item_col)`` pairs, scored on the executors; unknown ids get the
-    fallback estimate, as the single-machine ``predict`` does."""
+    fallback estimate, as the single-machine ``predict`` does. ``time_col`` (Unix seconds,
+    timestamps or dates; a null: no time) predicts each pair at its time, for a model
+    with time features (fm's day), as ``predict(users, items, times=...)`` does."""
     from pyspark.sql import SparkSession
     from pyspark.sql.types import FloatType, StructField, StructType
 
@@ -260,7 +263,8 @@ def predict(model, pairs_df, user_col="user", item_col="item", output_col="predi
         for batch in batches:
             if batch.num_rows == 0:
                 continue
-            scores = np.frombuffer(m.predict_arrow(_table_of(batch.select([user_col, item_col])), user_col, item_col), dtype="<f4")
+            cols = [user_col, item_col] + ([time_col] if time_col else [])
+            scores = np.frombuffer(m.predict_arrow(_table_of(batch.select(cols)), user_col, item_col, time_col), dtype="<f4")
             yield pa.RecordBatch.from_arrays(
                 batch.columns + [pa.array(scores)],
                 names=batch.schema.names + [output_col],

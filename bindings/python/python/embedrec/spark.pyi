@@ -27,6 +27,7 @@ def predict(
     user_col: str = "user",
     item_col: str = "item",
     output_col: str = "prediction",
+    time_col: Optional[str] = None,
 ) -> Any: ...
 def cross_validate(
     df: Any,
