@@ -11,10 +11,11 @@
 //! samples kept after burn-in.
 //!
 //! What the model file keeps: the kept samples (`keep` of each of the `chains`
-//! independent chains, evenly thinned from the sweeps after burn-in): `w0` `[S]`, `w` `[S, F]`, `v` `[S, F, K]`, and the feature rows
-//! of the users and items (CSR: `user_ptr`, `user_feat`, `user_val`, the same for items)
-//! with the groups (`groups`: first feature, count and block of each). At K = 10 and 64
-//! samples (8 chains x 8) on ML-100K u1 (5,290 features) that is 14 MB. Loading derives, per user and
+//! independent chains, evenly thinned from the sweeps after burn-in): `w0` `[S]`, `w`
+//! `[S, F]`, `v` `[S, F, K]`, and the feature rows of the users and items (CSR:
+//! `user_ptr`, `user_feat`, `user_val`, the same for items) with the groups (`groups`:
+//! first feature, count and block of each). At K = 10 and 64 samples (8 chains x 8) on
+//! ML-100K u1 (5,290 features) that is 14 MB. Loading derives, per user and
 //! per item, the average of the row's own terms and the concatenation of its factor sums
 //! over the samples (scaled by `1/sqrt(S)`), so that a prediction is one dot product of
 //! `S x K` values: `w0 + a_u + a_i + <p_u, q_i>`.
@@ -28,7 +29,7 @@
 //! | `keep` | 8 | samples kept of each chain (evenly thinned after burn-in) | >= 1 |
 //! | `features` | `rated`, `raters`, `side`, `time` | feature groups beyond user and item: `rated`, `raters`, `day` (the rating's day since the first training rating, later days as the last), `item_age` (log2 buckets of the days since the item's first training rating), side-variable names (`zip`, the zip code's first character, only by name); `side` = every side variable of the data but `zip`, `time` = `day` when the ratings have timestamps | |
 //! | `init_std` | 0.1 | standard deviation of the initial factors | >= 0 |
-//! | `solver` | `mcmc` | `mcmc` (Gibbs sampling) or `als` (alternating least squares for a fixed `l2`: the MAP estimate, the last sweep's state the model; `burn_in` and `keep` do not apply) | |
+//! | `solver` | `mcmc` | `mcmc` (Gibbs sampling) or `als` (alternating least squares for a fixed `l2`: the MAP estimate, each chain's last sweep kept, the chains' estimates averaged; `burn_in` and `keep` do not apply) | |
 //! | `link` | `gaussian` | `gaussian` (ratings = output + normal noise of sampled precision) or `ordered-probit` (the rating levels, the distinct training values, as intervals of a latent normal around the output; cut points learned: see [`probit`]) | |
 //! | `l2` | 30 | ALS: the L2 penalty of every weight and factor (the squared error unscaled) | > 0 |
 //! | `threads` | 1 | threads: chains at once (chain `c` on thread `c % threads`), the rest within each chain for the passes over the ratings (the draws of the parameters stay in one order; results do not depend on it) | >= 1 |
@@ -63,7 +64,7 @@ pub struct FmParams {
     pub chains: usize,
     /// Gibbs sweeps of each chain.
     pub sweeps: usize,
-    /// Sweeps discarded before samples are kept.
+    /// Sweeps of each chain discarded before samples are kept.
     pub burn_in: usize,
     /// Samples kept of each chain, evenly thinned from the sweeps after burn-in.
     pub keep: usize,
