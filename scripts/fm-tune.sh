@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How fm's defaults were chosen: validation RMSE on a seeded 10% carve of ML-100K's
 # u1.base (the u1 test set is never read). Usage: scripts/fm-tune.sh [BINARY]
-# ONLY=chains runs the chains part alone (about 12 minutes on 2 cores), ONLY=link the
+# ONLY=chains runs the chains part alone (about 14 minutes on 2 cores), ONLY=link the
 # link part at the one-chain settings.
 set -euo pipefail
 BIN=${1:-target/release/embedrec}
